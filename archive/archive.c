@@ -1,0 +1,398 @@
+/* archive.c - the generic archive: storage, add, sampling and stats over any
+ * tessellation (grid, CVT) that maps a measure vector to a cell.
+ *
+ * Elites are stored as structure-of-arrays over "slots" in insertion order
+ * (objective[slot], measures[slot*m], x[slot*dim], ...), with slot_of_cell
+ * mapping a cell to its slot. Memory grows with the number of elites, not the
+ * number of cells, and uniform sampling of an elite is one random slot.
+ *
+ * Add semantics follow pyribs: a solution in an empty cell is NEW; in an
+ * occupied cell it is IMPROVE when its objective beats the cell's threshold,
+ * else NOT_ADDED; value = objective - threshold before the add. The threshold
+ * is the elite's objective for plain MAP-Elites (learning_rate 1); CMA-MAE
+ * (Fontaine & Nikolaidis 2023) anneals it: t <- (1 - a) t + a f.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "archive/archive_internal.h"
+
+static int grow(qd_archive *a)
+{
+    size_t cap = a->cap ? a->cap * 2 : 64;
+    if (cap > a->cells)
+        cap = a->cells;
+#define GROW(field, per)                                                          \
+    do {                                                                          \
+        void *p_ = realloc(a->field, (per) * cap * sizeof *a->field + 1);         \
+        if (!p_)                                                                  \
+            return QD_ENOMEM;                                                     \
+        a->field = p_;                                                            \
+    } while (0)
+    GROW(cell_of_slot, 1);
+    GROW(objective, 1);
+    GROW(threshold, 1);
+    GROW(measures, a->m);
+    if (a->kind == QD_GENOME_REAL)
+        GROW(x, a->dim);
+    GROW(text, 1);
+    GROW(meta, 1);
+    GROW(lineage, 1);
+#undef GROW
+    for (size_t i = a->cap; i < cap; i++)
+        a->text[i] = a->meta[i] = a->lineage[i] = NULL;
+    a->cap = cap;
+    return QD_OK;
+}
+
+static int read_common(qd_archive *a, qd_config *cfg, const qd_space *space)
+{
+    static const char *const genomes[] = {"real", "text", NULL};
+    int genome = space->kind == QD_GENOME_TEXT;
+    long dim = (long)space->dim, m = (long)space->measures;
+    double offset = isfinite(space->objective_min) ? space->objective_min : 0.0;
+
+    /* These describe the space; a saved archive carries them and they must
+     * agree with the space it is loaded for. */
+    if (qd_config_choice(cfg, "genome", genomes, &genome) ||
+        qd_config_int(cfg, "solution_dim", &dim, ">= 0") ||
+        qd_config_int(cfg, "measure_dim", &m, ">= 1"))
+        return QD_EINVAL;
+    if (genome != (int)space->kind)
+        return qd_config_fail(cfg, "genome", "is \"%s\" but the evaluator's genome is %s",
+                              genomes[genome], genomes[space->kind]);
+    if ((size_t)dim != space->dim)
+        return qd_config_fail(cfg, "solution_dim", "is %ld but the evaluator's genome has %zu numbers",
+                              dim, space->dim);
+    if ((size_t)m != space->measures)
+        return qd_config_fail(cfg, "measure_dim", "is %ld but the evaluator gives %zu measures",
+                              m, space->measures);
+    a->kind = space->kind;
+    a->dim = space->dim;
+    a->m = space->measures;
+
+    a->learning_rate = 1.0;
+    a->threshold_min = -INFINITY;
+    if (qd_config_number(cfg, "qd_score_offset", &offset, NULL) ||
+        qd_config_number(cfg, "learning_rate", &a->learning_rate, ">= 0 <= 1"))
+        return QD_EINVAL;
+    a->offset = offset;
+    if (qd_config_has(cfg, "threshold_min")) {
+        double t = 0;
+        if (qd_config_number(cfg, "threshold_min", &t, NULL))
+            return QD_EINVAL;
+        a->threshold_min = t;
+    } else if (a->learning_rate < 1.0) {
+        return qd_config_fail(cfg, "threshold_min", "is required when learning_rate < 1 (CMA-MAE)");
+    }
+    return QD_OK;
+}
+
+static int describe(qd_archive *a, qd_config *cfg, const qd_space *space)
+{
+    cJSON *d = cJSON_Duplicate(qd_config_json(cfg), 1);
+    cJSON *names;
+    if (!d)
+        return QD_ENOMEM;
+    cJSON_DeleteItemFromObjectCaseSensitive(d, "cells");
+    cJSON_DeleteItemFromObjectCaseSensitive(d, "measure_names");
+    if (!cJSON_AddNumberToObject(d, "cells", (double)a->cells))
+        goto fail;
+    if (!(names = cJSON_CreateStringArray((const char *const *)space->measure_names, (int)space->measures)))
+        goto fail;
+    cJSON_AddItemToObject(d, "measure_names", names);
+    if (a->type->describe && a->type->describe(a->state, d) != QD_OK)
+        goto fail;
+    a->description = d;
+    return QD_OK;
+fail:
+    cJSON_Delete(d);
+    return QD_ENOMEM;
+}
+
+int qd_archive_new(qd_config *cfg, const qd_space *space, qd_archive **out)
+{
+    const char *type_name = "grid";
+    qd_archive *a;
+    char names[256];
+    long cells_check = 0;
+    *out = NULL;
+    if (qd_config_string(cfg, "type", &type_name))
+        return QD_EINVAL;
+    const qd_archive_type *type = qd_find_archive(type_name);
+    if (!type) {
+        qd_registry_names("archive", names, sizeof names);
+        return qd_config_fail(cfg, "type", "\"%s\" is not a known archive type (known: %s)", type_name, names);
+    }
+    if (!(a = calloc(1, sizeof *a)))
+        return qd_config_fail(cfg, NULL, "could not be built: out of memory");
+    a->type = type;
+    if (type->state_size && !(a->state = calloc(1, type->state_size))) {
+        free(a);
+        return qd_config_fail(cfg, NULL, "could not be built: out of memory");
+    }
+    if (read_common(a, cfg, space) || type->init(a->state, cfg, space, &a->cells))
+        goto fail;
+    if (qd_config_has(cfg, "cells")) { /* present in saved archives */
+        if (qd_config_int(cfg, "cells", &cells_check, ">= 1"))
+            goto fail;
+        if ((size_t)cells_check != a->cells) {
+            qd_config_fail(cfg, "cells", "is %ld but the archive has %zu cells", cells_check, a->cells);
+            goto fail;
+        }
+    }
+    qd_config_has(cfg, "measure_names"); /* informative; the space names win */
+    if (qd_config_check_keys(cfg))
+        goto fail;
+    if (!(a->slot_of_cell = malloc(a->cells * sizeof *a->slot_of_cell))) {
+        qd_config_fail(cfg, NULL, "could not be built: out of memory for %zu cells", a->cells);
+        goto fail;
+    }
+    for (size_t i = 0; i < a->cells; i++)
+        a->slot_of_cell[i] = QDI_EMPTY;
+    if (describe(a, cfg, space)) {
+        qd_config_fail(cfg, NULL, "could not be built: out of memory");
+        goto fail;
+    }
+    *out = a;
+    return QD_OK;
+fail:
+    qd_archive_free(a);
+    return QD_EINVAL;
+}
+
+void qd_archive_free(qd_archive *a)
+{
+    if (!a)
+        return;
+    if (a->type && a->type->fini && a->state)
+        a->type->fini(a->state);
+    for (size_t i = 0; i < a->filled; i++) {
+        free(a->text[i]);
+        free(a->meta[i]);
+        free(a->lineage[i]);
+    }
+    free(a->state);
+    free(a->slot_of_cell);
+    free(a->cell_of_slot);
+    free(a->objective);
+    free(a->threshold);
+    free(a->measures);
+    free(a->x);
+    free(a->text);
+    free(a->meta);
+    free(a->lineage);
+    cJSON_Delete(a->description);
+    free(a);
+}
+
+/* Checks that a solution fits the archive; sets a->error. */
+static int check_solution(qd_archive *a, const qd_solution *sol)
+{
+    if (!isfinite(sol->objective)) {
+        qdi_set_error(a->error, sizeof a->error, "objective is %s", isnan(sol->objective) ? "NaN" : "infinite");
+        return QD_EINVAL;
+    }
+    if (sol->m != a->m || !sol->measures) {
+        qdi_set_error(a->error, sizeof a->error, "expected %zu measures, got %zu", a->m, sol->m);
+        return QD_EINVAL;
+    }
+    for (size_t i = 0; i < a->m; i++)
+        if (!isfinite(sol->measures[i])) {
+            qdi_set_error(a->error, sizeof a->error, "measure %zu is %s", i,
+                          isnan(sol->measures[i]) ? "NaN" : "infinite");
+            return QD_EINVAL;
+        }
+    if (a->kind == QD_GENOME_REAL && (sol->n != a->dim || (a->dim && !sol->x))) {
+        qdi_set_error(a->error, sizeof a->error, "expected a genome of %zu numbers, got %zu", a->dim, sol->n);
+        return QD_EINVAL;
+    }
+    if (a->kind == QD_GENOME_TEXT && !sol->text) {
+        qdi_set_error(a->error, sizeof a->error, "expected a text genome, got none");
+        return QD_EINVAL;
+    }
+    return QD_OK;
+}
+
+static int dup_string(char **slot, const char *s)
+{
+    char *copy = NULL;
+    if (s && !(copy = strdup(s)))
+        return QD_ENOMEM;
+    free(*slot);
+    *slot = copy;
+    return QD_OK;
+}
+
+/* Writes a solution into a slot (the slot exists). */
+static int store(qd_archive *a, size_t slot, const qd_solution *sol)
+{
+    a->objective[slot] = sol->objective;
+    memcpy(a->measures + slot * a->m, sol->measures, a->m * sizeof *a->measures);
+    if (a->kind == QD_GENOME_REAL && a->dim)
+        memcpy(a->x + slot * a->dim, sol->x, a->dim * sizeof *a->x);
+    if (dup_string(&a->text[slot], a->kind == QD_GENOME_TEXT ? sol->text : NULL) ||
+        dup_string(&a->meta[slot], sol->meta) || dup_string(&a->lineage[slot], sol->lineage)) {
+        qdi_set_error(a->error, sizeof a->error, "out of memory");
+        return QD_ENOMEM;
+    }
+    return QD_OK;
+}
+
+static int new_slot(qd_archive *a, size_t cell, size_t *slot)
+{
+    if (a->filled == a->cap && grow(a) != QD_OK) {
+        qdi_set_error(a->error, sizeof a->error, "out of memory");
+        return QD_ENOMEM;
+    }
+    *slot = a->filled++;
+    a->cell_of_slot[*slot] = cell;
+    a->slot_of_cell[cell] = *slot;
+    return QD_OK;
+}
+
+int qd_archive_add(qd_archive *a, const qd_solution *sol, qd_add_result *res)
+{
+    size_t cell, slot;
+    double t, f = sol->objective;
+    int rc;
+    res->status = QD_NOT_ADDED;
+    res->value = 0;
+    res->cell = 0;
+    if ((rc = check_solution(a, sol)))
+        return rc;
+    cell = a->type->find(a->state, sol->measures);
+    res->cell = cell;
+    slot = a->slot_of_cell[cell];
+    if (slot == QDI_EMPTY) {
+        t = a->threshold_min;
+        res->status = QD_NEW;
+        res->value = isfinite(t) ? f - t : f;
+        if ((rc = new_slot(a, cell, &slot)))
+            return rc;
+        a->text[slot] = a->meta[slot] = a->lineage[slot] = NULL;
+    } else {
+        t = a->threshold[slot];
+        res->value = f - t;
+        if (!(f > t))
+            return QD_OK;
+        res->status = QD_IMPROVE;
+    }
+    /* CMA-MAE threshold update; with learning_rate 1 (or no threshold yet)
+     * the threshold is the elite's objective. */
+    a->threshold[slot] = (isfinite(t) && a->learning_rate < 1.0)
+                             ? (1.0 - a->learning_rate) * t + a->learning_rate * f
+                             : f;
+    return store(a, slot, sol);
+}
+
+int qdi_archive_restore(qd_archive *a, size_t cell, const qd_solution *sol, double threshold)
+{
+    size_t slot;
+    int rc;
+    if ((rc = check_solution(a, sol)))
+        return rc;
+    if (cell >= a->cells) {
+        qdi_set_error(a->error, sizeof a->error, "cell %zu is outside the archive (%zu cells)", cell, a->cells);
+        return QD_EINVAL;
+    }
+    if (a->slot_of_cell[cell] != QDI_EMPTY) {
+        qdi_set_error(a->error, sizeof a->error, "cell %zu holds two elites", cell);
+        return QD_EINVAL;
+    }
+    if ((rc = new_slot(a, cell, &slot)))
+        return rc;
+    a->text[slot] = a->meta[slot] = a->lineage[slot] = NULL;
+    a->threshold[slot] = threshold;
+    return store(a, slot, sol);
+}
+
+int qd_archive_find(const qd_archive *a, const double *measures, size_t *cell)
+{
+    for (size_t i = 0; i < a->m; i++)
+        if (isnan(measures[i]))
+            return QD_EINVAL;
+    *cell = a->type->find(a->state, measures);
+    return QD_OK;
+}
+
+int qd_archive_sample(const qd_archive *a, gsl_rng *rng, size_t *cell)
+{
+    if (a->filled == 0)
+        return QD_ENOTFOUND;
+    *cell = a->cell_of_slot[gsl_rng_uniform_int(rng, a->filled)];
+    return QD_OK;
+}
+
+static void fill_elite(const qd_archive *a, size_t slot, qd_elite *e)
+{
+    e->cell = a->cell_of_slot[slot];
+    e->x = a->kind == QD_GENOME_REAL ? a->x + slot * a->dim : NULL;
+    e->n = a->kind == QD_GENOME_REAL ? a->dim : 0;
+    e->text = a->text[slot];
+    e->objective = a->objective[slot];
+    e->threshold = a->threshold[slot];
+    e->measures = a->measures + slot * a->m;
+    e->m = a->m;
+    e->meta = a->meta[slot];
+    e->lineage = a->lineage[slot];
+}
+
+int qd_archive_elite(const qd_archive *a, size_t cell, qd_elite *out)
+{
+    if (cell >= a->cells || a->slot_of_cell[cell] == QDI_EMPTY)
+        return QD_ENOTFOUND;
+    fill_elite(a, a->slot_of_cell[cell], out);
+    return QD_OK;
+}
+
+int qd_archive_elite_at(const qd_archive *a, size_t i, qd_elite *out)
+{
+    if (i >= a->filled)
+        return QD_ENOTFOUND;
+    fill_elite(a, i, out);
+    return QD_OK;
+}
+
+size_t qd_archive_cells(const qd_archive *a) { return a->cells; }
+size_t qd_archive_filled(const qd_archive *a) { return a->filled; }
+size_t qd_archive_measure_dim(const qd_archive *a) { return a->m; }
+qd_genome_kind qd_archive_genome_kind(const qd_archive *a) { return a->kind; }
+size_t qd_archive_solution_dim(const qd_archive *a) { return a->dim; }
+double qd_archive_qd_score_offset(const qd_archive *a) { return a->offset; }
+const char *qd_archive_error(const qd_archive *a) { return a->error; }
+const cJSON *qd_archive_description(const qd_archive *a) { return a->description; }
+
+double qd_archive_threshold(const qd_archive *a, size_t cell)
+{
+    if (cell < a->cells && a->slot_of_cell[cell] != QDI_EMPTY)
+        return a->threshold[a->slot_of_cell[cell]];
+    return a->threshold_min;
+}
+
+int qd_archive_coords(const qd_archive *a, size_t cell, size_t *coords)
+{
+    if (!a->type->coords || cell >= a->cells)
+        return QD_ENOTFOUND;
+    a->type->coords(a->state, cell, coords);
+    return QD_OK;
+}
+
+void qd_archive_stats_get(const qd_archive *a, qd_archive_stats *st)
+{
+    double sum = 0, score = 0, max = -INFINITY;
+    for (size_t i = 0; i < a->filled; i++) {
+        sum += a->objective[i];
+        score += a->objective[i] - a->offset;
+        if (a->objective[i] > max)
+            max = a->objective[i];
+    }
+    st->cells = a->cells;
+    st->filled = a->filled;
+    st->coverage = (double)a->filled / (double)a->cells;
+    st->qd_score = score;
+    st->norm_qd_score = st->qd_score / (double)a->cells;
+    st->obj_max = a->filled ? max : NAN;
+    st->obj_mean = a->filled ? sum / (double)a->filled : NAN;
+}

@@ -1,0 +1,188 @@
+/* load_json.c - rebuilds an archive from archive.json: the "archive" object
+ * is read as an archive config (so the same validation applies), then every
+ * elite is restored into its saved cell with its threshold. Errors name the
+ * file and the element. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "archive/archive_internal.h"
+
+static int space_from(const cJSON *desc, qd_space *space, const char *path, char *err, size_t errlen)
+{
+    const cJSON *genome = cJSON_GetObjectItemCaseSensitive(desc, "genome");
+    const cJSON *dim = cJSON_GetObjectItemCaseSensitive(desc, "solution_dim");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(desc, "measure_dim");
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(desc, "measure_names");
+    qd_genome_kind kind;
+    if (!cJSON_IsString(genome) || !cJSON_IsNumber(dim) || !cJSON_IsNumber(m) || dim->valuedouble < 0 ||
+        m->valuedouble < 1) {
+        qdi_set_error(err, errlen, "%s: archive must give genome, solution_dim and measure_dim", path);
+        return QD_EFORMAT;
+    }
+    if (strcmp(genome->valuestring, "real") == 0)
+        kind = QD_GENOME_REAL;
+    else if (strcmp(genome->valuestring, "text") == 0)
+        kind = QD_GENOME_TEXT;
+    else {
+        qdi_set_error(err, errlen, "%s: archive.genome must be \"real\" or \"text\", got \"%s\"", path,
+                      genome->valuestring);
+        return QD_EFORMAT;
+    }
+    if (qd_space_init(space, kind, (size_t)dim->valuedouble, (size_t)m->valuedouble)) {
+        qdi_set_error(err, errlen, "%s: out of memory", path);
+        return QD_ENOMEM;
+    }
+    if (cJSON_IsArray(names))
+        for (size_t i = 0; i < space->measures; i++) {
+            const cJSON *n = cJSON_GetArrayItem(names, (int)i);
+            if (cJSON_IsString(n))
+                qd_space_set_measure_name(space, i, n->valuestring);
+        }
+    return QD_OK;
+}
+
+/* Reads a numeric array of exactly n finite numbers into out. */
+static int numbers(const cJSON *arr, double *out, size_t n)
+{
+    const cJSON *e;
+    size_t i = 0;
+    if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != n)
+        return QD_EFORMAT;
+    cJSON_ArrayForEach(e, arr) {
+        if (!cJSON_IsNumber(e))
+            return QD_EFORMAT;
+        out[i++] = e->valuedouble;
+    }
+    return QD_OK;
+}
+
+static char *json_field_text(const cJSON *v)
+{
+    if (!v)
+        return NULL;
+    if (cJSON_IsString(v))
+        return strdup(v->valuestring);
+    return cJSON_PrintUnformatted(v);
+}
+
+static int restore_elite(qd_archive *a, const cJSON *e, size_t i, double *x, double *meas, const char *path,
+                         char *err, size_t errlen)
+{
+    const cJSON *index = cJSON_GetObjectItemCaseSensitive(e, "index");
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(e, "objective");
+    const cJSON *thr = cJSON_GetObjectItemCaseSensitive(e, "threshold");
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(e, "text");
+    qd_solution sol = {0};
+    int rc;
+    if (!cJSON_IsNumber(index) || index->valuedouble < 0 || index->valuedouble != floor(index->valuedouble)) {
+        qdi_set_error(err, errlen, "%s: elites[%zu].index must be a cell number", path, i);
+        return QD_EFORMAT;
+    }
+    if (!cJSON_IsNumber(obj)) {
+        qdi_set_error(err, errlen, "%s: elites[%zu].objective must be a number", path, i);
+        return QD_EFORMAT;
+    }
+    if (numbers(cJSON_GetObjectItemCaseSensitive(e, "measures"), meas, a->m)) {
+        qdi_set_error(err, errlen, "%s: elites[%zu].measures must be %zu numbers", path, i, a->m);
+        return QD_EFORMAT;
+    }
+    sol.objective = obj->valuedouble;
+    sol.measures = meas;
+    sol.m = a->m;
+    if (a->kind == QD_GENOME_REAL) {
+        if (numbers(cJSON_GetObjectItemCaseSensitive(e, "solution"), x, a->dim)) {
+            qdi_set_error(err, errlen, "%s: elites[%zu].solution must be %zu numbers", path, i, a->dim);
+            return QD_EFORMAT;
+        }
+        sol.x = x;
+        sol.n = a->dim;
+    } else if (!cJSON_IsString(text)) {
+        qdi_set_error(err, errlen, "%s: elites[%zu].text must be a string", path, i);
+        return QD_EFORMAT;
+    } else {
+        sol.text = text->valuestring; /* borrowed: store() copies */
+    }
+    sol.meta = json_field_text(cJSON_GetObjectItemCaseSensitive(e, "meta"));
+    sol.lineage = json_field_text(cJSON_GetObjectItemCaseSensitive(e, "lineage"));
+    rc = qdi_archive_restore(a, (size_t)index->valuedouble, &sol,
+                             cJSON_IsNumber(thr) ? thr->valuedouble : sol.objective);
+    if (rc)
+        qdi_set_error(err, errlen, "%s: elites[%zu]: %s", path, i, a->error);
+    free(sol.meta);
+    free(sol.lineage);
+    return rc;
+}
+
+int qd_archive_load_json(const char *path, qd_archive **out, cJSON **top, char *err, size_t errlen)
+{
+    char *text = NULL;
+    cJSON *doc = NULL;
+    qd_config *cfg = NULL;
+    qd_archive *a = NULL;
+    qd_space space = {0};
+    double *x = NULL, *meas = NULL;
+    const cJSON *elites, *e, *desc, *format;
+    size_t i = 0;
+    int rc;
+    *out = NULL;
+    if (top)
+        *top = NULL;
+    if ((rc = qdi_read_file(path, &text, NULL, err, errlen)))
+        return rc;
+    doc = cJSON_Parse(text);
+    free(text);
+    rc = QD_EFORMAT;
+    if (!doc || !cJSON_IsObject(doc)) {
+        qdi_set_error(err, errlen, "%s: not a JSON object (truncated or not an archive.json?)", path);
+        goto done;
+    }
+    format = cJSON_GetObjectItemCaseSensitive(doc, "format");
+    if (!cJSON_IsString(format) || strcmp(format->valuestring, "elites-archive") != 0) {
+        qdi_set_error(err, errlen, "%s: not an elites archive (no \"format\": \"elites-archive\")", path);
+        goto done;
+    }
+    desc = cJSON_GetObjectItemCaseSensitive(doc, "archive");
+    elites = cJSON_GetObjectItemCaseSensitive(doc, "elites");
+    if (!cJSON_IsObject(desc) || !cJSON_IsArray(elites)) {
+        qdi_set_error(err, errlen, "%s: must hold an \"archive\" object and an \"elites\" array", path);
+        goto done;
+    }
+    if ((rc = space_from(desc, &space, path, err, errlen)))
+        goto done;
+    if ((rc = qd_config_wrap(cJSON_Duplicate(desc, 1), path, &cfg))) {
+        qdi_set_error(err, errlen, "%s: out of memory", path);
+        goto done;
+    }
+    if ((rc = qd_archive_new(cfg, &space, &a))) {
+        /* the message names the file; say the fields are under "archive" */
+        qdi_set_error(err, errlen, "%s (in its \"archive\" object)", qd_config_error(cfg));
+        rc = QD_EFORMAT;
+        goto done;
+    }
+    x = malloc((space.dim + 1) * sizeof *x);
+    meas = malloc(space.measures * sizeof *meas);
+    if (!x || !meas) {
+        rc = QD_ENOMEM;
+        qdi_set_error(err, errlen, "%s: out of memory", path);
+        goto done;
+    }
+    cJSON_ArrayForEach(e, elites) {
+        if ((rc = restore_elite(a, e, i++, x, meas, path, err, errlen)))
+            goto done;
+    }
+    *out = a;
+    a = NULL;
+    if (top) {
+        *top = doc;
+        doc = NULL;
+    }
+    rc = QD_OK;
+done:
+    free(x);
+    free(meas);
+    qd_archive_free(a);
+    qd_config_free(cfg);
+    qd_space_free(&space);
+    cJSON_Delete(doc);
+    return rc;
+}

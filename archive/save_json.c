@@ -1,0 +1,129 @@
+/* save_json.c - archive.json: a header (format, anything the caller adds such
+ * as the config echo and seed), the archive's description (enough to rebuild
+ * it), its stats, then one elite per line in cell order, so files diff well
+ * and the same run gives the same bytes. Written atomically. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "archive/archive_internal.h"
+
+/* Prints item with every line after the first indented by one tab. */
+static int print_nested(FILE *fp, const cJSON *item)
+{
+    char *s = cJSON_Print(item);
+    if (!s)
+        return QD_ENOMEM;
+    for (const char *p = s; *p; p++) {
+        fputc(*p, fp);
+        if (*p == '\n')
+            fputc('\t', fp);
+    }
+    free(s);
+    return QD_OK;
+}
+
+static cJSON *json_text(const char *text)
+{
+    cJSON *v = cJSON_Parse(text);
+    return v ? v : cJSON_CreateString(text);
+}
+
+/* One elite as a cJSON object (caller deletes). */
+static cJSON *elite_json(const qd_archive *a, const qd_elite *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    size_t coords[64];
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "index", (double)e->cell);
+    if (a->m <= 64 && qd_archive_coords(a, e->cell, coords) == QD_OK) {
+        cJSON *c = cJSON_AddArrayToObject(o, "coords");
+        for (size_t k = 0; c && k < a->m; k++)
+            cJSON_AddItemToArray(c, cJSON_CreateNumber((double)coords[k]));
+    }
+    cJSON_AddNumberToObject(o, "objective", e->objective);
+    if (a->learning_rate < 1.0)
+        cJSON_AddNumberToObject(o, "threshold", e->threshold);
+    cJSON_AddItemToObject(o, "measures", cJSON_CreateDoubleArray(e->measures, (int)e->m));
+    if (a->kind == QD_GENOME_REAL)
+        cJSON_AddItemToObject(o, "solution", cJSON_CreateDoubleArray(e->x, (int)e->n));
+    else
+        cJSON_AddStringToObject(o, "text", e->text ? e->text : "");
+    if (e->meta)
+        cJSON_AddItemToObject(o, "meta", json_text(e->meta));
+    if (e->lineage)
+        cJSON_AddItemToObject(o, "lineage", json_text(e->lineage));
+    return o;
+}
+
+static cJSON *stats_json(const qd_archive *a)
+{
+    qd_archive_stats st;
+    cJSON *o = cJSON_CreateObject();
+    qd_archive_stats_get(a, &st);
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "cells", (double)st.cells);
+    cJSON_AddNumberToObject(o, "filled", (double)st.filled);
+    cJSON_AddNumberToObject(o, "coverage", st.coverage);
+    cJSON_AddNumberToObject(o, "qd_score", st.qd_score);
+    cJSON_AddNumberToObject(o, "qd_score_offset", a->offset);
+    cJSON_AddNumberToObject(o, "norm_qd_score", st.norm_qd_score);
+    if (st.filled) {
+        cJSON_AddNumberToObject(o, "obj_max", st.obj_max);
+        cJSON_AddNumberToObject(o, "obj_mean", st.obj_mean);
+    } else {
+        cJSON_AddNullToObject(o, "obj_max");
+        cJSON_AddNullToObject(o, "obj_mean");
+    }
+    return o;
+}
+
+int qd_archive_save_json(const qd_archive *a, const cJSON *extra, const char *path, char *err, size_t errlen)
+{
+    qdi_atomic_file f;
+    const cJSON *item;
+    cJSON *stats = NULL;
+    size_t written = 0;
+    int rc = qdi_atomic_open(&f, path, err, errlen);
+    if (rc)
+        return rc;
+    fputs("{\n\t\"format\":\t\"elites-archive\",\n\t\"format_version\":\t1", f.fp);
+    cJSON_ArrayForEach(item, extra) {
+        fprintf(f.fp, ",\n\t\"%s\":\t", item->string);
+        if ((rc = print_nested(f.fp, item)))
+            goto fail;
+    }
+    fputs(",\n\t\"archive\":\t", f.fp);
+    if ((rc = print_nested(f.fp, a->description)))
+        goto fail;
+    fputs(",\n\t\"stats\":\t", f.fp);
+    if (!(stats = stats_json(a)) || (rc = print_nested(f.fp, stats))) {
+        rc = QD_ENOMEM;
+        goto fail;
+    }
+    fputs(",\n\t\"elites\":\t[", f.fp);
+    for (size_t cell = 0; cell < a->cells; cell++) {
+        qd_elite e;
+        char *line;
+        if (qd_archive_elite(a, cell, &e) != QD_OK)
+            continue;
+        cJSON *o = elite_json(a, &e);
+        if (!o || !(line = cJSON_PrintUnformatted(o))) {
+            cJSON_Delete(o);
+            rc = QD_ENOMEM;
+            goto fail;
+        }
+        fprintf(f.fp, "%s\n\t\t%s", written++ ? "," : "", line);
+        free(line);
+        cJSON_Delete(o);
+    }
+    fputs(written ? "\n\t]\n}\n" : "]\n}\n", f.fp);
+    cJSON_Delete(stats);
+    return qdi_atomic_commit(&f, err, errlen);
+fail:
+    cJSON_Delete(stats);
+    qdi_set_error(err, errlen, "%s: %s", path, qd_strerror(rc));
+    qdi_atomic_abort(&f);
+    return rc;
+}

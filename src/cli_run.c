@@ -1,0 +1,237 @@
+/* cli_run.c - `elites run CONFIG.json`: loads and validates the config,
+ * applies command-line overrides, runs the search with a live progress line
+ * on a terminal (plain log lines otherwise), saves the outputs periodically
+ * and at the end, and stops cleanly on SIGINT/SIGTERM keeping finished work. */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli.h"
+
+static volatile sig_atomic_t interrupted;
+static qd_search *running;
+
+static void on_signal(int sig)
+{
+    interrupted = sig;
+    if (running)
+        qd_search_stop(running);
+    signal(sig, SIG_DFL); /* a second signal ends the process at once */
+}
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: elites run CONFIG.json [options]\n"
+            "\n"
+            "Runs a quality-diversity search described by CONFIG.json and writes\n"
+            "archive.json, archive.csv and metrics.csv into the output folder.\n"
+            "\n"
+            "options:\n"
+            "  -o, --output DIR     output folder (default: config output.dir, else\n"
+            "                       elites-out/<config name>)\n"
+            "  --seed N             random seed (same seed, same archive)\n"
+            "  --iterations N       number of iterations\n"
+            "  --set PATH=VALUE     override a config field, e.g. --set evaluator.dim=20\n"
+            "                       or --set mutators[0].sigma=0.2 (repeatable)\n"
+            "  -q, --quiet          no progress output\n"
+            "  -h, --help           show this help\n");
+}
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void format_duration(char *buf, size_t len, double s)
+{
+    long t = (long)(s + 0.5);
+    if (!isfinite(s) || s < 0)
+        snprintf(buf, len, "--:--");
+    else if (t >= 3600)
+        snprintf(buf, len, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void progress(const qd_search *s, int tty, double started)
+{
+    const qd_metrics *r = qd_search_last_metrics(s);
+    double dt = now_seconds() - started, rate = dt > 0 ? (double)(r->evaluations + r->failed) / dt : 0;
+    double left = r->iteration ? dt / (double)r->iteration * (double)(qd_search_iterations(s) - r->iteration) : NAN;
+    char eta[32];
+    format_duration(eta, sizeof eta, left);
+    printf("%siter %llu/%llu  %.0f evals/s  coverage %.2f%%  QD score %.6g  best %.6g  ETA %s%s",
+           tty ? "\r\033[K" : "", (unsigned long long)r->iteration, (unsigned long long)qd_search_iterations(s), rate,
+           100.0 * r->stats.coverage, r->stats.qd_score, r->stats.obj_max, eta, tty ? "" : "\n");
+    fflush(stdout);
+}
+
+static char *default_output(const char *config_path, const qd_search *s)
+{
+    const char *dir = qd_search_output(s)->dir, *base;
+    char *out;
+    size_t n;
+    if (dir)
+        return strdup(dir);
+    base = strrchr(config_path, '/');
+    base = base ? base + 1 : config_path;
+    n = strlen(base);
+    if (n > 5 && strcmp(base + n - 5, ".json") == 0)
+        n -= 5;
+    if (!(out = malloc(n + 16)))
+        return NULL;
+    snprintf(out, n + 16, "elites-out/%.*s", (int)n, base);
+    return out;
+}
+
+static void summary(const qd_search *s, const char *outdir, double seconds)
+{
+    const qd_counts *c = qd_search_counts(s);
+    qd_archive_stats st;
+    qd_archive_stats_get(qd_search_archive(s), &st);
+    printf("done: %llu iterations, %llu evaluations, %llu failed, in %.1f s (%.0f evals/s)\n",
+           (unsigned long long)c->iterations, (unsigned long long)c->evaluated, (unsigned long long)c->failed, seconds,
+           seconds > 0 ? (double)c->evaluated / seconds : 0.0);
+    printf("archive: %zu of %zu cells filled (coverage %.2f%%), QD score %.6g, best %.6g, mean %.6g\n", st.filled,
+           st.cells, 100.0 * st.coverage, st.qd_score, st.obj_max, st.obj_mean);
+    printf("inserted: %llu new cells, %llu improvements, %llu not added\n", (unsigned long long)c->new_cells,
+           (unsigned long long)c->improved, (unsigned long long)c->not_added);
+    for (size_t i = 0; i < qd_search_failure_kinds(s); i++) {
+        uint64_t n;
+        const char *why = qd_search_failure_kind(s, i, &n);
+        printf("failed %llu x: %s\n", (unsigned long long)n, why);
+    }
+    printf("wrote %s/archive.json, archive.csv, metrics.csv%s\n", outdir, c->failed ? ", failures.jsonl" : "");
+}
+
+static int load_config(const char *path, char **sets, int nsets, const char *seed, const char *iterations,
+                       qd_config **cfg)
+{
+    char err[1024], buf[64];
+    if (qd_config_load_file(path, cfg, err, sizeof err) != QD_OK) {
+        fprintf(stderr, "elites run: %s\n", err);
+        return 2;
+    }
+    for (int i = 0; i < nsets; i++)
+        if (qd_config_set(*cfg, sets[i]) != QD_OK)
+            goto fail;
+    if (seed) {
+        snprintf(buf, sizeof buf, "seed=%s", seed);
+        if (qd_config_set(*cfg, buf) != QD_OK)
+            goto fail;
+    }
+    if (iterations) {
+        snprintf(buf, sizeof buf, "iterations=%s", iterations);
+        if (qd_config_set(*cfg, buf) != QD_OK)
+            goto fail;
+    }
+    return 0;
+fail:
+    fprintf(stderr, "elites run: %s\n", qd_config_error(*cfg));
+    return 2;
+}
+
+int cli_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"seed", required_argument, NULL, 's'},
+        {"iterations", required_argument, NULL, 'i'}, {"set", required_argument, NULL, 'S'},
+        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *outopt = NULL, *seed = NULL, *iterations = NULL;
+    char **sets = calloc((size_t)argc, sizeof *sets), *outdir = NULL;
+    int nsets = 0, quiet = 0, c, status = 0, tty;
+    qd_config *cfg = NULL;
+    qd_search *s = NULL;
+    double started, last_save;
+    if (!sets)
+        return 1;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': outopt = optarg; break;
+        case 's': seed = optarg; break;
+        case 'i': iterations = optarg; break;
+        case 'S': sets[nsets++] = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); free(sets); return 0;
+        default: usage(stderr); free(sets); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "elites run: give exactly one CONFIG.json\n");
+        usage(stderr);
+        free(sets);
+        return 2;
+    }
+    if ((status = load_config(argv[optind], sets, nsets, seed, iterations, &cfg)))
+        goto done;
+    if (qd_search_new(cfg, &s) != QD_OK) {
+        fprintf(stderr, "elites run: %s\n", qd_config_error(cfg));
+        status = 2;
+        goto done;
+    }
+    outdir = outopt ? strdup(outopt) : default_output(argv[optind], s);
+    if (!outdir) {
+        status = 1;
+        goto done;
+    }
+    running = s;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    tty = isatty(STDOUT_FILENO);
+    started = last_save = now_seconds();
+    if (!quiet)
+        printf("elites %s: %s, seed %llu, %llu iterations -> %s\n", qd_version(), argv[optind],
+               (unsigned long long)qd_search_seed(s), (unsigned long long)qd_search_iterations(s), outdir);
+    double last_draw = 0;
+    while (!qd_search_done(s)) {
+        if (qd_search_step(s) != QD_OK) {
+            fprintf(stderr, "%selites run: %s\n", tty && !quiet ? "\n" : "", qd_search_error(s));
+            status = 1;
+            break;
+        }
+        const qd_metrics *r = qd_search_last_metrics(s);
+        double t = now_seconds();
+        if (!quiet && ((tty && (t - last_draw > 0.1 || qd_search_done(s))) ||
+                       (!tty && (r->iteration % (uint64_t)qd_search_output(s)->log_every == 0 || r->iteration == 1)))) {
+            progress(s, tty, started);
+            last_draw = t;
+        }
+        double every = qd_search_output(s)->save_every;
+        if (every > 0 && t - last_save >= every && !qd_search_done(s)) {
+            if (qd_search_save(s, outdir) != QD_OK)
+                fprintf(stderr, "%selites run: could not save: %s\n", tty && !quiet ? "\n" : "", qd_search_error(s));
+            last_save = t;
+        }
+    }
+    if (!quiet && tty)
+        putchar('\n');
+    if (qd_search_save(s, outdir) != QD_OK) {
+        fprintf(stderr, "elites run: could not save the results: %s\n", qd_search_error(s));
+        status = 1;
+        goto done;
+    }
+    if (!quiet)
+        summary(s, outdir, now_seconds() - started);
+    if (interrupted && status == 0) {
+        fprintf(stderr, "elites run: interrupted after iteration %llu; saved the archive and metrics in %s\n",
+                (unsigned long long)qd_search_counts(s)->iterations, outdir);
+        status = 130;
+    }
+done:
+    running = NULL;
+    qd_search_free(s);
+    qd_config_free(cfg);
+    free(outdir);
+    free(sets);
+    return status;
+}

@@ -1,0 +1,453 @@
+/* elites.h - public API of libelites, a quality-diversity search library.
+ *
+ * A search keeps an archive of elites (the best solution found in each cell of
+ * a measure space) and fills it with an ask / evaluate / tell loop whose
+ * variation operators (mutators) and scoring (evaluators) are plug-ins picked
+ * by name from a JSON config. Library users can register their own plug-in
+ * types before building a search. See DESIGN.md for the architecture.
+ *
+ * Conventions: functions that can fail return an int status (QD_OK = 0, a
+ * negative QD_E* code otherwise) and give results through out parameters;
+ * objects keep their last error text. Each comment says who owns memory.
+ */
+#ifndef ELITES_H
+#define ELITES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <gsl/gsl_rng.h>
+#include <cJSON.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status codes ------------------------------------------------------ */
+
+enum {
+    QD_OK = 0,
+    QD_EINVAL = -1,    /* bad argument or configuration */
+    QD_ENOMEM = -2,    /* out of memory */
+    QD_EIO = -3,       /* file or process I/O failed */
+    QD_EHTTP = -4,     /* HTTP request failed */
+    QD_ENOTFOUND = -5, /* a named thing does not exist */
+    QD_EEVAL = -6,     /* an evaluation or production failed */
+    QD_EFORMAT = -7,   /* a file is not in the expected format */
+    QD_EEXIST = -8,    /* a name is already taken */
+    QD_ETIMEOUT = -9,  /* an operation timed out */
+    QD_EINTR = -10     /* interrupted by a signal */
+};
+
+/* Returns a static description of a status code. */
+const char *qd_strerror(int code);
+
+/* Returns the library version string (static). */
+const char *qd_version(void);
+
+/* Initialises process-wide state (libcurl, GSL's error handler) once, before
+ * any thread starts. Safe to call more than once. */
+int qd_global_init(void);
+
+/* ---- solutions --------------------------------------------------------- */
+
+typedef enum { QD_GENOME_REAL = 0, QD_GENOME_TEXT = 1 } qd_genome_kind;
+
+/* A candidate or an elite. For a real genome x holds n numbers and text is
+ * NULL; for a text genome text is set and x is NULL. meta and lineage are
+ * JSON texts (or NULL): meta holds what the evaluator reported (raw AI
+ * feedback, token counts), lineage what produced the solution (parents,
+ * prompt). In a job, x and measures point into buffers owned by the search;
+ * text, meta and lineage are malloc'd and owned by the solution. */
+typedef struct qd_solution {
+    double *x;
+    size_t n;
+    char *text;
+    double objective;
+    double *measures;
+    size_t m;
+    char *meta;
+    char *lineage;
+} qd_solution;
+
+/* Replaces sol->text with a copy of text (NULL clears it). */
+int qd_solution_set_text(qd_solution *sol, const char *text);
+/* Replaces sol->meta with a copy of a JSON text (NULL clears it). */
+int qd_solution_set_meta(qd_solution *sol, const char *json);
+/* Replaces sol->lineage with a copy of a JSON text (NULL clears it). */
+int qd_solution_set_lineage(qd_solution *sol, const char *json);
+/* Frees text, meta and lineage and sets them to NULL; x and measures are
+ * not touched (they belong to whoever allocated them). */
+void qd_solution_clear(qd_solution *sol);
+
+/* ---- search space ------------------------------------------------------ */
+
+/* What an evaluator declares about the problem: genome kind and length,
+ * genome bounds (infinite when unbounded), the number of measures with
+ * their natural ranges (NaN when unknown) and names, and the objective's
+ * range (NaN when unknown; objective_min becomes the archive's default
+ * qd_score_offset). Arrays are owned by the space. */
+typedef struct qd_space {
+    qd_genome_kind kind;
+    size_t dim;
+    double *lower, *upper;
+    size_t measures;
+    double *measure_lower, *measure_upper;
+    char **measure_names;
+    double objective_min, objective_max;
+} qd_space;
+
+/* Allocates a space's arrays: genome bounds (-inf, inf), measure ranges NaN,
+ * measure names "measure_0", ...; objective range NaN. */
+int qd_space_init(qd_space *s, qd_genome_kind kind, size_t dim, size_t measures);
+/* Sets the name of measure i (copied). */
+int qd_space_set_measure_name(qd_space *s, size_t i, const char *name);
+/* Frees a space's arrays (not the struct). */
+void qd_space_free(qd_space *s);
+/* Deep-copies src into dst (dst's old arrays are not freed). */
+int qd_space_copy(qd_space *dst, const qd_space *src);
+
+/* ---- configuration ----------------------------------------------------- */
+
+/* A view on one JSON object of a config, with its path ("mutators[1]") for
+ * error messages. Readers mark the keys they know, write defaults back into
+ * the tree (so the saved config echo is complete) and check values against a
+ * rule. Child views are owned by the root and freed with it. The first error
+ * is kept in the root (qd_config_error) and every later call returns
+ * QD_EINVAL at once. */
+typedef struct qd_config qd_config;
+
+/* Parses a JSON text; source names it in messages (a file path).
+ * On failure returns QD_EFORMAT/QD_ENOMEM, *out is NULL and err holds why. */
+int qd_config_parse(const char *text, const char *source, qd_config **out, char *err, size_t errlen);
+/* Reads and parses a JSON file. Errors as qd_config_parse (QD_EIO if unreadable). */
+int qd_config_load_file(const char *path, qd_config **out, char *err, size_t errlen);
+/* Wraps a cJSON object; the config takes ownership of json. */
+int qd_config_wrap(cJSON *json, const char *source, qd_config **out);
+/* Frees a root config, its tree and all child views. Accepts NULL. */
+void qd_config_free(qd_config *root);
+
+/* Applies "path=value" (path like evaluator.dim or mutators[0].sigma): the
+ * value is typed as the existing field is (number, bool, string, JSON), or
+ * parsed as JSON and else taken as a string when the field is absent. */
+int qd_config_set(qd_config *root, const char *assignment);
+
+/* Returns the first error message, or "" (owned by the root). */
+const char *qd_config_error(const qd_config *c);
+/* Returns the source name (file path) of the config. */
+const char *qd_config_source(const qd_config *c);
+/* Returns the dotted path of this view ("" for the root). */
+const char *qd_config_path(const qd_config *c);
+/* Returns the JSON object this view reads (borrowed). */
+cJSON *qd_config_json(const qd_config *c);
+/* Sets the error "<source>: <path>.<key> <message>" and returns QD_EINVAL. */
+int qd_config_fail(qd_config *c, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Nonzero if the key is present (and marks it known). */
+int qd_config_has(qd_config *c, const char *key);
+/* Error "<path>.<key> is required" unless the key is present. */
+int qd_config_require(qd_config *c, const char *key);
+/* Optional number: *v holds the default on entry. rule is NULL or a list of
+ * bounds such as "> 0", ">= 0 <= 1"; values must be finite. */
+int qd_config_number(qd_config *c, const char *key, double *v, const char *rule);
+/* As qd_config_number for integers (a JSON number with no fraction). */
+int qd_config_int(qd_config *c, const char *key, long *v, const char *rule);
+/* Optional boolean; *v holds the default (0 or 1). */
+int qd_config_bool(qd_config *c, const char *key, int *v);
+/* Optional string; *v holds the default (may be NULL) and on return points
+ * into the tree or at the default (borrowed). */
+int qd_config_string(qd_config *c, const char *key, const char **v);
+/* Optional string among NULL-terminated choices; *index holds the default. */
+int qd_config_choice(qd_config *c, const char *key, const char *const *choices, int *index);
+/* Optional number or array of n numbers (a single number is repeated);
+ * out holds the defaults on entry. rule as for qd_config_number. */
+int qd_config_vector(qd_config *c, const char *key, double *out, size_t n, const char *rule);
+/* Array of numbers of any length (NULL rule: any finite); *out is
+ * malloc'd (caller frees) and NULL with *n = 0 when absent and not required. */
+int qd_config_numbers(qd_config *c, const char *key, int required, double **out, size_t *n, const char *rule);
+/* Child object view; when absent and not required, an empty object is added
+ * to the tree. *child is owned by the root. */
+int qd_config_object(qd_config *c, const char *key, int required, qd_config **child);
+/* Length of an array field (error if present and not an array; 0 if absent
+ * and not required). */
+int qd_config_array_size(qd_config *c, const char *key, int required, size_t *n);
+/* View of the object at key[i]. */
+int qd_config_array_object(qd_config *c, const char *key, size_t i, qd_config **child);
+/* Error naming the first key of this object that no reader asked for. */
+int qd_config_check_keys(qd_config *c);
+
+/* ---- archive ----------------------------------------------------------- */
+
+typedef enum { QD_NOT_ADDED = 0, QD_IMPROVE = 1, QD_NEW = 2 } qd_add_status;
+
+/* The outcome of an add: status, cell, and value = objective minus the
+ * cell's threshold before the add (the improvement CMA-ME ranks by; for a
+ * new cell with no threshold, the objective itself). */
+typedef struct qd_add_result {
+    qd_add_status status;
+    size_t cell;
+    double value;
+} qd_add_result;
+
+typedef struct qd_archive_stats {
+    size_t cells, filled;
+    double coverage;   /* filled / cells */
+    double qd_score;   /* sum over elites of (objective - qd_score_offset) */
+    double norm_qd_score; /* qd_score / cells */
+    double obj_max, obj_mean; /* NaN when empty */
+} qd_archive_stats;
+
+/* A read-only view of one elite; pointers are valid until the archive is
+ * next modified. */
+typedef struct qd_elite {
+    size_t cell;
+    const double *x;
+    size_t n;
+    const char *text;
+    double objective;
+    double threshold;
+    const double *measures;
+    size_t m;
+    const char *meta;
+    const char *lineage;
+} qd_elite;
+
+typedef struct qd_archive qd_archive;
+
+/* A tessellation of measure space into cells (grid, CVT); the generic
+ * archive does the storage, add, sampling and stats. */
+typedef struct qd_archive_type {
+    const char *name;
+    size_t state_size;
+    /* Reads its config (dims, bins...), sets *cells. */
+    int (*init)(void *state, qd_config *cfg, const qd_space *space, size_t *cells);
+    /* Cell of a finite measure vector. */
+    size_t (*find)(const void *state, const double *measures);
+    /* Optional: cell coordinates (one per measure dimension, grid only). */
+    void (*coords)(const void *state, size_t cell, size_t *coords);
+    /* Optional: adds data the config does not hold (centroids) to the saved
+     * archive description. */
+    int (*describe)(const void *state, cJSON *out);
+    void (*fini)(void *state);
+} qd_archive_type;
+
+/* Builds an archive from its config section for a space; the config's
+ * resolved values (ranges from the space, defaults) are written back.
+ * Errors are in qd_config_error(cfg). The caller owns *out. */
+int qd_archive_new(qd_config *cfg, const qd_space *space, qd_archive **out);
+/* Frees an archive. Accepts NULL. */
+void qd_archive_free(qd_archive *a);
+/* Adds a solution (copied): sets res->status to NEW, IMPROVE or NOT_ADDED
+ * and res->value to the improvement. QD_EINVAL for a NaN/infinite objective
+ * or measure (reason in qd_archive_error). */
+int qd_archive_add(qd_archive *a, const qd_solution *sol, qd_add_result *res);
+/* Cell of a measure vector; QD_EINVAL for NaN. */
+int qd_archive_find(const qd_archive *a, const double *measures, size_t *cell);
+/* Cell of a uniformly drawn elite; QD_ENOTFOUND when empty. */
+int qd_archive_sample(const qd_archive *a, gsl_rng *rng, size_t *cell);
+/* The elite of a cell; QD_ENOTFOUND when the cell is empty. */
+int qd_archive_elite(const qd_archive *a, size_t cell, qd_elite *out);
+/* The i-th elite in insertion order (0 <= i < filled), for iteration. */
+int qd_archive_elite_at(const qd_archive *a, size_t i, qd_elite *out);
+/* Number of cells / of elites. */
+size_t qd_archive_cells(const qd_archive *a);
+size_t qd_archive_filled(const qd_archive *a);
+/* Number of measures, genome kind and genome length. */
+size_t qd_archive_measure_dim(const qd_archive *a);
+qd_genome_kind qd_archive_genome_kind(const qd_archive *a);
+size_t qd_archive_solution_dim(const qd_archive *a);
+/* Threshold of a cell (threshold_min when empty). */
+double qd_archive_threshold(const qd_archive *a, size_t cell);
+/* Grid coordinates of a cell (one per measure); QD_ENOTFOUND if the archive
+ * type has none. */
+int qd_archive_coords(const qd_archive *a, size_t cell, size_t *coords);
+/* Fills *st. */
+void qd_archive_stats_get(const qd_archive *a, qd_archive_stats *st);
+/* The qd_score_offset in use. */
+double qd_archive_qd_score_offset(const qd_archive *a);
+/* The archive's last error text. */
+const char *qd_archive_error(const qd_archive *a);
+/* The archive's description (resolved config plus genome kind and sizes), as
+ * saved in archive.json; borrowed. */
+const cJSON *qd_archive_description(const qd_archive *a);
+
+/* Writes the archive as JSON (header object extra, borrowed, is merged into
+ * the top level: config echo, seed, counts) atomically to path. */
+int qd_archive_save_json(const qd_archive *a, const cJSON *extra, const char *path, char *err, size_t errlen);
+/* Writes one CSV row per elite (index, objective, measures_*, solution_* or
+ * text, meta) atomically to path. */
+int qd_archive_save_csv(const qd_archive *a, const char *path, char *err, size_t errlen);
+/* Loads an archive saved by qd_archive_save_json; the caller owns *out and,
+ * if top is not NULL, *top (the whole parsed document). */
+int qd_archive_load_json(const char *path, qd_archive **out, cJSON **top, char *err, size_t errlen);
+
+/* ---- workers and jobs -------------------------------------------------- */
+
+/* Per-thread context handed to produce and evaluate: an RNG seeded for each
+ * job from (run seed, job id), per-plugin thread state, and a buffer for the
+ * reason of a failure. */
+typedef struct qd_worker {
+    unsigned id;
+    gsl_rng *rng;
+    void *eval_state;
+    char error[512];
+} qd_worker;
+
+/* Records a failure reason in w->error and returns QD_EEVAL. */
+int qd_worker_fail(qd_worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One candidate on its way through produce, evaluate and tell. */
+typedef struct qd_job {
+    uint64_t id;        /* run-wide job number */
+    size_t mutator;     /* index of the mutator that asked it */
+    qd_solution sol;
+    void *data;         /* mutator-private payload; the mutator frees it */
+    int status;         /* QD_OK, or the failure code */
+    char reason[512];   /* why it failed */
+    qd_add_result add;  /* filled in before tell */
+} qd_job;
+
+/* ---- mutators ---------------------------------------------------------- */
+
+typedef struct qd_mutator qd_mutator;
+
+typedef struct qd_mutator_type {
+    const char *name;
+    size_t state_size;
+    /* Reads its config; sets m->batch. */
+    int (*init)(qd_mutator *m, qd_config *cfg, const qd_space *space);
+    /* Fills n jobs (genomes or produce payloads) on the main thread. */
+    int (*ask)(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n);
+    /* Optional: finishes a candidate in a worker (an LLM call). */
+    int (*produce)(const qd_mutator *m, qd_job *job, qd_worker *w);
+    /* Optional: learns from the add results of its own jobs. */
+    int (*tell)(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n);
+    /* Optional: checkpoint state. */
+    int (*save)(const qd_mutator *m, cJSON *out);
+    int (*load)(qd_mutator *m, const cJSON *in);
+    void (*fini)(qd_mutator *m);
+} qd_mutator_type;
+
+/* A mutator instance: its type, private state (state_size bytes, zeroed),
+ * jobs per iteration, the space, its own RNG stream and last error. */
+struct qd_mutator {
+    const qd_mutator_type *type;
+    void *state;
+    size_t batch;
+    const qd_space *space;
+    gsl_rng *rng;
+    size_t index;
+    char error[512];
+};
+
+/* Builds a mutator from its config section ("type" picks the kind).
+ * The caller owns *out. Errors in qd_config_error(cfg). */
+int qd_mutator_new(qd_config *cfg, const qd_space *space, size_t index, uint64_t seed, qd_mutator **out);
+/* Frees a mutator. Accepts NULL. */
+void qd_mutator_free(qd_mutator *m);
+/* Sets m->error and returns code. */
+int qd_mutator_fail(qd_mutator *m, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- evaluators -------------------------------------------------------- */
+
+typedef struct qd_evaluator qd_evaluator;
+
+typedef struct qd_evaluator_type {
+    const char *name;
+    size_t state_size;
+    /* Reads its config and declares the space (ev->space). */
+    int (*init)(qd_evaluator *ev, qd_config *cfg);
+    /* Sets sol->objective, sol->measures[0..m) and optionally meta;
+     * thread-safe; on failure returns qd_worker_fail(w, ...). */
+    int (*evaluate)(const qd_evaluator *ev, qd_solution *sol, qd_worker *w);
+    /* Optional per-thread state (w->eval_state). */
+    int (*worker_init)(const qd_evaluator *ev, qd_worker *w);
+    void (*worker_fini)(const qd_evaluator *ev, qd_worker *w);
+    void (*fini)(qd_evaluator *ev);
+} qd_evaluator_type;
+
+struct qd_evaluator {
+    const qd_evaluator_type *type;
+    void *state;
+    qd_space space;
+    char error[512];
+};
+
+/* Builds an evaluator from its config section. The caller owns *out. */
+int qd_evaluator_new(qd_config *cfg, qd_evaluator **out);
+/* Frees an evaluator. Accepts NULL. */
+void qd_evaluator_free(qd_evaluator *ev);
+
+/* ---- plug-in registry -------------------------------------------------- */
+
+/* Register a plug-in type under its name (the table must outlive its use);
+ * QD_EEXIST if the name is taken. Call before building a search. */
+int qd_register_archive(const qd_archive_type *t);
+int qd_register_mutator(const qd_mutator_type *t);
+int qd_register_evaluator(const qd_evaluator_type *t);
+/* Look a type up by name; NULL if unknown. */
+const qd_archive_type *qd_find_archive(const char *name);
+const qd_mutator_type *qd_find_mutator(const char *name);
+const qd_evaluator_type *qd_find_evaluator(const char *name);
+/* Comma-separated names of a role ("archive", "mutator", "evaluator") into
+ * buf, for messages. */
+void qd_registry_names(const char *role, char *buf, size_t len);
+
+/* ---- search ------------------------------------------------------------ */
+
+/* One row of metrics, after an iteration. */
+typedef struct qd_metrics {
+    uint64_t iteration;
+    uint64_t evaluations; /* successful evaluations so far */
+    uint64_t failed;      /* failed jobs so far */
+    uint64_t new_cells, improved; /* this iteration */
+    qd_archive_stats stats;
+    double seconds;       /* wall time since the search started */
+} qd_metrics;
+
+/* Run-wide counts. */
+typedef struct qd_counts {
+    uint64_t iterations, asked, evaluated, failed, new_cells, improved, not_added;
+} qd_counts;
+
+/* Output options read from the config's "output" section. */
+typedef struct qd_output_options {
+    const char *dir;      /* default output folder (NULL: none set) */
+    long log_every;       /* iterations between plain log lines */
+    double save_every;    /* seconds between intermediate saves (0: only at end) */
+} qd_output_options;
+
+typedef struct qd_search qd_search;
+
+/* Builds a search from a config (seed, iterations, evaluator, archive,
+ * mutators, output). The config is borrowed and must outlive the search; its
+ * tree receives the resolved defaults. Errors in qd_config_error(cfg). */
+int qd_search_new(qd_config *cfg, qd_search **out);
+/* Frees a search. Accepts NULL. */
+void qd_search_free(qd_search *s);
+/* Runs one iteration: ask every mutator, produce and evaluate each job,
+ * add the results in job order, tell each mutator, record metrics. */
+int qd_search_step(qd_search *s);
+/* Nonzero once the configured iterations are done. */
+int qd_search_done(const qd_search *s);
+/* Asks the search to stop (safe from a signal handler). */
+void qd_search_stop(qd_search *s);
+/* Writes archive.json, archive.csv, metrics.csv (and failures.jsonl when
+ * there were failures) into dir, each atomically. */
+int qd_search_save(qd_search *s, const char *dir);
+/* Accessors (borrowed pointers, valid for the search's life). */
+const qd_archive *qd_search_archive(const qd_search *s);
+const qd_metrics *qd_search_last_metrics(const qd_search *s);
+const qd_counts *qd_search_counts(const qd_search *s);
+const qd_output_options *qd_search_output(const qd_search *s);
+uint64_t qd_search_seed(const qd_search *s);
+uint64_t qd_search_iterations(const qd_search *s);
+const char *qd_search_error(const qd_search *s);
+/* Number of distinct failure reasons and the i-th (reason, count). */
+size_t qd_search_failure_kinds(const qd_search *s);
+const char *qd_search_failure_kind(const qd_search *s, size_t i, uint64_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

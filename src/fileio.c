@@ -1,0 +1,168 @@
+/* fileio.c - atomic file writes (temp file + fsync + rename), whole-file
+ * reads and mkdir -p. Every output of a run goes through here so that an
+ * interrupted run never leaves a half-written file behind. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "internal.h"
+
+int qdi_atomic_open(qdi_atomic_file *f, const char *path, char *err, size_t errlen)
+{
+    int fd;
+    memset(f, 0, sizeof *f);
+    f->path = strdup(path);
+    f->tmp = malloc(strlen(path) + 16);
+    if (!f->path || !f->tmp) {
+        qdi_set_error(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    sprintf(f->tmp, "%s.tmp.XXXXXX", path);
+    fd = mkstemp(f->tmp);
+    if (fd < 0) {
+        qdi_set_error(err, errlen, "%s: cannot create temporary file: %s", path, strerror(errno));
+        goto fail;
+    }
+    fchmod(fd, 0644);
+    f->fp = fdopen(fd, "w");
+    if (!f->fp) {
+        qdi_set_error(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
+        unlink(f->tmp);
+        goto fail;
+    }
+    return QD_OK;
+fail:
+    free(f->path);
+    free(f->tmp);
+    memset(f, 0, sizeof *f);
+    return QD_EIO;
+}
+
+int qdi_atomic_commit(qdi_atomic_file *f, char *err, size_t errlen)
+{
+    int rc = QD_OK;
+    if (!f->fp)
+        return QD_EIO;
+    if (fflush(f->fp) != 0 || ferror(f->fp) || fsync(fileno(f->fp)) != 0) {
+        qdi_set_error(err, errlen, "%s: write failed: %s", f->path, strerror(errno));
+        rc = QD_EIO;
+    }
+    if (fclose(f->fp) != 0 && rc == QD_OK) {
+        qdi_set_error(err, errlen, "%s: write failed: %s", f->path, strerror(errno));
+        rc = QD_EIO;
+    }
+    f->fp = NULL;
+    if (rc == QD_OK && rename(f->tmp, f->path) != 0) {
+        qdi_set_error(err, errlen, "%s: cannot rename temporary file: %s", f->path, strerror(errno));
+        rc = QD_EIO;
+    }
+    if (rc != QD_OK)
+        unlink(f->tmp);
+    free(f->path);
+    free(f->tmp);
+    f->path = f->tmp = NULL;
+    return rc;
+}
+
+void qdi_atomic_abort(qdi_atomic_file *f)
+{
+    if (f->fp) {
+        fclose(f->fp);
+        f->fp = NULL;
+    }
+    if (f->tmp)
+        unlink(f->tmp);
+    free(f->path);
+    free(f->tmp);
+    f->path = f->tmp = NULL;
+}
+
+int qdi_write_file_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen)
+{
+    qdi_atomic_file f;
+    int rc = qdi_atomic_open(&f, path, err, errlen);
+    if (rc)
+        return rc;
+    if (fwrite(data, 1, len, f.fp) != len) {
+        qdi_set_error(err, errlen, "%s: write failed: %s", path, strerror(errno));
+        qdi_atomic_abort(&f);
+        return QD_EIO;
+    }
+    return qdi_atomic_commit(&f, err, errlen);
+}
+
+int qdi_read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    *out = NULL;
+    if (!fp) {
+        qdi_set_error(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return QD_EIO;
+    }
+    for (;;) {
+        if (cap - n < 65536) {
+            size_t ncap = cap ? cap * 2 : 65536 * 2;
+            char *nb = realloc(buf, ncap + 1);
+            if (!nb) {
+                qdi_set_error(err, errlen, "%s: out of memory", path);
+                free(buf);
+                fclose(fp);
+                return QD_ENOMEM;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + n, 1, cap - n, fp);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(fp)) {
+        qdi_set_error(err, errlen, "%s: read failed: %s", path, strerror(errno));
+        free(buf);
+        fclose(fp);
+        return QD_EIO;
+    }
+    fclose(fp);
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    return QD_OK;
+}
+
+int qdi_mkdir_p(const char *path, char *err, size_t errlen)
+{
+    char *p = strdup(path);
+    if (!p) {
+        qdi_set_error(err, errlen, "%s: out of memory", path);
+        return QD_ENOMEM;
+    }
+    for (char *s = p + 1;; s++) {
+        char c = *s;
+        if (c == '/' || c == '\0') {
+            *s = '\0';
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+                qdi_set_error(err, errlen, "%s: cannot create folder: %s", p, strerror(errno));
+                free(p);
+                return QD_EIO;
+            }
+            *s = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        qdi_set_error(err, errlen, "%s: not a folder", path);
+        free(p);
+        return QD_EIO;
+    }
+    free(p);
+    return QD_OK;
+}

@@ -1,0 +1,59 @@
+/* internal.h - helpers shared between libelites' files but not exported
+ * (the qdi_ prefix; the installed library exports only ^qd_ symbols). */
+#ifndef ELITES_INTERNAL_H
+#define ELITES_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include "elites.h"
+
+#define QDI_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Formats v in the shortest of %.15g / %.17g that reads back exactly;
+ * "nan", "inf", "-inf" for non-finite values. buf needs 32 bytes. */
+char *qdi_format_double(char *buf, double v);
+
+/* printf into a fixed buffer, always terminated. */
+void qdi_set_error(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void qdi_vset_error(char *buf, size_t len, const char *fmt, va_list ap);
+
+/* A file written to "<path>.tmp.XXXXXX" and renamed over path on commit, so
+ * a reader never sees a half-written file. */
+typedef struct qdi_atomic_file {
+    FILE *fp;
+    char *path;
+    char *tmp;
+} qdi_atomic_file;
+
+/* Opens the temp file next to path. */
+int qdi_atomic_open(qdi_atomic_file *f, const char *path, char *err, size_t errlen);
+/* Flushes, fsyncs and renames; on any error removes the temp file. */
+int qdi_atomic_commit(qdi_atomic_file *f, char *err, size_t errlen);
+/* Removes the temp file (after an error). Safe after commit. */
+void qdi_atomic_abort(qdi_atomic_file *f);
+/* Writes a whole string atomically. */
+int qdi_write_file_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
+/* Reads a whole file; the caller frees *out. */
+int qdi_read_file(const char *path, char **out, size_t *len, char *err, size_t errlen);
+/* mkdir -p. */
+int qdi_mkdir_p(const char *path, char *err, size_t errlen);
+
+/* A 64-bit seed derived from a run seed and a stream number (splitmix64). */
+uint64_t qdi_seed_mix(uint64_t seed, uint64_t stream);
+/* Reseeds a GSL RNG from a 64-bit seed (mt19937 takes 32 bits: folded). */
+void qdi_rng_seed(gsl_rng *rng, uint64_t seed);
+
+/* Places an elite directly into a cell with a given threshold (loading). */
+int qdi_archive_restore(qd_archive *a, size_t cell, const qd_solution *sol, double threshold);
+
+/* Writes a CSV field, quoted when it holds a comma, quote or newline. */
+void qdi_csv_field(FILE *fp, const char *s);
+
+/* Built-in plug-in tables. */
+extern const qd_archive_type qdi_archive_grid;
+extern const qd_mutator_type qdi_mutator_gaussian;
+extern const qd_evaluator_type qdi_evaluator_sphere;
+extern const qd_evaluator_type qdi_evaluator_rastrigin;
+extern const qd_evaluator_type qdi_evaluator_arm;
+
+#endif

@@ -1,0 +1,45 @@
+/* main.c - the elites command-line tool: parses the command line and hands
+ * off to `elites run` (cli_run.c) and `elites export` (cli_export.c). The
+ * only place in the project that decides to exit. */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: elites <command> [options]\n"
+            "\n"
+            "Quality-diversity search (MAP-Elites and friends) from a JSON config.\n"
+            "\n"
+            "commands:\n"
+            "  run CONFIG.json      run a search and write its archive and metrics\n"
+            "  export ARCHIVE.json  re-export a saved archive (CSV, JSON)\n"
+            "\n"
+            "options:\n"
+            "  -h, --help           show this help (elites <command> --help for a command)\n"
+            "  -V, --version        show the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("elites %s\n", qd_version());
+        return 0;
+    }
+    if (strcmp(argv[1], "run") == 0)
+        return cli_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "export") == 0)
+        return cli_export(argc - 1, argv + 1);
+    fprintf(stderr, "elites: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,321 @@
+/* search.c - the search loop: ask -> produce + evaluate -> tell.
+ *
+ * Each iteration asks every mutator for its batch of jobs (main thread, the
+ * mutator's own RNG stream), runs produce and evaluate for each job with an
+ * RNG seeded from (run seed, job id), adds the successful results to the
+ * archive in job order and tells each mutator the outcome of its own jobs.
+ * The archive and the mutators are touched by this thread only; jobs carry
+ * everything a worker needs, so the worker pool can run them anywhere
+ * without changing the result. A failed job is counted with its reason and
+ * never inserted; the run goes on.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "search_internal.h"
+
+static double elapsed(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + 1e-9 * (double)(now.tv_nsec - t0->tv_nsec);
+}
+
+static int read_output(qd_search *s, qd_config *cfg)
+{
+    qd_config *out;
+    const char *dir = NULL;
+    long log_every = 0;
+    double save_every = 60.0;
+    if (qd_config_object(cfg, "output", 0, &out) || qd_config_string(out, "dir", &dir) ||
+        qd_config_int(out, "log_every", &log_every, ">= 0") ||
+        qd_config_number(out, "save_every", &save_every, ">= 0") || qd_config_check_keys(out))
+        return QD_EINVAL;
+    s->output.dir = dir;
+    s->output.log_every = log_every ? log_every : (long)(s->iterations >= 10 ? s->iterations / 10 : 1);
+    s->output.save_every = save_every;
+    return QD_OK;
+}
+
+static int build_mutators(qd_search *s, qd_config *cfg)
+{
+    size_t n;
+    if (qd_config_array_size(cfg, "mutators", 1, &n))
+        return QD_EINVAL;
+    if (n == 0)
+        return qd_config_fail(cfg, "mutators", "must list at least one mutator");
+    if (!(s->mutators = calloc(n, sizeof *s->mutators)))
+        return qd_config_fail(cfg, "mutators", "could not be built: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        qd_config *mc;
+        if (qd_config_array_object(cfg, "mutators", i, &mc) ||
+            qd_mutator_new(mc, &s->ev->space, i, s->seed, &s->mutators[i]))
+            return QD_EINVAL;
+        s->nmutators++;
+        s->njobs += s->mutators[i]->batch;
+    }
+    return QD_OK;
+}
+
+static int alloc_jobs(qd_search *s)
+{
+    size_t dim = s->ev->space.kind == QD_GENOME_REAL ? s->ev->space.dim : 0;
+    size_t m = s->ev->space.measures;
+    s->jobs = calloc(s->njobs, sizeof *s->jobs);
+    s->xbuf = malloc((s->njobs * dim + 1) * sizeof *s->xbuf);
+    s->mbuf = malloc(s->njobs * m * sizeof *s->mbuf);
+    if (!s->jobs || !s->xbuf || !s->mbuf)
+        return QD_ENOMEM;
+    for (size_t j = 0; j < s->njobs; j++) {
+        s->jobs[j].sol.x = dim ? s->xbuf + j * dim : NULL;
+        s->jobs[j].sol.n = dim;
+        s->jobs[j].sol.measures = s->mbuf + j * m;
+        s->jobs[j].sol.m = m;
+    }
+    return QD_OK;
+}
+
+int qd_search_new(qd_config *cfg, qd_search **out)
+{
+    qd_search *s;
+    qd_config *ec, *ac;
+    long seed = 1, iterations = 1000;
+    const char *name = NULL, *description = NULL;
+    *out = NULL;
+    if (qd_global_init() != QD_OK)
+        return qd_config_fail(cfg, NULL, "could not initialise libcurl");
+    if (!(s = calloc(1, sizeof *s)))
+        return qd_config_fail(cfg, NULL, "out of memory");
+    s->cfg = cfg;
+    if (qd_config_int(cfg, "seed", &seed, ">= 0") || qd_config_int(cfg, "iterations", &iterations, ">= 1") ||
+        qd_config_string(cfg, "name", &name) || qd_config_string(cfg, "description", &description))
+        goto fail;
+    s->seed = (uint64_t)seed;
+    s->iterations = (uint64_t)iterations;
+    if (read_output(s, cfg) || qd_config_object(cfg, "evaluator", 1, &ec) || qd_evaluator_new(ec, &s->ev) ||
+        qd_config_object(cfg, "archive", 1, &ac) || qd_archive_new(ac, &s->ev->space, &s->archive) ||
+        build_mutators(s, cfg) || qd_config_check_keys(cfg))
+        goto fail;
+    if (alloc_jobs(s) || !(s->worker.rng = gsl_rng_alloc(gsl_rng_mt19937))) {
+        qd_config_fail(cfg, NULL, "out of memory for %zu jobs", s->njobs);
+        goto fail;
+    }
+    if (s->ev->type->worker_init && s->ev->type->worker_init(s->ev, &s->worker) != QD_OK) {
+        qd_config_fail(cfg, "evaluator", "could not set up a worker: %s", s->worker.error);
+        goto fail;
+    }
+    s->worker_ready = 1;
+    clock_gettime(CLOCK_MONOTONIC, &s->start);
+    *out = s;
+    return QD_OK;
+fail:
+    qd_search_free(s);
+    return QD_EINVAL;
+}
+
+void qd_search_free(qd_search *s)
+{
+    if (!s)
+        return;
+    if (s->worker_ready && s->ev->type->worker_fini)
+        s->ev->type->worker_fini(s->ev, &s->worker);
+    if (s->worker.rng)
+        gsl_rng_free(s->worker.rng);
+    for (size_t j = 0; s->jobs && j < s->njobs; j++)
+        qd_solution_clear(&s->jobs[j].sol);
+    for (size_t i = 0; i < s->nmutators; i++)
+        qd_mutator_free(s->mutators[i]);
+    free(s->mutators);
+    qd_archive_free(s->archive);
+    qd_evaluator_free(s->ev);
+    free(s->jobs);
+    free(s->xbuf);
+    free(s->mbuf);
+    free(s->history);
+    for (size_t i = 0; i < s->nkinds; i++)
+        free(s->kinds[i].reason);
+    for (size_t i = 0; i < s->nfailure_lines; i++)
+        free(s->failure_lines[i]);
+    free(s->failure_lines);
+    free(s);
+}
+
+/* Produce and evaluate one job; sets job->status and job->reason. */
+static void run_job(qd_search *s, qd_job *job, qd_worker *w)
+{
+    const qd_mutator *m = s->mutators[job->mutator];
+    int rc = QD_OK;
+    qdi_rng_seed(w->rng, qdi_seed_mix(s->seed, job->id));
+    w->error[0] = '\0';
+    if (m->type->produce && (rc = m->type->produce(m, job, w)) != QD_OK) {
+        qdi_set_error(job->reason, sizeof job->reason, "%s: %s", m->type->name,
+                      w->error[0] ? w->error : qd_strerror(rc));
+    } else if ((rc = s->ev->type->evaluate(s->ev, &job->sol, w)) != QD_OK) {
+        qdi_set_error(job->reason, sizeof job->reason, "%s", w->error[0] ? w->error : qd_strerror(rc));
+    } else if (!isfinite(job->sol.objective)) {
+        rc = QD_EEVAL;
+        qdi_set_error(job->reason, sizeof job->reason, "%s: objective is %s", s->ev->type->name,
+                      isnan(job->sol.objective) ? "NaN" : "infinite");
+    } else {
+        for (size_t k = 0; k < job->sol.m; k++)
+            if (!isfinite(job->sol.measures[k])) {
+                rc = QD_EEVAL;
+                qdi_set_error(job->reason, sizeof job->reason, "%s: measure %zu (%s) is %s", s->ev->type->name,
+                              k, s->ev->space.measure_names[k], isnan(job->sol.measures[k]) ? "NaN" : "infinite");
+                break;
+            }
+    }
+    job->status = rc == QD_OK ? QD_OK : (rc == QD_ENOMEM ? QD_ENOMEM : QD_EEVAL);
+}
+
+static int ask_all(qd_search *s)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < s->nmutators; i++) {
+        qd_mutator *m = s->mutators[i];
+        for (size_t j = off; j < off + m->batch; j++) {
+            qd_job *job = &s->jobs[j];
+            job->id = s->next_job++;
+            job->mutator = i;
+            job->data = NULL;
+            job->status = QD_OK;
+            job->reason[0] = '\0';
+            job->sol.objective = NAN;
+            memset(&job->add, 0, sizeof job->add);
+            for (size_t k = 0; k < job->sol.m; k++)
+                job->sol.measures[k] = NAN;
+        }
+        m->error[0] = '\0';
+        int rc = m->type->ask(m, s->archive, s->jobs + off, m->batch);
+        if (rc != QD_OK) {
+            qdi_set_error(s->error, sizeof s->error, "mutators[%zu] (%s) failed to ask: %s", i, m->type->name,
+                          m->error[0] ? m->error : qd_strerror(rc));
+            return rc;
+        }
+        s->counts.asked += m->batch;
+        off += m->batch;
+    }
+    return QD_OK;
+}
+
+static int tell_all(qd_search *s, qd_metrics *row)
+{
+    for (size_t j = 0; j < s->njobs; j++) {
+        qd_job *job = &s->jobs[j];
+        if (job->status == QD_OK && qd_archive_add(s->archive, &job->sol, &job->add) != QD_OK) {
+            job->status = QD_EEVAL;
+            qdi_set_error(job->reason, sizeof job->reason, "archive refused it: %s", qd_archive_error(s->archive));
+        }
+        if (job->status != QD_OK) {
+            s->counts.failed++;
+            if (qdi_search_record_failure(s, job) != QD_OK)
+                return QD_ENOMEM;
+            continue;
+        }
+        s->counts.evaluated++;
+        switch (job->add.status) {
+        case QD_NEW: row->new_cells++; break;
+        case QD_IMPROVE: row->improved++; break;
+        default: s->counts.not_added++; break;
+        }
+    }
+    s->counts.new_cells += row->new_cells;
+    s->counts.improved += row->improved;
+    size_t off = 0;
+    for (size_t i = 0; i < s->nmutators; i++) {
+        qd_mutator *m = s->mutators[i];
+        if (m->type->tell && m->type->tell(m, s->archive, s->jobs + off, m->batch) != QD_OK) {
+            qdi_set_error(s->error, sizeof s->error, "mutators[%zu] (%s) failed to learn: %s", i, m->type->name,
+                          m->error);
+            return QD_EINVAL;
+        }
+        off += m->batch;
+    }
+    return QD_OK;
+}
+
+static int push_metrics(qd_search *s, const qd_metrics *row)
+{
+    if (s->nhistory == s->caphistory) {
+        size_t cap = s->caphistory ? 2 * s->caphistory : 256;
+        qd_metrics *h = realloc(s->history, cap * sizeof *h);
+        if (!h)
+            return QD_ENOMEM;
+        s->history = h;
+        s->caphistory = cap;
+    }
+    s->history[s->nhistory++] = *row;
+    return QD_OK;
+}
+
+int qd_search_step(qd_search *s)
+{
+    qd_metrics row = {0};
+    int rc;
+    if (qd_search_done(s))
+        return QD_OK;
+    if ((rc = ask_all(s)))
+        return rc;
+    for (size_t j = 0; j < s->njobs; j++)
+        run_job(s, &s->jobs[j], &s->worker);
+    rc = tell_all(s, &row);
+    for (size_t j = 0; j < s->njobs; j++)
+        qd_solution_clear(&s->jobs[j].sol);
+    if (rc) {
+        if (!s->error[0])
+            qdi_set_error(s->error, sizeof s->error, "out of memory");
+        return rc;
+    }
+    s->counts.iterations++;
+    row.iteration = s->counts.iterations;
+    row.evaluations = s->counts.evaluated;
+    row.failed = s->counts.failed;
+    qd_archive_stats_get(s->archive, &row.stats);
+    row.seconds = elapsed(&s->start);
+    if (push_metrics(s, &row)) {
+        qdi_set_error(s->error, sizeof s->error, "out of memory");
+        return QD_ENOMEM;
+    }
+    return QD_OK;
+}
+
+int qd_search_done(const qd_search *s)
+{
+    return s->stop || s->counts.iterations >= s->iterations;
+}
+
+void qd_search_stop(qd_search *s)
+{
+    s->stop = 1;
+}
+
+const qd_archive *qd_search_archive(const qd_search *s) { return s->archive; }
+const qd_counts *qd_search_counts(const qd_search *s) { return &s->counts; }
+const qd_output_options *qd_search_output(const qd_search *s) { return &s->output; }
+uint64_t qd_search_seed(const qd_search *s) { return s->seed; }
+uint64_t qd_search_iterations(const qd_search *s) { return s->iterations; }
+const char *qd_search_error(const qd_search *s) { return s->error; }
+
+const qd_metrics *qd_search_last_metrics(const qd_search *s)
+{
+    return s->nhistory ? &s->history[s->nhistory - 1] : NULL;
+}
+
+size_t qd_search_failure_kinds(const qd_search *s)
+{
+    return s->nkinds + (s->other_failures ? 1 : 0);
+}
+
+const char *qd_search_failure_kind(const qd_search *s, size_t i, uint64_t *count)
+{
+    if (i < s->nkinds) {
+        *count = s->kinds[i].count;
+        return s->kinds[i].reason;
+    }
+    if (i == s->nkinds && s->other_failures) {
+        *count = s->other_failures;
+        return "(other reasons)";
+    }
+    *count = 0;
+    return NULL;
+}

@@ -1,0 +1,47 @@
+/* search_internal.h - the search struct, shared by the loop (search.c) and
+ * its outputs (search_save.c). */
+#ifndef ELITES_SEARCH_INTERNAL_H
+#define ELITES_SEARCH_INTERNAL_H
+
+#include <signal.h>
+#include <time.h>
+#include "internal.h"
+
+#define QDI_MAX_FAILURE_KINDS 64
+
+typedef struct qdi_failure_kind {
+    char *reason;
+    uint64_t count;
+} qdi_failure_kind;
+
+struct qd_search {
+    qd_config *cfg;
+    uint64_t seed, iterations;
+    qd_evaluator *ev;
+    qd_archive *archive;
+    qd_mutator **mutators;
+    size_t nmutators;
+    qd_job *jobs; /* one iteration's jobs, mutator by mutator */
+    size_t njobs;
+    double *xbuf, *mbuf;
+    qd_worker worker;
+    int worker_ready;
+    uint64_t next_job;
+    qd_counts counts;
+    qd_metrics *history; /* one row per iteration */
+    size_t nhistory, caphistory;
+    qd_output_options output;
+    volatile sig_atomic_t stop;
+    struct timespec start;
+    qdi_failure_kind kinds[QDI_MAX_FAILURE_KINDS];
+    size_t nkinds;
+    uint64_t other_failures;
+    char **failure_lines; /* failures.jsonl rows */
+    size_t nfailure_lines, capfailure_lines;
+    char error[1024];
+};
+
+/* Records a failed job (reason counted by kind, row kept for failures.jsonl). */
+int qdi_search_record_failure(qd_search *s, const qd_job *job);
+
+#endif

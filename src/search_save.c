@@ -1,0 +1,136 @@
+/* search_save.c - what a search leaves on disk: archive.json (with the
+ * resolved config echo, seed and counts), archive.csv, metrics.csv (one row
+ * per iteration) and failures.jsonl (one row per failed job). Each file is
+ * written atomically, so a run stopped at any moment leaves complete files. */
+#include <stdlib.h>
+#include <string.h>
+#include "search_internal.h"
+
+int qdi_search_record_failure(qd_search *s, const qd_job *job)
+{
+    size_t i;
+    cJSON *row;
+    char *line;
+    for (i = 0; i < s->nkinds; i++)
+        if (strcmp(s->kinds[i].reason, job->reason) == 0)
+            break;
+    if (i < s->nkinds) {
+        s->kinds[i].count++;
+    } else if (s->nkinds < QDI_MAX_FAILURE_KINDS) {
+        if (!(s->kinds[i].reason = strdup(job->reason)))
+            return QD_ENOMEM;
+        s->kinds[i].count = 1;
+        s->nkinds++;
+    } else {
+        s->other_failures++;
+    }
+    if (!(row = cJSON_CreateObject()))
+        return QD_ENOMEM;
+    cJSON_AddNumberToObject(row, "iteration", (double)(s->counts.iterations + 1));
+    cJSON_AddNumberToObject(row, "job", (double)job->id);
+    cJSON_AddNumberToObject(row, "mutator", (double)job->mutator);
+    cJSON_AddStringToObject(row, "reason", job->reason);
+    line = cJSON_PrintUnformatted(row);
+    cJSON_Delete(row);
+    if (!line)
+        return QD_ENOMEM;
+    if (s->nfailure_lines == s->capfailure_lines) {
+        size_t cap = s->capfailure_lines ? 2 * s->capfailure_lines : 64;
+        char **v = realloc(s->failure_lines, cap * sizeof *v);
+        if (!v) {
+            free(line);
+            return QD_ENOMEM;
+        }
+        s->failure_lines = v;
+        s->capfailure_lines = cap;
+    }
+    s->failure_lines[s->nfailure_lines++] = line;
+    return QD_OK;
+}
+
+static cJSON *header(const qd_search *s)
+{
+    cJSON *h = cJSON_CreateObject(), *c;
+    if (!h)
+        return NULL;
+    cJSON_AddStringToObject(h, "elites_version", qd_version());
+    cJSON_AddNumberToObject(h, "seed", (double)s->seed);
+    cJSON_AddItemToObject(h, "config", cJSON_Duplicate(qd_config_json(s->cfg), 1));
+    c = cJSON_AddObjectToObject(h, "counts");
+    if (c) {
+        cJSON_AddNumberToObject(c, "iterations", (double)s->counts.iterations);
+        cJSON_AddNumberToObject(c, "asked", (double)s->counts.asked);
+        cJSON_AddNumberToObject(c, "evaluated", (double)s->counts.evaluated);
+        cJSON_AddNumberToObject(c, "failed", (double)s->counts.failed);
+        cJSON_AddNumberToObject(c, "new", (double)s->counts.new_cells);
+        cJSON_AddNumberToObject(c, "improved", (double)s->counts.improved);
+        cJSON_AddNumberToObject(c, "not_added", (double)s->counts.not_added);
+    }
+    return h;
+}
+
+static int save_metrics(const qd_search *s, const char *path, char *err, size_t errlen)
+{
+    qdi_atomic_file f;
+    char a[32], b[32], c[32], d[32], e[32];
+    int rc = qdi_atomic_open(&f, path, err, errlen);
+    if (rc)
+        return rc;
+    fputs("iteration,evaluations,failed,new,improved,filled,coverage,qd_score,norm_qd_score,obj_max,obj_mean,"
+          "seconds\n",
+          f.fp);
+    for (size_t i = 0; i < s->nhistory; i++) {
+        const qd_metrics *r = &s->history[i];
+        fprintf(f.fp, "%llu,%llu,%llu,%llu,%llu,%zu,%s,%s,%s,%s,%s,%.3f\n", (unsigned long long)r->iteration,
+                (unsigned long long)r->evaluations, (unsigned long long)r->failed,
+                (unsigned long long)r->new_cells, (unsigned long long)r->improved, r->stats.filled,
+                qdi_format_double(a, r->stats.coverage), qdi_format_double(b, r->stats.qd_score),
+                qdi_format_double(c, r->stats.norm_qd_score),
+                r->stats.filled ? qdi_format_double(d, r->stats.obj_max) : "",
+                r->stats.filled ? qdi_format_double(e, r->stats.obj_mean) : "", r->seconds);
+    }
+    return qdi_atomic_commit(&f, err, errlen);
+}
+
+static int save_failures(const qd_search *s, const char *path, char *err, size_t errlen)
+{
+    qdi_atomic_file f;
+    int rc = qdi_atomic_open(&f, path, err, errlen);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < s->nfailure_lines; i++)
+        fprintf(f.fp, "%s\n", s->failure_lines[i]);
+    return qdi_atomic_commit(&f, err, errlen);
+}
+
+int qd_search_save(qd_search *s, const char *dir)
+{
+    char *path;
+    size_t len = strlen(dir) + 32;
+    cJSON *h;
+    int rc;
+    if ((rc = qdi_mkdir_p(dir, s->error, sizeof s->error)))
+        return rc;
+    if (!(path = malloc(len)) || !(h = header(s))) {
+        free(path);
+        qdi_set_error(s->error, sizeof s->error, "out of memory");
+        return QD_ENOMEM;
+    }
+    snprintf(path, len, "%s/archive.json", dir);
+    rc = qd_archive_save_json(s->archive, h, path, s->error, sizeof s->error);
+    cJSON_Delete(h);
+    if (!rc) {
+        snprintf(path, len, "%s/archive.csv", dir);
+        rc = qd_archive_save_csv(s->archive, path, s->error, sizeof s->error);
+    }
+    if (!rc) {
+        snprintf(path, len, "%s/metrics.csv", dir);
+        rc = save_metrics(s, path, s->error, sizeof s->error);
+    }
+    if (!rc && s->nfailure_lines) {
+        snprintf(path, len, "%s/failures.jsonl", dir);
+        rc = save_failures(s, path, s->error, sizeof s->error);
+    }
+    free(path);
+    return rc;
+}
