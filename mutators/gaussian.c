@@ -2,67 +2,23 @@
  * GaussianEmitter): each child is a uniformly drawn elite plus isotropic
  * Gaussian noise N(0, sigma^2 I), optionally clipped to the genome bounds.
  * The first `initial` children, and any child asked while the archive is
- * empty, come from the initialiser instead: uniform in the genome bounds
- * ("uniform") or x0 plus the same noise ("x0", as pyribs does). */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
+ * empty, come from the initialiser instead (seeding.c): uniform in the
+ * genome bounds ("uniform") or x0 plus the same noise ("x0", as pyribs). */
 #include <gsl/gsl_randist.h>
-#include "src/internal.h"
-
-enum { INIT_UNIFORM, INIT_X0 };
+#include "mutators/seeding.h"
 
 typedef struct gaussian {
     double sigma;
-    int init, clip;
-    double *x0;
-    uint64_t initial, asked;
+    qdi_seeding seeding;
 } gaussian;
-
-static int bounded(const qd_space *space)
-{
-    for (size_t i = 0; i < space->dim; i++)
-        if (!isfinite(space->lower[i]) || !isfinite(space->upper[i]))
-            return 0;
-    return 1;
-}
 
 static int gaussian_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
 {
-    static const char *const inits[] = {"uniform", "x0", NULL};
     gaussian *g = m->state;
-    long batch = 64, initial;
-    int has_bounds = bounded(space);
-    if (space->kind != QD_GENOME_REAL)
-        return qd_config_fail(cfg, "type", "\"%s\" needs a real-valued genome; the evaluator's genome is text",
-                              m->type->name);
     g->sigma = 0.1;
-    g->init = has_bounds ? INIT_UNIFORM : INIT_X0;
-    if (qd_config_number(cfg, "sigma", &g->sigma, "> 0") || qd_config_int(cfg, "batch", &batch, ">= 1 <= 10000000"))
+    if (qd_config_number(cfg, "sigma", &g->sigma, "> 0"))
         return QD_EINVAL;
-    initial = batch;
-    if (qd_config_choice(cfg, "init", inits, &g->init) || qd_config_int(cfg, "initial", &initial, ">= 0") ||
-        qd_config_bool(cfg, "clip", &g->clip))
-        return QD_EINVAL;
-    if (!(g->x0 = calloc(space->dim + 1, sizeof *g->x0)))
-        return qd_config_fail(cfg, "x0", "could not be set up: out of memory");
-    if (qd_config_vector(cfg, "x0", g->x0, space->dim, NULL))
-        return QD_EINVAL;
-    if ((g->init == INIT_UNIFORM || g->clip) && !has_bounds)
-        return qd_config_fail(cfg, g->clip ? "clip" : "init", "needs finite genome bounds, but the evaluator's genome is unbounded");
-    m->batch = (size_t)batch;
-    g->initial = (uint64_t)initial;
-    return QD_OK;
-}
-
-static void clip(const qd_space *space, double *x)
-{
-    for (size_t i = 0; i < space->dim; i++) {
-        if (x[i] < space->lower[i])
-            x[i] = space->lower[i];
-        else if (x[i] > space->upper[i])
-            x[i] = space->upper[i];
-    }
+    return qdi_seeding_read(&g->seeding, m, cfg, space, 64);
 }
 
 static int gaussian_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
@@ -73,46 +29,33 @@ static int gaussian_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t
         double *x = jobs[j].sol.x;
         size_t cell;
         qd_elite e;
-        if (g->asked < g->initial || qd_archive_sample(a, m->rng, &cell) != QD_OK) {
-            if (g->init == INIT_UNIFORM) {
-                for (size_t i = 0; i < space->dim; i++)
-                    x[i] = space->lower[i] + (space->upper[i] - space->lower[i]) * gsl_rng_uniform(m->rng);
-            } else {
-                for (size_t i = 0; i < space->dim; i++)
-                    x[i] = g->x0[i] + gsl_ran_gaussian_ziggurat(m->rng, g->sigma);
-            }
+        if (qdi_seeding_due(&g->seeding, a)) {
+            qdi_seeding_sample(&g->seeding, space, m->rng, g->sigma, x);
         } else {
+            qd_archive_sample(a, m->rng, &cell);
             qd_archive_elite(a, cell, &e);
             for (size_t i = 0; i < space->dim; i++)
                 x[i] = e.x[i] + gsl_ran_gaussian_ziggurat(m->rng, g->sigma);
         }
-        if (g->clip)
-            clip(space, x);
-        g->asked++;
+        qdi_seeding_clip(&g->seeding, space, x);
+        g->seeding.asked++;
     }
     return QD_OK;
 }
 
 static int gaussian_save(const qd_mutator *m, cJSON *out)
 {
-    const gaussian *g = m->state;
-    return cJSON_AddNumberToObject(out, "asked", (double)g->asked) ? QD_OK : QD_ENOMEM;
+    return qdi_seeding_save(&((const gaussian *)m->state)->seeding, out);
 }
 
 static int gaussian_load(qd_mutator *m, const cJSON *in)
 {
-    gaussian *g = m->state;
-    const cJSON *asked = cJSON_GetObjectItemCaseSensitive(in, "asked");
-    if (!cJSON_IsNumber(asked) || asked->valuedouble < 0)
-        return qd_mutator_fail(m, QD_EFORMAT, "gaussian: checkpoint has no \"asked\" count");
-    g->asked = (uint64_t)asked->valuedouble;
-    return QD_OK;
+    return qdi_seeding_load(&((gaussian *)m->state)->seeding, m, in);
 }
 
 static void gaussian_fini(qd_mutator *m)
 {
-    gaussian *g = m->state;
-    free(g->x0);
+    qdi_seeding_free(&((gaussian *)m->state)->seeding);
 }
 
 const qd_mutator_type qdi_mutator_gaussian = {

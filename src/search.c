@@ -6,12 +6,17 @@
  * archive in job order and tells each mutator the outcome of its own jobs.
  * The archive and the mutators are touched by this thread only; jobs carry
  * everything a worker needs, so the worker pool can run them anywhere
- * without changing the result. A failed job is counted with its reason and
+ * without changing the result: with several workers the iteration's jobs
+ * go to the pool in runs of consecutive jobs and the loop waits for all of
+ * them before telling, so the archive is the same bit for bit whatever the
+ * number of threads. A failed job is counted with its reason and
  * never inserted; the run goes on.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "pool.h"
 #include "search_internal.h"
 
 static double elapsed(const struct timespec *t0)
@@ -75,11 +80,57 @@ static int alloc_jobs(qd_search *s)
     return QD_OK;
 }
 
+static void run_job(void *ctx, qd_job *job, qd_worker *w);
+
+/* Sets up the workers (0: one per core) and, with more than one, the pool. */
+static int start_workers(qd_search *s, qd_config *cfg, long n)
+{
+    if (n == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? cores : 1;
+    }
+    if (!(s->workers = calloc((size_t)n, sizeof *s->workers)))
+        return qd_config_fail(cfg, "workers", "could not be set up: out of memory");
+    s->nworkers = (size_t)n;
+    for (size_t i = 0; i < s->nworkers; i++) {
+        qd_worker *w = &s->workers[i];
+        w->id = (unsigned)i;
+        if (!(w->rng = gsl_rng_alloc(gsl_rng_mt19937)))
+            return qd_config_fail(cfg, "workers", "could not be set up: out of memory");
+        if (s->ev->type->worker_init && s->ev->type->worker_init(s->ev, w) != QD_OK)
+            return qd_config_fail(cfg, "evaluator", "could not set up worker %zu: %s", i, w->error);
+        s->workers_ready++;
+    }
+    if (s->nworkers > 1 && qdi_pool_new(s->nworkers, s->workers, 4 * s->nworkers, run_job, s, &s->pool) != QD_OK)
+        return qd_config_fail(cfg, "workers", "could not start %zu threads", s->nworkers);
+    return QD_OK;
+}
+
+/* Runs every job of the iteration, in the pool or inline. */
+static void run_jobs(qd_search *s)
+{
+    qdi_task task;
+    if (!s->pool) {
+        for (size_t j = 0; j < s->njobs; j++)
+            run_job(s, &s->jobs[j], &s->workers[0]);
+        return;
+    }
+    /* runs of consecutive jobs, about four per worker, keep the queue
+     * traffic small for cheap evaluations and the load balanced */
+    size_t chunk = s->njobs / (4 * s->nworkers);
+    if (chunk == 0)
+        chunk = 1;
+    for (size_t off = 0; off < s->njobs; off += chunk)
+        qdi_pool_submit(s->pool, s->jobs + off, off + chunk <= s->njobs ? chunk : s->njobs - off);
+    while (qdi_pool_pending(s->pool) > 0)
+        qdi_pool_wait(s->pool, -1, &task);
+}
+
 int qd_search_new(qd_config *cfg, qd_search **out)
 {
     qd_search *s;
     qd_config *ec, *ac;
-    long seed = 1, iterations = 1000;
+    long seed = 1, iterations = 1000, workers = 0;
     const char *name = NULL, *description = NULL;
     *out = NULL;
     if (qd_global_init() != QD_OK)
@@ -88,7 +139,8 @@ int qd_search_new(qd_config *cfg, qd_search **out)
         return qd_config_fail(cfg, NULL, "out of memory");
     s->cfg = cfg;
     if (qd_config_int(cfg, "seed", &seed, ">= 0") || qd_config_int(cfg, "iterations", &iterations, ">= 1") ||
-        qd_config_string(cfg, "name", &name) || qd_config_string(cfg, "description", &description))
+        qd_config_string(cfg, "name", &name) || qd_config_string(cfg, "description", &description) ||
+        qd_config_int(cfg, "workers", &workers, ">= 0 <= 4096"))
         goto fail;
     s->seed = (uint64_t)seed;
     s->iterations = (uint64_t)iterations;
@@ -96,15 +148,12 @@ int qd_search_new(qd_config *cfg, qd_search **out)
         qd_config_object(cfg, "archive", 1, &ac) || qd_archive_new(ac, &s->ev->space, &s->archive) ||
         build_mutators(s, cfg) || qd_config_check_keys(cfg))
         goto fail;
-    if (alloc_jobs(s) || !(s->worker.rng = gsl_rng_alloc(gsl_rng_mt19937))) {
+    if (alloc_jobs(s)) {
         qd_config_fail(cfg, NULL, "out of memory for %zu jobs", s->njobs);
         goto fail;
     }
-    if (s->ev->type->worker_init && s->ev->type->worker_init(s->ev, &s->worker) != QD_OK) {
-        qd_config_fail(cfg, "evaluator", "could not set up a worker: %s", s->worker.error);
+    if (start_workers(s, cfg, workers))
         goto fail;
-    }
-    s->worker_ready = 1;
     clock_gettime(CLOCK_MONOTONIC, &s->start);
     *out = s;
     return QD_OK;
@@ -117,10 +166,14 @@ void qd_search_free(qd_search *s)
 {
     if (!s)
         return;
-    if (s->worker_ready && s->ev->type->worker_fini)
-        s->ev->type->worker_fini(s->ev, &s->worker);
-    if (s->worker.rng)
-        gsl_rng_free(s->worker.rng);
+    qdi_pool_free(s->pool);
+    for (size_t i = 0; i < s->nworkers; i++) {
+        if (i < s->workers_ready && s->ev->type->worker_fini)
+            s->ev->type->worker_fini(s->ev, &s->workers[i]);
+        if (s->workers[i].rng)
+            gsl_rng_free(s->workers[i].rng);
+    }
+    free(s->workers);
     for (size_t j = 0; s->jobs && j < s->njobs; j++)
         qd_solution_clear(&s->jobs[j].sol);
     for (size_t i = 0; i < s->nmutators; i++)
@@ -140,9 +193,11 @@ void qd_search_free(qd_search *s)
     free(s);
 }
 
-/* Produce and evaluate one job; sets job->status and job->reason. */
-static void run_job(qd_search *s, qd_job *job, qd_worker *w)
+/* Produce and evaluate one job; sets job->status and job->reason. Runs in
+ * a worker: reads the search, writes only the job and the worker. */
+static void run_job(void *ctx, qd_job *job, qd_worker *w)
 {
+    const qd_search *s = ctx;
     const qd_mutator *m = s->mutators[job->mutator];
     int rc = QD_OK;
     qdi_rng_seed(w->rng, qdi_seed_mix(s->seed, job->id));
@@ -256,8 +311,7 @@ int qd_search_step(qd_search *s)
         return QD_OK;
     if ((rc = ask_all(s)))
         return rc;
-    for (size_t j = 0; j < s->njobs; j++)
-        run_job(s, &s->jobs[j], &s->worker);
+    run_jobs(s);
     rc = tell_all(s, &row);
     for (size_t j = 0; j < s->njobs; j++)
         qd_solution_clear(&s->jobs[j].sol);

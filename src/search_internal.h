@@ -24,8 +24,9 @@ struct qd_search {
     qd_job *jobs; /* one iteration's jobs, mutator by mutator */
     size_t njobs;
     double *xbuf, *mbuf;
-    qd_worker worker;
-    int worker_ready;
+    qd_worker *workers;   /* one per thread (one when running inline) */
+    size_t nworkers, workers_ready;
+    struct qdi_pool *pool; /* NULL with one worker: jobs run inline */
     uint64_t next_job;
     qd_counts counts;
     qd_metrics *history; /* one row per iteration */

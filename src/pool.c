@@ -1,0 +1,191 @@
+/* pool.c - a fixed set of pthreads over a bounded job queue and a completion
+ * queue, both ring buffers under one mutex. Jobs are pointers owned by the
+ * caller, handed over as tasks (a run of consecutive jobs, so cheap
+ * evaluations are not swamped by queue traffic); a worker takes a task, runs it with its own qd_worker (RNG, plug-in
+ * thread state) and puts it on the completion queue. One lock keeps the
+ * code obviously correct; at the job rates QD runs reach (an evaluation is
+ * microseconds to minutes) it is not the bottleneck (see bench/). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+#include "pool.h"
+
+typedef struct ring {
+    qdi_task *items;
+    size_t cap, head, len;
+} ring;
+
+struct qdi_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t work;     /* a job was queued, or stop */
+    pthread_cond_t space;    /* the job queue has room */
+    pthread_cond_t done_cv;  /* a job finished */
+    ring todo, done;
+    size_t pending;          /* submitted, not yet collected */
+    int stop;
+    size_t nthreads;
+    pthread_t *threads;
+    qd_worker *workers;
+    qdi_pool_run_fn run;
+    void *ctx;
+};
+
+typedef struct worker_arg {
+    qdi_pool *pool;
+    qd_worker *w;
+} worker_arg;
+
+static void ring_push(ring *r, qdi_task t)
+{
+    r->items[(r->head + r->len) % r->cap] = t;
+    r->len++;
+}
+
+static qdi_task ring_pop(ring *r)
+{
+    qdi_task j = r->items[r->head];
+    r->head = (r->head + 1) % r->cap;
+    r->len--;
+    return j;
+}
+
+static void *worker_main(void *arg)
+{
+    qdi_pool *p = ((worker_arg *)arg)->pool;
+    qd_worker *w = ((worker_arg *)arg)->w;
+    free(arg);
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->stop && p->todo.len == 0)
+            pthread_cond_wait(&p->work, &p->lock);
+        if (p->stop)
+            break;
+        qdi_task task = ring_pop(&p->todo);
+        pthread_cond_signal(&p->space);
+        pthread_mutex_unlock(&p->lock);
+        for (size_t i = 0; i < task.n; i++)
+            p->run(p->ctx, &task.jobs[i], w);
+        pthread_mutex_lock(&p->lock);
+        ring_push(&p->done, task);
+        pthread_cond_signal(&p->done_cv);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+int qdi_pool_new(size_t n, qd_worker *workers, size_t queue_cap, qdi_pool_run_fn run, void *ctx, qdi_pool **out)
+{
+    qdi_pool *p;
+    *out = NULL;
+    if (n == 0 || queue_cap == 0)
+        return QD_EINVAL;
+    if (!(p = calloc(1, sizeof *p)))
+        return QD_ENOMEM;
+    p->todo.cap = queue_cap;
+    /* every submitted job may sit in the completion queue at once */
+    p->done.cap = queue_cap + n;
+    p->todo.items = malloc(p->todo.cap * sizeof *p->todo.items);
+    p->done.items = malloc(p->done.cap * sizeof *p->done.items);
+    p->threads = calloc(n, sizeof *p->threads);
+    if (!p->todo.items || !p->done.items || !p->threads) {
+        free(p->todo.items);
+        free(p->done.items);
+        free(p->threads);
+        free(p);
+        return QD_ENOMEM;
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->space, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
+    p->workers = workers;
+    p->run = run;
+    p->ctx = ctx;
+    for (size_t i = 0; i < n; i++) {
+        worker_arg *a = malloc(sizeof *a);
+        if (!a || (a->pool = p, a->w = &workers[i], pthread_create(&p->threads[i], NULL, worker_main, a)) != 0) {
+            free(a);
+            qdi_pool_free(p);
+            return QD_ENOMEM;
+        }
+        p->nthreads++;
+    }
+    *out = p;
+    return QD_OK;
+}
+
+int qdi_pool_submit(qdi_pool *p, qd_job *jobs, size_t n)
+{
+    pthread_mutex_lock(&p->lock);
+    /* the completion queue must also have room for this job */
+    while (p->todo.len == p->todo.cap || p->pending >= p->done.cap)
+        pthread_cond_wait(&p->space, &p->lock);
+    ring_push(&p->todo, (qdi_task){jobs, n});
+    p->pending++;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    return QD_OK;
+}
+
+int qdi_pool_wait(qdi_pool *p, double timeout_s, qdi_task *task)
+{
+    struct timespec until;
+    int rc = 0;
+    task->jobs = NULL;
+    task->n = 0;
+    if (timeout_s >= 0) {
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)timeout_s;
+        until.tv_nsec += (long)((timeout_s - (double)(time_t)timeout_s) * 1e9);
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&p->lock);
+    while (p->done.len == 0 && rc != ETIMEDOUT) {
+        if (p->pending == 0) {
+            pthread_mutex_unlock(&p->lock);
+            return QD_ENOTFOUND;
+        }
+        if (timeout_s >= 0)
+            rc = pthread_cond_timedwait(&p->done_cv, &p->lock, &until);
+        else
+            pthread_cond_wait(&p->done_cv, &p->lock);
+    }
+    if (p->done.len == 0) {
+        pthread_mutex_unlock(&p->lock);
+        return QD_ETIMEOUT;
+    }
+    *task = ring_pop(&p->done);
+    p->pending--;
+    pthread_cond_signal(&p->space);
+    pthread_mutex_unlock(&p->lock);
+    return QD_OK;
+}
+
+size_t qdi_pool_pending(const qdi_pool *p)
+{
+    return p->pending;
+}
+
+void qdi_pool_free(qdi_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    for (size_t i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->space);
+    pthread_cond_destroy(&p->done_cv);
+    free(p->todo.items);
+    free(p->done.items);
+    free(p->threads);
+    free(p);
+}

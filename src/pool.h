@@ -1,0 +1,38 @@
+/* pool.h - the worker pool: a fixed set of pthreads that run jobs handed to
+ * them through a bounded queue and hand them back through a completion
+ * queue. The main thread keeps the archive and the mutators; workers touch
+ * only the job they hold and their own qd_worker. */
+#ifndef ELITES_POOL_H
+#define ELITES_POOL_H
+
+#include "internal.h"
+
+typedef struct qdi_pool qdi_pool;
+
+/* A run of consecutive jobs handed to one worker. */
+typedef struct qdi_task {
+    qd_job *jobs;
+    size_t n;
+} qdi_task;
+
+/* Runs one job in a worker; sets job->status. */
+typedef void (*qdi_pool_run_fn)(void *ctx, qd_job *job, qd_worker *w);
+
+/* Starts n threads over the n qd_worker structs given (owned by the caller,
+ * set up before, torn down after). The queue holds up to queue_cap tasks. */
+int qdi_pool_new(size_t n, qd_worker *workers, size_t queue_cap, qdi_pool_run_fn run, void *ctx,
+                 qdi_pool **out);
+/* Queues the n jobs from jobs[0] as one task; blocks while the queue is
+ * full. */
+int qdi_pool_submit(qdi_pool *p, qd_job *jobs, size_t n);
+/* Waits for the next finished task (any order). timeout_s < 0 waits
+ * forever; QD_ETIMEOUT when nothing finished in time, QD_ENOTFOUND when
+ * nothing is pending. */
+int qdi_pool_wait(qdi_pool *p, double timeout_s, qdi_task *task);
+/* Tasks submitted and not yet returned by qdi_pool_wait. */
+size_t qdi_pool_pending(const qdi_pool *p);
+/* Stops the threads after the job each is running, drops queued jobs (they
+ * belong to the caller) and joins the threads. Accepts NULL. */
+void qdi_pool_free(qdi_pool *p);
+
+#endif
