@@ -361,6 +361,7 @@ size_t qd_archive_measure_dim(const qd_archive *a) { return a->m; }
 qd_genome_kind qd_archive_genome_kind(const qd_archive *a) { return a->kind; }
 size_t qd_archive_solution_dim(const qd_archive *a) { return a->dim; }
 double qd_archive_qd_score_offset(const qd_archive *a) { return a->offset; }
+double qd_archive_learning_rate(const qd_archive *a) { return a->learning_rate; }
 const char *qd_archive_error(const qd_archive *a) { return a->error; }
 const cJSON *qd_archive_description(const qd_archive *a) { return a->description; }
 

@@ -263,6 +263,8 @@ double qd_archive_threshold(const qd_archive *a, size_t cell);
 int qd_archive_coords(const qd_archive *a, size_t cell, size_t *coords);
 /* Fills *st. */
 void qd_archive_stats_get(const qd_archive *a, qd_archive_stats *st);
+/* The CMA-MAE learning rate (1 for plain MAP-Elites). */
+double qd_archive_learning_rate(const qd_archive *a);
 /* The qd_score_offset in use. */
 double qd_archive_qd_score_offset(const qd_archive *a);
 /* The archive's last error text. */
@@ -437,6 +439,11 @@ void qd_search_stop(qd_search *s);
 int qd_search_save(qd_search *s, const char *dir);
 /* Accessors (borrowed pointers, valid for the search's life). */
 const qd_archive *qd_search_archive(const qd_search *s);
+/* The archive results are reported from: with CMA-MAE (learning_rate < 1)
+ * a plain archive of the same cells that keeps the best solution per cell,
+ * since the search archive's elites may be replaced by worse ones; else the
+ * search archive itself. It is what qd_search_save writes. */
+const qd_archive *qd_search_result_archive(const qd_search *s);
 const qd_metrics *qd_search_last_metrics(const qd_search *s);
 const qd_counts *qd_search_counts(const qd_search *s);
 const qd_output_options *qd_search_output(const qd_search *s);

@@ -42,22 +42,56 @@ static int read_output(qd_search *s, qd_config *cfg)
     return QD_OK;
 }
 
+/* With CMA-MAE (learning_rate < 1) a second, plain archive over the same
+ * cells keeps the best solution per cell for reporting. */
+static int build_result_archive(qd_search *s, qd_config *cfg)
+{
+    cJSON *json;
+    if (qd_archive_learning_rate(s->archive) >= 1.0)
+        return QD_OK;
+    json = cJSON_Duplicate(qd_archive_description(s->archive), 1);
+    if (!json)
+        return qd_config_fail(cfg, "archive", "could not be copied: out of memory");
+    cJSON_DeleteItemFromObjectCaseSensitive(json, "learning_rate");
+    cJSON_DeleteItemFromObjectCaseSensitive(json, "threshold_min");
+    if (qd_config_wrap(json, qd_config_source(cfg), &s->result_cfg) != QD_OK) {
+        cJSON_Delete(json);
+        return qd_config_fail(cfg, "archive", "could not be copied: out of memory");
+    }
+    if (qd_archive_new(s->result_cfg, &s->ev->space, &s->result) != QD_OK)
+        return qd_config_fail(cfg, "archive", "result archive: %s", qd_config_error(s->result_cfg));
+    return QD_OK;
+}
+
+/* Builds every mutator; an entry with "count": k stands for k instances
+ * (pyribs' num_emitters), each with its own RNG stream. */
 static int build_mutators(qd_search *s, qd_config *cfg)
 {
-    size_t n;
+    size_t n, total = 0;
     if (qd_config_array_size(cfg, "mutators", 1, &n))
         return QD_EINVAL;
     if (n == 0)
         return qd_config_fail(cfg, "mutators", "must list at least one mutator");
-    if (!(s->mutators = calloc(n, sizeof *s->mutators)))
+    for (size_t i = 0; i < n; i++) {
+        qd_config *mc;
+        long count = 1;
+        if (qd_config_array_object(cfg, "mutators", i, &mc) || qd_config_int(mc, "count", &count, ">= 1 <= 100000"))
+            return QD_EINVAL;
+        total += (size_t)count;
+    }
+    if (!(s->mutators = calloc(total, sizeof *s->mutators)))
         return qd_config_fail(cfg, "mutators", "could not be built: out of memory");
     for (size_t i = 0; i < n; i++) {
         qd_config *mc;
-        if (qd_config_array_object(cfg, "mutators", i, &mc) ||
-            qd_mutator_new(mc, &s->ev->space, i, s->seed, &s->mutators[i]))
+        long count = 1;
+        if (qd_config_array_object(cfg, "mutators", i, &mc) || qd_config_int(mc, "count", &count, ">= 1"))
             return QD_EINVAL;
-        s->nmutators++;
-        s->njobs += s->mutators[i]->batch;
+        for (long k = 0; k < count; k++) {
+            if (qd_mutator_new(mc, &s->ev->space, s->nmutators, s->seed, &s->mutators[s->nmutators]))
+                return QD_EINVAL;
+            s->njobs += s->mutators[s->nmutators]->batch;
+            s->nmutators++;
+        }
     }
     return QD_OK;
 }
@@ -146,7 +180,7 @@ int qd_search_new(qd_config *cfg, qd_search **out)
     s->iterations = (uint64_t)iterations;
     if (read_output(s, cfg) || qd_config_object(cfg, "evaluator", 1, &ec) || qd_evaluator_new(ec, &s->ev) ||
         qd_config_object(cfg, "archive", 1, &ac) || qd_archive_new(ac, &s->ev->space, &s->archive) ||
-        build_mutators(s, cfg) || qd_config_check_keys(cfg))
+        build_result_archive(s, cfg) || build_mutators(s, cfg) || qd_config_check_keys(cfg))
         goto fail;
     if (alloc_jobs(s)) {
         qd_config_fail(cfg, NULL, "out of memory for %zu jobs", s->njobs);
@@ -180,6 +214,8 @@ void qd_search_free(qd_search *s)
         qd_mutator_free(s->mutators[i]);
     free(s->mutators);
     qd_archive_free(s->archive);
+    qd_archive_free(s->result);
+    qd_config_free(s->result_cfg);
     qd_evaluator_free(s->ev);
     free(s->jobs);
     free(s->xbuf);
@@ -261,6 +297,11 @@ static int tell_all(qd_search *s, qd_metrics *row)
             job->status = QD_EEVAL;
             qdi_set_error(job->reason, sizeof job->reason, "archive refused it: %s", qd_archive_error(s->archive));
         }
+        if (job->status == QD_OK && s->result) {
+            qd_add_result ignored;
+            if (qd_archive_add(s->result, &job->sol, &ignored) != QD_OK)
+                return QD_ENOMEM; /* the solution passed the same checks above */
+        }
         if (job->status != QD_OK) {
             s->counts.failed++;
             if (qdi_search_record_failure(s, job) != QD_OK)
@@ -324,7 +365,7 @@ int qd_search_step(qd_search *s)
     row.iteration = s->counts.iterations;
     row.evaluations = s->counts.evaluated;
     row.failed = s->counts.failed;
-    qd_archive_stats_get(s->archive, &row.stats);
+    qd_archive_stats_get(qd_search_result_archive(s), &row.stats);
     row.seconds = elapsed(&s->start);
     if (push_metrics(s, &row)) {
         qdi_set_error(s->error, sizeof s->error, "out of memory");
@@ -344,6 +385,7 @@ void qd_search_stop(qd_search *s)
 }
 
 const qd_archive *qd_search_archive(const qd_search *s) { return s->archive; }
+const qd_archive *qd_search_result_archive(const qd_search *s) { return s->result ? s->result : s->archive; }
 const qd_counts *qd_search_counts(const qd_search *s) { return &s->counts; }
 const qd_output_options *qd_search_output(const qd_search *s) { return &s->output; }
 uint64_t qd_search_seed(const qd_search *s) { return s->seed; }

@@ -19,6 +19,8 @@ struct qd_search {
     uint64_t seed, iterations;
     qd_evaluator *ev;
     qd_archive *archive;
+    qd_archive *result;    /* CMA-MAE's result archive, or NULL */
+    qd_config *result_cfg; /* its config (derived from the archive's) */
     qd_mutator **mutators;
     size_t nmutators;
     qd_job *jobs; /* one iteration's jobs, mutator by mutator */

@@ -117,11 +117,11 @@ int qd_search_save(qd_search *s, const char *dir)
         return QD_ENOMEM;
     }
     snprintf(path, len, "%s/archive.json", dir);
-    rc = qd_archive_save_json(s->archive, h, path, s->error, sizeof s->error);
+    rc = qd_archive_save_json(qd_search_result_archive(s), h, path, s->error, sizeof s->error);
     cJSON_Delete(h);
     if (!rc) {
         snprintf(path, len, "%s/archive.csv", dir);
-        rc = qd_archive_save_csv(s->archive, path, s->error, sizeof s->error);
+        rc = qd_archive_save_csv(qd_search_result_archive(s), path, s->error, sizeof s->error);
     }
     if (!rc) {
         snprintf(path, len, "%s/metrics.csv", dir);
