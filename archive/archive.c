@@ -252,9 +252,35 @@ static int new_slot(qd_archive *a, size_t cell, size_t *slot)
     return QD_OK;
 }
 
+/* Status and value of a solution against a cell's state before any update
+ * (pyribs' rules): it can enter when f > t, t being threshold_min for an
+ * empty cell; value = f - t, measured from 0 for an empty cell when
+ * threshold_min is -inf (CMA-ME). */
+static int judge(const qd_archive *a, size_t slot, double f, qd_add_result *res, double *t)
+{
+    int empty = slot == QDI_EMPTY;
+    *t = empty ? a->threshold_min : a->threshold[slot];
+    res->value = f - (empty && isinf(*t) ? 0.0 : *t);
+    res->status = !(f > *t) ? QD_NOT_ADDED : (empty ? QD_NEW : QD_IMPROVE);
+    return res->status != QD_NOT_ADDED;
+}
+
+/* Puts sol into cell (creating its slot) with threshold t_new. */
+static int place(qd_archive *a, size_t cell, const qd_solution *sol, double t_new)
+{
+    size_t slot = a->slot_of_cell[cell];
+    int rc;
+    if (slot == QDI_EMPTY) {
+        if ((rc = new_slot(a, cell, &slot)))
+            return rc;
+        a->text[slot] = a->meta[slot] = a->lineage[slot] = NULL;
+    }
+    a->threshold[slot] = t_new;
+    return store(a, slot, sol);
+}
+
 int qd_archive_add(qd_archive *a, const qd_solution *sol, qd_add_result *res)
 {
-    size_t cell, slot;
     double t, f = sol->objective;
     int rc;
     res->status = QD_NOT_ADDED;
@@ -262,29 +288,70 @@ int qd_archive_add(qd_archive *a, const qd_solution *sol, qd_add_result *res)
     res->cell = 0;
     if ((rc = check_solution(a, sol)))
         return rc;
-    cell = a->type->find(a->state, sol->measures);
-    res->cell = cell;
-    slot = a->slot_of_cell[cell];
-    if (slot == QDI_EMPTY) {
-        t = a->threshold_min;
-        res->status = QD_NEW;
-        res->value = isfinite(t) ? f - t : f;
-        if ((rc = new_slot(a, cell, &slot)))
+    res->cell = a->type->find(a->state, sol->measures);
+    if (!judge(a, a->slot_of_cell[res->cell], f, res, &t))
+        return QD_OK;
+    /* CMA-MAE: t <- (1 - a) t + a f; the plain archive keeps t = f */
+    return place(a, res->cell, sol, isinf(t) ? f : (1.0 - a->learning_rate) * t + a->learning_rate * f);
+}
+
+typedef struct pending {
+    size_t cell, index;
+} pending;
+
+static int by_cell_then_index(const void *x, const void *y)
+{
+    const pending *p = x, *q = y;
+    if (p->cell != q->cell)
+        return p->cell < q->cell ? -1 : 1;
+    return p->index < q->index ? -1 : (p->index > q->index);
+}
+
+int qd_archive_add_batch(qd_archive *a, const qd_solution *const *sols, size_t n, qd_add_result *res)
+{
+    pending *todo;
+    size_t k = 0;
+    int rc = QD_OK;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = check_solution(a, sols[i]))) {
+            char why[sizeof a->error];
+            memcpy(why, a->error, sizeof why);
+            qdi_set_error(a->error, sizeof a->error, "solution %zu: %s", i, why);
             return rc;
-        a->text[slot] = a->meta[slot] = a->lineage[slot] = NULL;
-    } else {
-        t = a->threshold[slot];
-        res->value = f - t;
-        if (!(f > t))
-            return QD_OK;
-        res->status = QD_IMPROVE;
+        }
     }
-    /* CMA-MAE threshold update; with learning_rate 1 (or no threshold yet)
-     * the threshold is the elite's objective. */
-    a->threshold[slot] = (isfinite(t) && a->learning_rate < 1.0)
-                             ? (1.0 - a->learning_rate) * t + a->learning_rate * f
-                             : f;
-    return store(a, slot, sol);
+    if (n == 0)
+        return QD_OK;
+    if (!(todo = malloc(n * sizeof *todo))) {
+        qdi_set_error(a->error, sizeof a->error, "out of memory");
+        return QD_ENOMEM;
+    }
+    /* every solution is judged against the archive as it was before the
+     * batch; those that can enter are grouped by cell */
+    for (size_t i = 0; i < n; i++) {
+        double t;
+        res[i].cell = a->type->find(a->state, sols[i]->measures);
+        if (judge(a, a->slot_of_cell[res[i].cell], sols[i]->objective, &res[i], &t))
+            todo[k++] = (pending){res[i].cell, i};
+    }
+    qsort(todo, k, sizeof *todo, by_cell_then_index);
+    for (size_t g = 0; g < k && rc == QD_OK;) {
+        size_t cell = todo[g].cell, best = todo[g].index, count = 0;
+        size_t slot = a->slot_of_cell[cell];
+        double sum = 0, t = slot == QDI_EMPTY ? a->threshold_min : a->threshold[slot];
+        for (; g < k && todo[g].cell == cell; g++, count++) {
+            double f = sols[todo[g].index]->objective;
+            sum += f;
+            if (f > sols[best]->objective)
+                best = todo[g].index; /* the first of equal maxima stays */
+        }
+        /* the batch update of the CMA-MAE paper as pyribs applies it:
+         * t <- (1-a)^k t + (1 - (1-a)^k) mean(f) over the k entrants */
+        double ratio = pow(1.0 - a->learning_rate, (double)count);
+        rc = place(a, cell, sols[best], isinf(t) ? sols[best]->objective : ratio * t + (1.0 - ratio) * sum / (double)count);
+    }
+    free(todo);
+    return rc;
 }
 
 int qdi_archive_restore(qd_archive *a, size_t cell, const qd_solution *sol, double threshold)

@@ -237,10 +237,17 @@ typedef struct qd_archive_type {
 int qd_archive_new(qd_config *cfg, const qd_space *space, qd_archive **out);
 /* Frees an archive. Accepts NULL. */
 void qd_archive_free(qd_archive *a);
-/* Adds a solution (copied): sets res->status to NEW, IMPROVE or NOT_ADDED
- * and res->value to the improvement. QD_EINVAL for a NaN/infinite objective
+/* Adds a solution (copied) when its objective beats the cell's threshold
+ * (threshold_min for an empty cell): sets res->status to NEW, IMPROVE or
+ * NOT_ADDED and res->value to the improvement. QD_EINVAL for a NaN/infinite objective
  * or measure (reason in qd_archive_error). */
 int qd_archive_add(qd_archive *a, const qd_solution *sol, qd_add_result *res);
+/* Adds n solutions as one batch, as pyribs does: each is judged against the
+ * archive as it was before the batch (res[i] as for qd_archive_add); per
+ * cell the best entrant becomes the elite and the threshold takes the
+ * CMA-MAE batch update. QD_EINVAL (nothing added) if any solution is
+ * invalid; qd_archive_error names it. */
+int qd_archive_add_batch(qd_archive *a, const qd_solution *const *sols, size_t n, qd_add_result *res);
 /* Cell of a measure vector; QD_EINVAL for NaN. */
 int qd_archive_find(const qd_archive *a, const double *measures, size_t *cell);
 /* Cell of a uniformly drawn elite; QD_ENOTFOUND when empty. */
@@ -402,12 +409,13 @@ typedef struct qd_metrics {
     uint64_t iteration;
     uint64_t evaluations; /* successful evaluations so far */
     uint64_t failed;      /* failed jobs so far */
-    uint64_t new_cells, improved; /* this iteration */
+    uint64_t new_cells, improved; /* this iteration: cells filled, IMPROVE statuses */
     qd_archive_stats stats;
     double seconds;       /* wall time since the search started */
 } qd_metrics;
 
-/* Run-wide counts. */
+/* Run-wide counts: jobs asked, evaluated (successfully) and failed; cells
+ * newly filled; solutions whose add status was IMPROVE / NOT_ADDED. */
 typedef struct qd_counts {
     uint64_t iterations, asked, evaluated, failed, new_cells, improved, not_added;
 } qd_counts;

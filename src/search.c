@@ -103,7 +103,10 @@ static int alloc_jobs(qd_search *s)
     s->jobs = calloc(s->njobs, sizeof *s->jobs);
     s->xbuf = malloc((s->njobs * dim + 1) * sizeof *s->xbuf);
     s->mbuf = malloc(s->njobs * m * sizeof *s->mbuf);
-    if (!s->jobs || !s->xbuf || !s->mbuf)
+    s->batch = malloc(s->njobs * sizeof *s->batch);
+    s->batch_job = malloc(s->njobs * sizeof *s->batch_job);
+    s->batch_res = malloc(s->njobs * sizeof *s->batch_res);
+    if (!s->jobs || !s->xbuf || !s->mbuf || !s->batch || !s->batch_job || !s->batch_res)
         return QD_ENOMEM;
     for (size_t j = 0; j < s->njobs; j++) {
         s->jobs[j].sol.x = dim ? s->xbuf + j * dim : NULL;
@@ -220,6 +223,9 @@ void qd_search_free(qd_search *s)
     free(s->jobs);
     free(s->xbuf);
     free(s->mbuf);
+    free(s->batch);
+    free(s->batch_job);
+    free(s->batch_res);
     free(s->history);
     for (size_t i = 0; i < s->nkinds; i++)
         free(s->kinds[i].reason);
@@ -289,19 +295,30 @@ static int ask_all(qd_search *s)
     return QD_OK;
 }
 
-static int tell_all(qd_search *s, qd_metrics *row)
+/* Adds the iteration's successful solutions to the archive(s) as one batch
+ * (each judged against the archive as it was before the iteration, as
+ * pyribs' scheduler does), counts, records failures. */
+static int add_all(qd_search *s, qd_metrics *row)
 {
+    size_t k = 0, filled = qd_archive_filled(s->archive);
+    for (size_t j = 0; j < s->njobs; j++)
+        if (s->jobs[j].status == QD_OK) {
+            s->batch[k] = &s->jobs[j].sol;
+            s->batch_job[k++] = j;
+        }
+    if (qd_archive_add_batch(s->archive, s->batch, k, s->batch_res) != QD_OK) {
+        /* run_job checked every value, so this is a plug-in bug */
+        qdi_set_error(s->error, sizeof s->error, "archive refused a batch: %s", qd_archive_error(s->archive));
+        return QD_EINVAL;
+    }
+    for (size_t i = 0; i < k; i++)
+        s->jobs[s->batch_job[i]].add = s->batch_res[i];
+    if (s->result && qd_archive_add_batch(s->result, s->batch, k, s->batch_res) != QD_OK) {
+        qdi_set_error(s->error, sizeof s->error, "result archive refused a batch: %s", qd_archive_error(s->result));
+        return QD_EINVAL;
+    }
     for (size_t j = 0; j < s->njobs; j++) {
         qd_job *job = &s->jobs[j];
-        if (job->status == QD_OK && qd_archive_add(s->archive, &job->sol, &job->add) != QD_OK) {
-            job->status = QD_EEVAL;
-            qdi_set_error(job->reason, sizeof job->reason, "archive refused it: %s", qd_archive_error(s->archive));
-        }
-        if (job->status == QD_OK && s->result) {
-            qd_add_result ignored;
-            if (qd_archive_add(s->result, &job->sol, &ignored) != QD_OK)
-                return QD_ENOMEM; /* the solution passed the same checks above */
-        }
         if (job->status != QD_OK) {
             s->counts.failed++;
             if (qdi_search_record_failure(s, job) != QD_OK)
@@ -309,14 +326,22 @@ static int tell_all(qd_search *s, qd_metrics *row)
             continue;
         }
         s->counts.evaluated++;
-        switch (job->add.status) {
-        case QD_NEW: row->new_cells++; break;
-        case QD_IMPROVE: row->improved++; break;
-        default: s->counts.not_added++; break;
-        }
+        if (job->add.status == QD_IMPROVE)
+            row->improved++;
+        else if (job->add.status == QD_NOT_ADDED)
+            s->counts.not_added++;
     }
+    row->new_cells = qd_archive_filled(s->archive) - filled;
     s->counts.new_cells += row->new_cells;
     s->counts.improved += row->improved;
+    return QD_OK;
+}
+
+static int tell_all(qd_search *s, qd_metrics *row)
+{
+    int rc = add_all(s, row);
+    if (rc)
+        return rc;
     size_t off = 0;
     for (size_t i = 0; i < s->nmutators; i++) {
         qd_mutator *m = s->mutators[i];

@@ -26,6 +26,9 @@ struct qd_search {
     qd_job *jobs; /* one iteration's jobs, mutator by mutator */
     size_t njobs;
     double *xbuf, *mbuf;
+    const qd_solution **batch; /* the iteration's successful solutions */
+    size_t *batch_job;         /* their job numbers */
+    qd_add_result *batch_res;
     qd_worker *workers;   /* one per thread (one when running inline) */
     size_t nworkers, workers_ready;
     struct qdi_pool *pool; /* NULL with one worker: jobs run inline */
