@@ -18,7 +18,7 @@ static int gaussian_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
     g->sigma = 0.1;
     if (qd_config_number(cfg, "sigma", &g->sigma, "> 0"))
         return QD_EINVAL;
-    return qdi_seeding_read(&g->seeding, m, cfg, space, 64);
+    return qdi_seeding_read(&g->seeding, m, cfg, space, 64, 1);
 }
 
 static int gaussian_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)

@@ -21,7 +21,7 @@ static int isoline_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
     if (qd_config_number(cfg, "sigma_iso", &g->sigma_iso, ">= 0") ||
         qd_config_number(cfg, "sigma_line", &g->sigma_line, ">= 0"))
         return QD_EINVAL;
-    return qdi_seeding_read(&g->seeding, m, cfg, space, 64);
+    return qdi_seeding_read(&g->seeding, m, cfg, space, 64, 1);
 }
 
 static int isoline_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)

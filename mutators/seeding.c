@@ -15,7 +15,8 @@ static int bounded(const qd_space *space)
     return 1;
 }
 
-int qdi_seeding_read(qdi_seeding *s, qd_mutator *m, qd_config *cfg, const qd_space *space, long default_batch)
+int qdi_seeding_read(qdi_seeding *s, qd_mutator *m, qd_config *cfg, const qd_space *space, long default_batch,
+                     int with_init)
 {
     static const char *const inits[] = {"uniform", "x0", NULL};
     long batch = default_batch, initial;
@@ -23,11 +24,12 @@ int qdi_seeding_read(qdi_seeding *s, qd_mutator *m, qd_config *cfg, const qd_spa
     if (space->kind != QD_GENOME_REAL)
         return qd_config_fail(cfg, "type", "\"%s\" needs a real-valued genome; the evaluator's genome is text",
                               m->type->name);
-    s->init = has_bounds ? QDI_INIT_UNIFORM : QDI_INIT_X0;
+    s->init = has_bounds && with_init ? QDI_INIT_UNIFORM : QDI_INIT_X0;
     if (qd_config_int(cfg, "batch", &batch, ">= 1 <= 10000000"))
         return QD_EINVAL;
-    initial = batch;
-    if (qd_config_choice(cfg, "init", inits, &s->init) || qd_config_int(cfg, "initial", &initial, ">= 0") ||
+    initial = with_init ? batch : 0;
+    if ((with_init && (qd_config_choice(cfg, "init", inits, &s->init) ||
+                       qd_config_int(cfg, "initial", &initial, ">= 0"))) ||
         qd_config_bool(cfg, "clip", &s->clip))
         return QD_EINVAL;
     if (!(s->x0 = calloc(space->dim + 1, sizeof *s->x0)))

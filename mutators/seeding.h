@@ -16,9 +16,11 @@ typedef struct qdi_seeding {
 
 enum { QDI_INIT_UNIFORM, QDI_INIT_X0 };
 
-/* Reads "batch" (into m->batch, default default_batch), "init", "initial"
- * (default: the batch), "x0" and "clip"; checks the genome is real. */
-int qdi_seeding_read(qdi_seeding *s, qd_mutator *m, qd_config *cfg, const qd_space *space, long default_batch);
+/* Reads "batch" (into m->batch, default default_batch), "x0", "clip" and,
+ * with with_init, "init" and "initial" (default: the batch); checks the
+ * genome is real. */
+int qdi_seeding_read(qdi_seeding *s, qd_mutator *m, qd_config *cfg, const qd_space *space, long default_batch,
+                     int with_init);
 /* Nonzero while the next child must come from the initialiser. */
 int qdi_seeding_due(const qdi_seeding *s, const qd_archive *a);
 /* Writes an initial child: uniform in the bounds or x0 + N(0, sigma^2 I). */
