@@ -51,6 +51,7 @@ void qdi_csv_field(FILE *fp, const char *s);
 
 /* Built-in plug-in tables. */
 extern const qd_archive_type qdi_archive_grid;
+extern const qd_archive_type qdi_archive_cvt;
 extern const qd_mutator_type qdi_mutator_gaussian;
 extern const qd_mutator_type qdi_mutator_isoline;
 extern const qd_evaluator_type qdi_evaluator_sphere;

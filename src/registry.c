@@ -9,6 +9,7 @@
 
 static const qd_archive_type *const builtin_archives[] = {
     &qdi_archive_grid,
+    &qdi_archive_cvt,
     NULL,
 };
 

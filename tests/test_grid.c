@@ -253,7 +253,7 @@ static void test_bad_grid_configs_name_field_and_value(void)
          "test.json: dims[0].bns is not a known field (known: edges, bins, range)"},
         {"{\"dims\": [{\"bins\": 2, \"range\": [0, 1]}, {\"bins\": 2, \"range\": [0, 1]}]}",
          "test.json: dims must have 1 entries (one per measure of the evaluator), got 2"},
-        {"{\"type\": \"hex\", \"dims\": []}", "test.json: type \"hex\" is not a known archive type (known: grid)"},
+        {"{\"type\": \"hex\", \"dims\": []}", "test.json: type \"hex\" is not a known archive type (known: grid, cvt)"},
         {"{\"dims\": [{\"bins\": 2, \"range\": [0, 1]}], \"learning_rate\": 0.5}",
          "test.json: threshold_min is required when learning_rate < 1 (CMA-MAE)"},
     };
