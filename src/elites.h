@@ -338,7 +338,9 @@ typedef struct qd_mutator_type {
 } qd_mutator_type;
 
 /* A mutator instance: its type, private state (state_size bytes, zeroed),
- * jobs per iteration, the space, its own RNG stream and last error. */
+ * jobs per iteration, the space, its own RNG stream, a restart count the
+ * mutator raises when it starts over (CMA-ES restarts; the bandit scheduler
+ * reselects on it) and its last error. */
 struct qd_mutator {
     const qd_mutator_type *type;
     void *state;
@@ -346,6 +348,7 @@ struct qd_mutator {
     const qd_space *space;
     gsl_rng *rng;
     size_t index;
+    uint64_t restarts;
     char error[512];
 };
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "pool.h"
+#include "scheduler.h"
 #include "search_internal.h"
 
 static double elapsed(const struct timespec *t0)
@@ -106,7 +107,8 @@ static int alloc_jobs(qd_search *s)
     s->batch = malloc(s->njobs * sizeof *s->batch);
     s->batch_job = malloc(s->njobs * sizeof *s->batch_job);
     s->batch_res = malloc(s->njobs * sizeof *s->batch_res);
-    if (!s->jobs || !s->xbuf || !s->mbuf || !s->batch || !s->batch_job || !s->batch_res)
+    s->active = malloc(s->nmutators * sizeof *s->active);
+    if (!s->active || !s->jobs || !s->xbuf || !s->mbuf || !s->batch || !s->batch_job || !s->batch_res)
         return QD_ENOMEM;
     for (size_t j = 0; j < s->njobs; j++) {
         s->jobs[j].sol.x = dim ? s->xbuf + j * dim : NULL;
@@ -148,17 +150,17 @@ static void run_jobs(qd_search *s)
 {
     qdi_task task;
     if (!s->pool) {
-        for (size_t j = 0; j < s->njobs; j++)
+        for (size_t j = 0; j < s->nrun; j++)
             run_job(s, &s->jobs[j], &s->workers[0]);
         return;
     }
     /* runs of consecutive jobs, about four per worker, keep the queue
      * traffic small for cheap evaluations and the load balanced */
-    size_t chunk = s->njobs / (4 * s->nworkers);
+    size_t chunk = s->nrun / (4 * s->nworkers);
     if (chunk == 0)
         chunk = 1;
-    for (size_t off = 0; off < s->njobs; off += chunk)
-        qdi_pool_submit(s->pool, s->jobs + off, off + chunk <= s->njobs ? chunk : s->njobs - off);
+    for (size_t off = 0; off < s->nrun; off += chunk)
+        qdi_pool_submit(s->pool, s->jobs + off, off + chunk <= s->nrun ? chunk : s->nrun - off);
     while (qdi_pool_pending(s->pool) > 0)
         qdi_pool_wait(s->pool, -1, &task);
 }
@@ -183,7 +185,8 @@ int qd_search_new(qd_config *cfg, qd_search **out)
     s->iterations = (uint64_t)iterations;
     if (read_output(s, cfg) || qd_config_object(cfg, "evaluator", 1, &ec) || qd_evaluator_new(ec, &s->ev) ||
         qd_config_object(cfg, "archive", 1, &ac) || qd_archive_new(ac, &s->ev->space, &s->archive) ||
-        build_result_archive(s, cfg) || build_mutators(s, cfg) || qd_config_check_keys(cfg))
+        build_result_archive(s, cfg) || build_mutators(s, cfg) ||
+        qdi_scheduler_new(cfg, s->nmutators, &s->scheduler) || qd_config_check_keys(cfg))
         goto fail;
     if (alloc_jobs(s)) {
         qd_config_fail(cfg, NULL, "out of memory for %zu jobs", s->njobs);
@@ -226,6 +229,8 @@ void qd_search_free(qd_search *s)
     free(s->batch);
     free(s->batch_job);
     free(s->batch_res);
+    free(s->active);
+    qdi_scheduler_free(s->scheduler);
     free(s->history);
     for (size_t i = 0; i < s->nkinds; i++)
         free(s->kinds[i].reason);
@@ -268,7 +273,9 @@ static void run_job(void *ctx, qd_job *job, qd_worker *w)
 static int ask_all(qd_search *s)
 {
     size_t off = 0;
-    for (size_t i = 0; i < s->nmutators; i++) {
+    s->nactive = qdi_scheduler_select(s->scheduler, s->mutators, s->active);
+    for (size_t a = 0; a < s->nactive; a++) {
+        size_t i = s->active[a];
         qd_mutator *m = s->mutators[i];
         for (size_t j = off; j < off + m->batch; j++) {
             qd_job *job = &s->jobs[j];
@@ -292,6 +299,7 @@ static int ask_all(qd_search *s)
         s->counts.asked += m->batch;
         off += m->batch;
     }
+    s->nrun = off;
     return QD_OK;
 }
 
@@ -301,7 +309,7 @@ static int ask_all(qd_search *s)
 static int add_all(qd_search *s, qd_metrics *row)
 {
     size_t k = 0, filled = qd_archive_filled(s->archive);
-    for (size_t j = 0; j < s->njobs; j++)
+    for (size_t j = 0; j < s->nrun; j++)
         if (s->jobs[j].status == QD_OK) {
             s->batch[k] = &s->jobs[j].sol;
             s->batch_job[k++] = j;
@@ -317,7 +325,7 @@ static int add_all(qd_search *s, qd_metrics *row)
         qdi_set_error(s->error, sizeof s->error, "result archive refused a batch: %s", qd_archive_error(s->result));
         return QD_EINVAL;
     }
-    for (size_t j = 0; j < s->njobs; j++) {
+    for (size_t j = 0; j < s->nrun; j++) {
         qd_job *job = &s->jobs[j];
         if (job->status != QD_OK) {
             s->counts.failed++;
@@ -343,13 +351,17 @@ static int tell_all(qd_search *s, qd_metrics *row)
     if (rc)
         return rc;
     size_t off = 0;
-    for (size_t i = 0; i < s->nmutators; i++) {
+    for (size_t a = 0; a < s->nactive; a++) {
+        size_t i = s->active[a], added = 0;
         qd_mutator *m = s->mutators[i];
         if (m->type->tell && m->type->tell(m, s->archive, s->jobs + off, m->batch) != QD_OK) {
             qdi_set_error(s->error, sizeof s->error, "mutators[%zu] (%s) failed to learn: %s", i, m->type->name,
                           m->error);
             return QD_EINVAL;
         }
+        for (size_t j = off; j < off + m->batch; j++)
+            added += s->jobs[j].status == QD_OK && s->jobs[j].add.status != QD_NOT_ADDED;
+        qdi_scheduler_tell(s->scheduler, i, m->batch, added);
         off += m->batch;
     }
     return QD_OK;
@@ -379,7 +391,7 @@ int qd_search_step(qd_search *s)
         return rc;
     run_jobs(s);
     rc = tell_all(s, &row);
-    for (size_t j = 0; j < s->njobs; j++)
+    for (size_t j = 0; j < s->nrun; j++)
         qd_solution_clear(&s->jobs[j].sol);
     if (rc) {
         if (!s->error[0])

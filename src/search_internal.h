@@ -24,7 +24,11 @@ struct qd_search {
     qd_mutator **mutators;
     size_t nmutators;
     qd_job *jobs; /* one iteration's jobs, mutator by mutator */
-    size_t njobs;
+    size_t njobs; /* capacity: every mutator's batch */
+    size_t nrun;  /* jobs of the current iteration (active mutators) */
+    struct qdi_scheduler *scheduler;
+    size_t *active; /* mutators asked this iteration */
+    size_t nactive;
     double *xbuf, *mbuf;
     const qd_solution **batch; /* the iteration's successful solutions */
     size_t *batch_job;         /* their job numbers */
