@@ -184,6 +184,8 @@ void qd_archive_free(qd_archive *a)
     free(a->meta);
     free(a->lineage);
     cJSON_Delete(a->description);
+    free(a->groups);
+    free(a->table);
     free(a);
 }
 
@@ -295,22 +297,54 @@ int qd_archive_add(qd_archive *a, const qd_solution *sol, qd_add_result *res)
     return place(a, res->cell, sol, isinf(t) ? f : (1.0 - a->learning_rate) * t + a->learning_rate * f);
 }
 
-typedef struct pending {
-    size_t cell, index;
-} pending;
-
-static int by_cell_then_index(const void *x, const void *y)
+/* Grows the batch scratch: groups for n solutions and a hash table of at
+ * least 2n slots (a power of two) from cell to group. */
+static int batch_scratch(qd_archive *a, size_t n)
 {
-    const pending *p = x, *q = y;
-    if (p->cell != q->cell)
-        return p->cell < q->cell ? -1 : 1;
-    return p->index < q->index ? -1 : (p->index > q->index);
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    if (n > a->group_cap) {
+        qdi_batch_group *g = realloc(a->groups, n * sizeof *g);
+        if (!g)
+            return QD_ENOMEM;
+        a->groups = g;
+        a->group_cap = n;
+    }
+    if (cap > a->table_cap) {
+        size_t *t = realloc(a->table, cap * sizeof *t);
+        if (!t)
+            return QD_ENOMEM;
+        a->table = t;
+        a->table_cap = cap;
+    }
+    memset(a->table, 0, cap * sizeof *a->table);
+    a->table_mask = cap - 1;
+    return QD_OK;
+}
+
+/* The group of a cell in this batch, created on first sight. */
+static qdi_batch_group *group_of(qd_archive *a, size_t cell, size_t *ngroups)
+{
+    size_t h = (size_t)(((uint64_t)cell * 0x9e3779b97f4a7c15ULL) >> 17) & a->table_mask;
+    while (a->table[h]) {
+        qdi_batch_group *g = &a->groups[a->table[h] - 1];
+        if (g->cell == cell)
+            return g;
+        h = (h + 1) & a->table_mask;
+    }
+    a->table[h] = ++*ngroups;
+    qdi_batch_group *g = &a->groups[*ngroups - 1];
+    g->cell = cell;
+    g->count = 0;
+    g->sum = 0;
+    g->best = SIZE_MAX;
+    return g;
 }
 
 int qd_archive_add_batch(qd_archive *a, const qd_solution *const *sols, size_t n, qd_add_result *res)
 {
-    pending *todo;
-    size_t k = 0;
+    size_t ngroups = 0;
     int rc = QD_OK;
     for (size_t i = 0; i < n; i++) {
         if ((rc = check_solution(a, sols[i]))) {
@@ -322,35 +356,34 @@ int qd_archive_add_batch(qd_archive *a, const qd_solution *const *sols, size_t n
     }
     if (n == 0)
         return QD_OK;
-    if (!(todo = malloc(n * sizeof *todo))) {
+    if (batch_scratch(a, n)) {
         qdi_set_error(a->error, sizeof a->error, "out of memory");
         return QD_ENOMEM;
     }
     /* every solution is judged against the archive as it was before the
-     * batch; those that can enter are grouped by cell */
+     * batch; those that can enter are grouped by cell (in order of first
+     * appearance, so the result does not depend on hashing) */
     for (size_t i = 0; i < n; i++) {
-        double t;
+        double t, f = sols[i]->objective;
         res[i].cell = a->type->find(a->state, sols[i]->measures);
-        if (judge(a, a->slot_of_cell[res[i].cell], sols[i]->objective, &res[i], &t))
-            todo[k++] = (pending){res[i].cell, i};
+        if (!judge(a, a->slot_of_cell[res[i].cell], f, &res[i], &t))
+            continue;
+        qdi_batch_group *g = group_of(a, res[i].cell, &ngroups);
+        g->count++;
+        g->sum += f;
+        if (g->best == SIZE_MAX || f > sols[g->best]->objective)
+            g->best = i; /* the first of equal maxima stays */
     }
-    qsort(todo, k, sizeof *todo, by_cell_then_index);
-    for (size_t g = 0; g < k && rc == QD_OK;) {
-        size_t cell = todo[g].cell, best = todo[g].index, count = 0;
-        size_t slot = a->slot_of_cell[cell];
-        double sum = 0, t = slot == QDI_EMPTY ? a->threshold_min : a->threshold[slot];
-        for (; g < k && todo[g].cell == cell; g++, count++) {
-            double f = sols[todo[g].index]->objective;
-            sum += f;
-            if (f > sols[best]->objective)
-                best = todo[g].index; /* the first of equal maxima stays */
-        }
+    for (size_t k = 0; k < ngroups && rc == QD_OK; k++) {
+        const qdi_batch_group *g = &a->groups[k];
+        size_t slot = a->slot_of_cell[g->cell];
+        double t = slot == QDI_EMPTY ? a->threshold_min : a->threshold[slot];
+        double f = sols[g->best]->objective;
         /* the batch update of the CMA-MAE paper as pyribs applies it:
          * t <- (1-a)^k t + (1 - (1-a)^k) mean(f) over the k entrants */
-        double ratio = pow(1.0 - a->learning_rate, (double)count);
-        rc = place(a, cell, sols[best], isinf(t) ? sols[best]->objective : ratio * t + (1.0 - ratio) * sum / (double)count);
+        double ratio = g->count == 1 ? 1.0 - a->learning_rate : pow(1.0 - a->learning_rate, (double)g->count);
+        rc = place(a, g->cell, sols[g->best], isinf(t) ? f : ratio * t + (1.0 - ratio) * g->sum / (double)g->count);
     }
-    free(todo);
     return rc;
 }
 

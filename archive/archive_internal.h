@@ -7,6 +7,12 @@
 
 #define QDI_EMPTY SIZE_MAX
 
+/* The entrants of one cell in a batch add. */
+typedef struct qdi_batch_group {
+    size_t cell, best, count;
+    double sum;
+} qdi_batch_group;
+
 struct qd_archive {
     const qd_archive_type *type;
     void *state;
@@ -19,6 +25,9 @@ struct qd_archive {
     double *objective, *threshold, *measures, *x;
     char **text, **meta, **lineage;
     cJSON *description;
+    qdi_batch_group *groups; /* batch add scratch */
+    size_t group_cap;
+    size_t *table, table_cap, table_mask;
     char error[256];
 };
 
