@@ -1,0 +1,222 @@
+/* cmaes.c - the CMA-ES emitter of CMA-ME (Fontaine et al. 2020) and CMA-MAE
+ * (Fontaine & Nikolaidis 2023), as pyribs' EvolutionStrategyEmitter.
+ *
+ * A CMA-ES instance (cma_es.c) samples the batch; after the archive has
+ * judged it, the emitter ranks the solutions by the archive's feedback
+ * instead of the objective and updates the distribution from the best:
+ *   improvement            by improvement value (f - threshold)
+ *   two_stage_improvement  new cells first, then improved, then the rest;
+ *                          by value inside each group (pyribs' default)
+ *   objective              by objective (an optimizing emitter)
+ *   random_direction       by the projection of the measures on a random
+ *                          direction (new every restart)
+ *   two_stage_random_direction  new / improved / rest, then by projection
+ * Parents are the top mu ("mu") or only the solutions the archive took
+ * ("filter"). Restart from a random elite (x0 while the archive is empty)
+ * with C = I and sigma0 when no solution of a generation entered the archive
+ * ("no_improvement") or on CMA-ES's own stopping criteria ("basic"). Failed
+ * jobs rank last and are never parents.
+ */
+#define _GNU_SOURCE /* qsort_r */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_randist.h>
+#include "mutators/cma_es.h"
+#include "mutators/seeding.h"
+
+enum { RANK_IMPROVEMENT, RANK_TWO_STAGE_IMPROVEMENT, RANK_OBJECTIVE, RANK_RANDOM_DIRECTION, RANK_TWO_STAGE_RD };
+enum { SELECT_FILTER, SELECT_MU };
+enum { RESTART_NO_IMPROVEMENT, RESTART_BASIC };
+
+typedef struct cmaes {
+    qdi_cma_es *es;
+    int ranker, selection, restart_rule;
+    double sigma0;
+    qdi_seeding seeding; /* x0 and clipping */
+    double *xs;          /* lambda x n samples */
+    double *direction;   /* random direction in measure space */
+    size_t *order;       /* ranking scratch */
+    double *key;         /* per-solution sort keys */
+    int *group;
+} cmaes;
+
+static const char *const rankers[] = {"improvement", "two_stage_improvement", "objective", "random_direction",
+                                      "two_stage_random_direction", NULL};
+static const char *const selections[] = {"filter", "mu", NULL};
+static const char *const restarts[] = {"no_improvement", "basic", NULL};
+
+static void new_direction(qd_mutator *m)
+{
+    cmaes *c = m->state;
+    double norm = 0;
+    for (size_t k = 0; k < m->space->measures; k++) {
+        c->direction[k] = gsl_ran_gaussian_ziggurat(m->rng, 1.0);
+        norm += c->direction[k] * c->direction[k];
+    }
+    norm = sqrt(norm);
+    for (size_t k = 0; k < m->space->measures && norm > 0; k++)
+        c->direction[k] /= norm;
+}
+
+static int cmaes_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
+{
+    cmaes *c = m->state;
+    long default_batch = 4 + (long)floor(3.0 * log((double)(space->dim ? space->dim : 1)));
+    c->ranker = RANK_TWO_STAGE_IMPROVEMENT;
+    c->selection = SELECT_FILTER;
+    c->restart_rule = RESTART_NO_IMPROVEMENT;
+    c->sigma0 = 0.5;
+    if (qd_config_number(cfg, "sigma0", &c->sigma0, "> 0") || qd_config_choice(cfg, "ranker", rankers, &c->ranker) ||
+        qd_config_choice(cfg, "selection", selections, &c->selection) ||
+        qd_config_choice(cfg, "restart", restarts, &c->restart_rule))
+        return QD_EINVAL;
+    /* the emitter starts at x0 (pyribs); "init" and "initial" do not apply */
+    if (qdi_seeding_read(&c->seeding, m, cfg, space, default_batch, 0))
+        return QD_EINVAL;
+    if (m->batch < 2)
+        return qd_config_fail(cfg, "batch", "must be >= 2 for CMA-ES, got %zu", m->batch);
+    c->es = qdi_cma_es_new(space->dim, m->batch, c->sigma0, c->seeding.x0);
+    c->xs = malloc(m->batch * space->dim * sizeof *c->xs + 1);
+    c->direction = calloc(space->measures, sizeof *c->direction);
+    c->order = malloc(m->batch * sizeof *c->order);
+    c->key = malloc(m->batch * sizeof *c->key);
+    c->group = malloc(m->batch * sizeof *c->group);
+    if (!c->es || !c->xs || !c->direction || !c->order || !c->key || !c->group)
+        return qd_config_fail(cfg, "type", "could not set up CMA-ES: out of memory");
+    new_direction(m);
+    return QD_OK;
+}
+
+static int cmaes_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
+{
+    cmaes *c = m->state;
+    size_t dim = m->space->dim;
+    (void)a;
+    if (n != m->batch)
+        return qd_mutator_fail(m, QD_EINVAL, "cmaes asks whole batches of %zu, not %zu", m->batch, n);
+    qdi_cma_es_ask(c->es, m->rng, c->xs);
+    for (size_t j = 0; j < n; j++) {
+        memcpy(jobs[j].sol.x, c->xs + j * dim, dim * sizeof *c->xs);
+        qdi_seeding_clip(&c->seeding, m->space, jobs[j].sol.x);
+    }
+    c->seeding.asked += n;
+    return QD_OK;
+}
+
+/* Orders solutions by group (descending), key (descending), index. */
+static int by_rank(const void *x, const void *y, void *state)
+{
+    const cmaes *c = state;
+    size_t i = *(const size_t *)x, j = *(const size_t *)y;
+    if (c->group[i] != c->group[j])
+        return c->group[i] > c->group[j] ? -1 : 1;
+    if (c->key[i] != c->key[j])
+        return c->key[i] > c->key[j] ? -1 : 1;
+    return i < j ? -1 : (i > j);
+}
+
+static void restart(qd_mutator *m, const qd_archive *a)
+{
+    cmaes *c = m->state;
+    size_t cell;
+    qd_elite e;
+    const double *mean = c->seeding.x0;
+    if (qd_archive_sample(a, m->rng, &cell) == QD_OK && qd_archive_elite(a, cell, &e) == QD_OK)
+        mean = e.x;
+    qdi_cma_es_reset(c->es, mean, c->sigma0);
+    new_direction(m);
+    m->restarts++;
+}
+
+static int cmaes_tell(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
+{
+    cmaes *c = m->state;
+    size_t added = 0, parents;
+    int two_stage = c->ranker == RANK_TWO_STAGE_IMPROVEMENT || c->ranker == RANK_TWO_STAGE_RD;
+    for (size_t j = 0; j < n; j++) {
+        const qd_job *job = &jobs[j];
+        c->order[j] = j;
+        if (job->status != QD_OK) { /* failed: last, never a parent */
+            c->group[j] = -1;
+            c->key[j] = -INFINITY;
+            continue;
+        }
+        if (job->add.status != QD_NOT_ADDED)
+            added++;
+        c->group[j] = two_stage ? (int)job->add.status : 0;
+        switch (c->ranker) {
+        case RANK_OBJECTIVE:
+            c->key[j] = job->sol.objective;
+            break;
+        case RANK_RANDOM_DIRECTION:
+        case RANK_TWO_STAGE_RD: {
+            double p = 0;
+            for (size_t k = 0; k < job->sol.m; k++)
+                p += job->sol.measures[k] * c->direction[k];
+            c->key[j] = p;
+            break;
+        }
+        default:
+            c->key[j] = job->add.value;
+        }
+    }
+    qsort_r(c->order, n, sizeof *c->order, by_rank, c);
+    parents = c->selection == SELECT_FILTER ? added : qdi_cma_es_mu(c->es);
+    if (parents > 0)
+        qdi_cma_es_tell(c->es, c->order, parents);
+    if ((c->restart_rule == RESTART_NO_IMPROVEMENT && added == 0) ||
+        (c->restart_rule == RESTART_BASIC && qdi_cma_es_should_stop(c->es)) || qdi_cma_es_failed(c->es))
+        restart(m, a);
+    return QD_OK;
+}
+
+static int cmaes_save(const qd_mutator *m, cJSON *out)
+{
+    const cmaes *c = m->state;
+    cJSON *es = cJSON_AddObjectToObject(out, "es");
+    if (!es || qdi_seeding_save(&c->seeding, out) || qdi_cma_es_save(c->es, es))
+        return QD_ENOMEM;
+    cJSON_AddNumberToObject(out, "restarts", (double)m->restarts);
+    cJSON_AddItemToObject(out, "direction", cJSON_CreateDoubleArray(c->direction, (int)m->space->measures));
+    return QD_OK;
+}
+
+static int cmaes_load(qd_mutator *m, const cJSON *in)
+{
+    cmaes *c = m->state;
+    const cJSON *dir = cJSON_GetObjectItemCaseSensitive(in, "direction"), *e;
+    const cJSON *restarts_item = cJSON_GetObjectItemCaseSensitive(in, "restarts");
+    size_t k = 0;
+    if (qdi_seeding_load(&c->seeding, m, in) ||
+        qdi_cma_es_load(c->es, cJSON_GetObjectItemCaseSensitive(in, "es")) != QD_OK)
+        return qd_mutator_fail(m, QD_EFORMAT, "cmaes: checkpoint has no valid CMA-ES state");
+    if (!cJSON_IsArray(dir) || (size_t)cJSON_GetArraySize(dir) != m->space->measures)
+        return qd_mutator_fail(m, QD_EFORMAT, "cmaes: checkpoint has no random direction");
+    cJSON_ArrayForEach(e, dir) c->direction[k++] = e->valuedouble;
+    m->restarts = cJSON_IsNumber(restarts_item) ? (uint64_t)restarts_item->valuedouble : 0;
+    return QD_OK;
+}
+
+static void cmaes_fini(qd_mutator *m)
+{
+    cmaes *c = m->state;
+    qdi_cma_es_free(c->es);
+    qdi_seeding_free(&c->seeding);
+    free(c->xs);
+    free(c->direction);
+    free(c->order);
+    free(c->key);
+    free(c->group);
+}
+
+const qd_mutator_type qdi_mutator_cmaes = {
+    .name = "cmaes",
+    .state_size = sizeof(cmaes),
+    .init = cmaes_init,
+    .ask = cmaes_ask,
+    .tell = cmaes_tell,
+    .save = cmaes_save,
+    .load = cmaes_load,
+    .fini = cmaes_fini,
+};
