@@ -194,6 +194,13 @@ static void show_value(const cJSON *item, char *buf, size_t len)
     free(s);
 }
 
+/* "key[i]" into buf: the field name of an array element in messages. */
+static const char *element_key(const char *key, size_t i, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s[%zu]", key, i);
+    return buf;
+}
+
 static int mark_known(qd_config *c, const char *key)
 {
     for (size_t i = 0; i < c->nknown; i++)
@@ -401,7 +408,7 @@ int qd_config_choice(qd_config *c, const char *key, const char *const *choices, 
 int qd_config_vector(qd_config *c, const char *key, double *out, size_t n, const char *rule)
 {
     cJSON *item, *e;
-    char shown[80], why[160], num[32];
+    char shown[80], why[160], num[32], ek[128];
     size_t i = 0;
     if (c->root->failed)
         return QD_EINVAL;
@@ -439,10 +446,11 @@ int qd_config_vector(qd_config *c, const char *key, double *out, size_t n, const
     cJSON_ArrayForEach(e, item) {
         if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
             show_value(e, shown, sizeof shown);
-            return qd_config_fail(c, key, "[%zu] must be a finite number, got %s", i, shown);
+            return qd_config_fail(c, element_key(key, i, ek, sizeof ek), "must be a finite number, got %s", shown);
         }
         if (!rule_holds(rule, e->valuedouble, why, sizeof why))
-            return qd_config_fail(c, key, "[%zu] %s, got %s", i, why, qdi_format_double(num, e->valuedouble));
+            return qd_config_fail(c, element_key(key, i, ek, sizeof ek), "%s, got %s", why,
+                                  qdi_format_double(num, e->valuedouble));
         out[i++] = e->valuedouble;
     }
     return QD_OK;
@@ -552,7 +560,7 @@ int qd_config_check_keys(qd_config *c)
 int qd_config_numbers(qd_config *c, const char *key, int required, double **out, size_t *n, const char *rule)
 {
     cJSON *item, *e;
-    char shown[80], why[160], num[32];
+    char shown[80], why[160], num[32], ek[128];
     size_t i = 0;
     *out = NULL;
     *n = 0;
@@ -572,14 +580,15 @@ int qd_config_numbers(qd_config *c, const char *key, int required, double **out,
             goto fail_value;
         }
         if (!rule_holds(rule, e->valuedouble, why, sizeof why)) {
-            qd_config_fail(c, key, "[%zu] %s, got %s", i, why, qdi_format_double(num, e->valuedouble));
+            qd_config_fail(c, element_key(key, i, ek, sizeof ek), "%s, got %s", why,
+                           qdi_format_double(num, e->valuedouble));
             goto fail;
         }
         (*out)[i++] = e->valuedouble;
     }
     return QD_OK;
 fail_value:
-    qd_config_fail(c, key, "[%zu] must be a finite number, got %s", i, shown);
+    qd_config_fail(c, element_key(key, i, ek, sizeof ek), "must be a finite number, got %s", shown);
 fail:
     free(*out);
     *out = NULL;
