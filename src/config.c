@@ -86,6 +86,10 @@ int qd_config_parse(const char *text, const char *source, qd_config **out, char 
     cJSON *json;
     int rc;
     *out = NULL;
+    if (text[strspn(text, " \t\r\n")] == '\0') {
+        qdi_set_error(err, errlen, "%s: the file is empty; expected a JSON object", source);
+        return QD_EFORMAT;
+    }
     json = cJSON_ParseWithOpts(text, &end, 1);
     if (!json) {
         int line, col;
