@@ -48,12 +48,13 @@ static cJSON *typed_value(const cJSON *old, const char *text, const char *path, 
     if (old && cJSON_IsString(old))
         return cJSON_CreateString(text);
     if (old) { /* object, array or null: the value must be JSON */
-        cJSON *v = cJSON_Parse(text);
+        cJSON *v = cJSON_ParseWithOpts(text, NULL, 1);
         if (!v)
             snprintf(why, len, "%s takes a JSON value, got \"%s\"", path, text);
         return v;
     }
-    cJSON *v = cJSON_Parse(text);
+    /* the whole text must be JSON: cJSON_Parse would read "2024-01" as 2024 */
+    cJSON *v = cJSON_ParseWithOpts(text, NULL, 1);
     return v ? v : cJSON_CreateString(text);
 }
 
