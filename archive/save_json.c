@@ -22,6 +22,29 @@ static int print_nested(FILE *fp, const cJSON *item)
     return QD_OK;
 }
 
+/* A number in the shortest form that reads back exactly, as a raw item:
+ * cJSON's printer drops the last digits whenever %.15g comes within an
+ * epsilon of the value, so a loaded archive would differ from the saved
+ * one. Non-finite values become null, as cJSON writes them. */
+static cJSON *exact_number(double v)
+{
+    char buf[32];
+    return isfinite(v) ? cJSON_CreateRaw(qdi_format_double(buf, v)) : cJSON_CreateNull();
+}
+
+static cJSON *exact_array(const double *v, size_t n)
+{
+    cJSON *arr = cJSON_CreateArray(), *item;
+    for (size_t i = 0; arr && i < n; i++) {
+        if (!(item = exact_number(v[i]))) {
+            cJSON_Delete(arr);
+            return NULL;
+        }
+        cJSON_AddItemToArray(arr, item);
+    }
+    return arr;
+}
+
 static cJSON *json_text(const char *text)
 {
     cJSON *v = cJSON_Parse(text);
@@ -41,12 +64,12 @@ static cJSON *elite_json(const qd_archive *a, const qd_elite *e)
         for (size_t k = 0; c && k < a->m; k++)
             cJSON_AddItemToArray(c, cJSON_CreateNumber((double)coords[k]));
     }
-    cJSON_AddNumberToObject(o, "objective", e->objective);
+    cJSON_AddItemToObject(o, "objective", exact_number(e->objective));
     if (a->learning_rate < 1.0)
-        cJSON_AddNumberToObject(o, "threshold", e->threshold);
-    cJSON_AddItemToObject(o, "measures", cJSON_CreateDoubleArray(e->measures, (int)e->m));
+        cJSON_AddItemToObject(o, "threshold", exact_number(e->threshold));
+    cJSON_AddItemToObject(o, "measures", exact_array(e->measures, e->m));
     if (a->kind == QD_GENOME_REAL)
-        cJSON_AddItemToObject(o, "solution", cJSON_CreateDoubleArray(e->x, (int)e->n));
+        cJSON_AddItemToObject(o, "solution", exact_array(e->x, e->n));
     else
         cJSON_AddStringToObject(o, "text", e->text ? e->text : "");
     if (e->meta)
@@ -65,13 +88,13 @@ static cJSON *stats_json(const qd_archive *a)
         return NULL;
     cJSON_AddNumberToObject(o, "cells", (double)st.cells);
     cJSON_AddNumberToObject(o, "filled", (double)st.filled);
-    cJSON_AddNumberToObject(o, "coverage", st.coverage);
-    cJSON_AddNumberToObject(o, "qd_score", st.qd_score);
-    cJSON_AddNumberToObject(o, "qd_score_offset", a->offset);
-    cJSON_AddNumberToObject(o, "norm_qd_score", st.norm_qd_score);
+    cJSON_AddItemToObject(o, "coverage", exact_number(st.coverage));
+    cJSON_AddItemToObject(o, "qd_score", exact_number(st.qd_score));
+    cJSON_AddItemToObject(o, "qd_score_offset", exact_number(a->offset));
+    cJSON_AddItemToObject(o, "norm_qd_score", exact_number(st.norm_qd_score));
     if (st.filled) {
-        cJSON_AddNumberToObject(o, "obj_max", st.obj_max);
-        cJSON_AddNumberToObject(o, "obj_mean", st.obj_mean);
+        cJSON_AddItemToObject(o, "obj_max", exact_number(st.obj_max));
+        cJSON_AddItemToObject(o, "obj_mean", exact_number(st.obj_mean));
     } else {
         cJSON_AddNullToObject(o, "obj_max");
         cJSON_AddNullToObject(o, "obj_mean");
