@@ -483,7 +483,14 @@ int qd_archive_coords(const qd_archive *a, size_t cell, size_t *coords)
 void qd_archive_stats_get(const qd_archive *a, qd_archive_stats *st)
 {
     double sum = 0, score = 0, max = -INFINITY;
-    for (size_t i = 0; i < a->filled; i++) {
+    /* Sum in cell order, not insertion order, so the stats depend only on
+     * the elites: an archive loaded from archive.json (restored in cell
+     * order) reports the same bits as the run that saved it. */
+    for (size_t cell = 0, seen = 0; cell < a->cells && seen < a->filled; cell++) {
+        size_t i = a->slot_of_cell[cell];
+        if (i == QDI_EMPTY)
+            continue;
+        seen++;
         sum += a->objective[i];
         score += a->objective[i] - a->offset;
         if (a->objective[i] > max)
