@@ -9,8 +9,10 @@
  * path and the offending value. The first error sticks: later calls fail
  * fast, so plug-in init code can read field after field and check once.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "config_internal.h"
@@ -230,6 +232,45 @@ static cJSON *lookup(qd_config *c, const char *key)
     return cJSON_GetObjectItemCaseSensitive(c->json, key);
 }
 
+/* Edit distance between two short strings, case-insensitive; a large
+ * number when either is too long to compare. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[65];
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* "is required", pointing at a key of the object that looks like a typo
+ * of it ("evaluatr" for "evaluator"), since that key is only reported as
+ * unknown after every reader has run. */
+static int fail_required(qd_config *c, const char *key)
+{
+    const cJSON *item;
+    cJSON_ArrayForEach(item, c->json) {
+        size_t d = edit_distance(item->string, key), len = strlen(key);
+        if (d <= (len > 5 ? 2 : 1))
+            return qd_config_fail(c, key, "is required (found \"%s\": a typo?)", item->string);
+    }
+    return qd_config_fail(c, key, "is required");
+}
+
 int qd_config_has(qd_config *c, const char *key)
 {
     return lookup(c, key) != NULL;
@@ -240,7 +281,7 @@ int qd_config_require(qd_config *c, const char *key)
     if (c->root->failed)
         return QD_EINVAL;
     if (!lookup(c, key))
-        return qd_config_fail(c, key, "is required");
+        return fail_required(c, key);
     return QD_OK;
 }
 
@@ -481,7 +522,7 @@ int qd_config_object(qd_config *c, const char *key, int required, qd_config **ch
         return QD_EINVAL;
     if (!item) {
         if (required)
-            return qd_config_fail(c, key, "is required");
+            return fail_required(c, key);
         if (!(item = cJSON_AddObjectToObject(c->json, key)))
             return qd_config_fail(c, key, "could not be set: out of memory");
     }
@@ -505,7 +546,7 @@ int qd_config_array_size(qd_config *c, const char *key, int required, size_t *n)
     if (c->root->failed)
         return QD_EINVAL;
     if (!item)
-        return required ? qd_config_fail(c, key, "is required") : QD_OK;
+        return required ? fail_required(c, key) : QD_OK;
     if (!cJSON_IsArray(item)) {
         qdi_config_show_value(item, shown, sizeof shown);
         return qd_config_fail(c, key, "must be an array, got %s", shown);

@@ -159,6 +159,14 @@ static void test_missing_required_fields(void)
          "test.json: archive.dims[1].bins is required"},
         {"{" WK ", " EV ", " AR ", " MU ", \"scheduler\": {\"type\": \"bandit\"}}",
          "test.json: scheduler.active is required"},
+        /* a key that looks like a typo of the missing one is pointed at */
+        {"{" WK ", \"evaluatr\": {\"type\": \"sphere\"}, " AR ", " MU "}",
+         "test.json: evaluator is required (found \"evaluatr\": a typo?)"},
+        {"{" WK ", " EV ", " AR ", \"Mutators\": []}", "test.json: mutators is required (found \"Mutators\": a typo?)"},
+        {"{" WK ", " EV ", " AR ", \"mutators\": [{\"typ\": \"gaussian\"}]}",
+         "test.json: mutators[0].type is required (found \"typ\": a typo?)"},
+        {"{" WK ", " EV ", \"archive\": {\"dims\": [{\"bins\": 4}, {\"bin\": 4}]}, " MU "}",
+         "test.json: archive.dims[1].bins is required (found \"bin\": a typo?)"},
     };
     expect_search_errors(cases, QDI_ARRAY_LEN(cases));
 }
