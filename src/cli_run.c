@@ -2,6 +2,7 @@
  * applies command-line overrides, runs the search with a live progress line
  * on a terminal (plain log lines otherwise), saves the outputs periodically
  * and at the end, and stops cleanly on SIGINT/SIGTERM keeping finished work. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -111,10 +112,29 @@ static void summary(const qd_search *s, const char *outdir, double seconds)
     printf("wrote %s/archive.json, archive.csv, metrics.csv%s\n", outdir, c->failed ? ", failures.jsonl" : "");
 }
 
+/* Nonzero if s is a whole number in digits, at least min. */
+static int whole_number(const char *s, unsigned long long min)
+{
+    char *end;
+    if (!*s || strspn(s, "0123456789") != strlen(s))
+        return 0;
+    errno = 0;
+    return strtoull(s, &end, 10) >= min && errno == 0;
+}
+
 static int load_config(const char *path, char **sets, int nsets, const char *seed, const char *iterations,
                        qd_config **cfg)
 {
     char err[1024], buf[64];
+    /* checked here, so the message names the option the user typed */
+    if (seed && !whole_number(seed, 0)) {
+        fprintf(stderr, "elites run: --seed takes a whole number >= 0, got \"%s\"\n", seed);
+        return 2;
+    }
+    if (iterations && !whole_number(iterations, 1)) {
+        fprintf(stderr, "elites run: --iterations takes a whole number >= 1, got \"%s\"\n", iterations);
+        return 2;
+    }
     if (qd_config_load_file(path, cfg, err, sizeof err) != QD_OK) {
         fprintf(stderr, "elites run: %s\n", err);
         return 2;

@@ -239,6 +239,17 @@ static void test_bad_command_lines_exit_2(void)
     CU_ASSERT_EQUAL(r.status, 2);
     CU_ASSERT(starts_with(r.err, "elites run: give exactly one CONFIG.json\n"));
     cli_result_free(&r);
+    /* --seed and --iterations are checked as typed, before the config is read */
+    const char *seed[] = {"run", "a.json", "--seed", "abc", NULL};
+    r = run_elites(tmp, seed);
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_STRING_EQUAL(r.err, "elites run: --seed takes a whole number >= 0, got \"abc\"\n");
+    cli_result_free(&r);
+    const char *iterations[] = {"run", "a.json", "--iterations", "0", NULL};
+    r = run_elites(tmp, iterations);
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_STRING_EQUAL(r.err, "elites run: --iterations takes a whole number >= 1, got \"0\"\n");
+    cli_result_free(&r);
     const char *export_nothing[] = {"export", "a.json", NULL};
     r = run_elites(tmp, export_nothing);
     CU_ASSERT_EQUAL(r.status, 2);
