@@ -21,11 +21,12 @@
  * measure when k % inf_every == inf_every - 1 (checked in that order; 0
  * turns a rule off). "noise" adds noise * U(0,1) from the worker's RNG to
  * the objective (so results depend on per-job seeding), "meta" attaches a
- * JSON text with spaces, commas and quotes. */
+ * JSON text with spaces, commas and quotes, "distinct" gives each failed
+ * job its own reason. */
 typedef struct flaky {
     long fail_every, nan_every, inf_every;
     double noise;
-    int meta;
+    int meta, distinct;
 } flaky;
 
 static int flaky_init(qd_evaluator *ev, qd_config *cfg)
@@ -36,7 +37,7 @@ static int flaky_init(qd_evaluator *ev, qd_config *cfg)
     if (qd_config_int(cfg, "dim", &dim, ">= 2") || qd_config_int(cfg, "fail_every", &f->fail_every, ">= 0") ||
         qd_config_int(cfg, "nan_every", &f->nan_every, ">= 0") ||
         qd_config_int(cfg, "inf_every", &f->inf_every, ">= 0") || qd_config_number(cfg, "noise", &f->noise, ">= 0") ||
-        qd_config_bool(cfg, "meta", &f->meta))
+        qd_config_bool(cfg, "meta", &f->meta) || qd_config_bool(cfg, "distinct", &f->distinct))
         return QD_EINVAL;
     if (qd_space_init(&ev->space, QD_GENOME_REAL, (size_t)dim, 2))
         return QD_ENOMEM;
@@ -59,7 +60,8 @@ static int flaky_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *w
     const flaky *f = ev->state;
     long k = lround(sol->x[0]);
     if (hits(k, f->fail_every))
-        return qd_worker_fail(w, "flaky: every %ldth job fails", f->fail_every);
+        return f->distinct ? qd_worker_fail(w, "flaky: job %ld fails", k)
+                           : qd_worker_fail(w, "flaky: every %ldth job fails", f->fail_every);
     sol->objective = 50.0 + 50.0 * sin(sol->x[0] + 2.0 * sol->x[1]) + f->noise * gsl_rng_uniform(w->rng);
     sol->measures[0] = fabs(fmod(sol->x[0], 10.0));
     sol->measures[1] = fabs(fmod(0.37 * sol->x[1], 10.0));
@@ -586,6 +588,53 @@ static void test_failed_jobs_are_counted_and_written(void)
     free(dir);
 }
 
+static void test_run_where_every_job_fails_completes(void)
+{
+    char json[1024], path[1100], err[512];
+    qd_config *cfg = NULL;
+    qd_archive *a = NULL;
+    uint64_t count;
+    char *dir = qdt_tmpdir();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    register_test_types();
+    snprintf(json, sizeof json,
+             "{\"seed\": 2, \"iterations\": 4, \"workers\": 1,"
+             "\"evaluator\": {\"type\": \"flaky\", \"fail_every\": 1, \"distinct\": true},"
+             "\"archive\": {\"dims\": [{\"bins\": 10}, {\"bins\": 10}]},"
+             "\"mutators\": [{\"type\": \"job_counter\", \"batch\": 25}]}");
+    qd_search *s = run_to(json, dir, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT(qd_search_done(s));
+    CU_ASSERT_EQUAL(qd_search_counts(s)->failed, 100);
+    CU_ASSERT_EQUAL(qd_search_counts(s)->evaluated, 0);
+    CU_ASSERT_EQUAL(qd_archive_filled(qd_search_archive(s)), 0);
+    /* 64 reasons are kept one by one, the rest counted together */
+    CU_ASSERT_EQUAL_FATAL(qd_search_failure_kinds(s), 65);
+    CU_ASSERT_STRING_EQUAL(qd_search_failure_kind(s, 0, &count), "flaky: job 0 fails");
+    CU_ASSERT_EQUAL(count, 1);
+    CU_ASSERT_STRING_EQUAL(qd_search_failure_kind(s, 63, &count), "flaky: job 63 fails");
+    CU_ASSERT_STRING_EQUAL(qd_search_failure_kind(s, 64, &count), "(other reasons)");
+    CU_ASSERT_EQUAL(count, 36);
+    char *f = slurp_in(dir, "failures.jsonl");
+    CU_ASSERT_EQUAL(count_lines(f), 100);
+    CU_ASSERT(f && strstr(f, "\"reason\":\"flaky: job 99 fails\"}\n") != NULL);
+    free(f);
+    /* the empty archive is saved, with a CSV header only, and loads */
+    char *csv = slurp_in(dir, "archive.csv");
+    CU_ASSERT(csv && strcmp(csv, "index,objective,measures_0,measures_1,solution_0,solution_1,solution_2,"
+                                 "solution_3\n") == 0);
+    free(csv);
+    snprintf(path, sizeof path, "%s/archive.json", dir);
+    CU_ASSERT_EQUAL(qd_archive_load_json(path, &a, NULL, err, sizeof err), QD_OK);
+    CU_ASSERT(a && qd_archive_filled(a) == 0 && qd_archive_cells(a) == 100);
+    qd_archive_free(a);
+    check_round_trip(dir);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
 static void test_no_failures_file_without_failures(void)
 {
     char *dir = run_in_tmp("{\"seed\": 5, \"iterations\": 2, \"workers\": 1,"
@@ -648,6 +697,7 @@ static const qdt_test tests[] = {
     {"metrics has one row per iteration", test_metrics_has_one_row_per_iteration},
     {"short sphere run reaches coverage floor", test_short_sphere_run_reaches_coverage_floor},
     {"failed jobs are counted and written", test_failed_jobs_are_counted_and_written},
+    {"run where every job fails completes", test_run_where_every_job_fails_completes},
     {"no failures file without failures", test_no_failures_file_without_failures},
     {"archive identical across worker counts", test_archive_identical_across_worker_counts},
     {NULL, NULL},
