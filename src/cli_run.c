@@ -95,12 +95,12 @@ static void summary(const qd_search *s, const char *outdir, double seconds)
 {
     const qd_counts *c = qd_search_counts(s);
     qd_archive_stats st;
-    qd_archive_stats_get(qd_search_archive(s), &st);
+    qd_archive_stats_get(qd_search_result_archive(s), &st);
     printf("done: %llu iterations, %llu evaluations, %llu failed, in %.1f s (%.0f evals/s)\n",
            (unsigned long long)c->iterations, (unsigned long long)c->evaluated, (unsigned long long)c->failed, seconds,
            seconds > 0 ? (double)c->evaluated / seconds : 0.0);
-    printf("archive: %zu of %zu cells filled (coverage %.2f%%), QD score %.6g, best %.6g, mean %.6g\n", st.filled,
-           st.cells, 100.0 * st.coverage, st.qd_score, st.obj_max, st.obj_mean);
+    printf("archive: %zu of %zu cells filled (coverage %.2f%%), QD score %.6g (normalised %.4g), best %.6g, mean %.6g\n",
+           st.filled, st.cells, 100.0 * st.coverage, st.qd_score, st.norm_qd_score, st.obj_max, st.obj_mean);
     printf("inserted: %llu new cells, %llu improvements, %llu not added\n", (unsigned long long)c->new_cells,
            (unsigned long long)c->improved, (unsigned long long)c->not_added);
     for (size_t i = 0; i < qd_search_failure_kinds(s); i++) {
