@@ -1,21 +1,50 @@
-/* cli_export.c - `elites export ARCHIVE.json --csv OUT.csv [--json OUT.json]`:
- * loads a saved archive and writes it again in the requested formats. */
+/* cli_export.c - `elites export ARCHIVE.json [--csv OUT.csv] [--json OUT.json]
+ * [--svg OUT.svg [--measures X,Y] [--title T]]`: loads a saved archive and
+ * writes it again in the requested formats. */
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: elites export ARCHIVE.json [--csv OUT.csv] [--json OUT.json]\n"
+    fprintf(fp, "usage: elites export ARCHIVE.json [--csv OUT.csv] [--json OUT.json] [--svg OUT.svg]\n"
                 "\n"
                 "Loads an archive.json written by `elites run` and writes it again:\n"
                 "  --csv OUT.csv    one row per elite (index, objective, measures_*, solution_* or text)\n"
-                "  --json OUT.json  the archive as JSON (same format as archive.json)\n");
+                "  --json OUT.json  the archive as JSON (same format as archive.json)\n"
+                "  --svg OUT.svg    a heatmap of the elites' objectives\n"
+                "  --measures X,Y   the measures on the heatmap's axes (default 0,1)\n"
+                "  --title TEXT     the heatmap's title (default: the config's name)\n");
+}
+
+/* --svg: the heatmap, titled with the saved config's name by default. */
+static int export_svg(const qd_archive *a, const cJSON *top, const char *path, const char *measures, const char *title)
+{
+    qd_heatmap_options o;
+    char err[1024], end;
+    unsigned long x, y;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(top, "config"), "name");
+    qd_heatmap_defaults(&o);
+    if (measures) {
+        if (sscanf(measures, "%lu,%lu%c", &x, &y, &end) != 2) {
+            fprintf(stderr, "elites export: --measures must be two measure numbers as X,Y (e.g. 0,1), got '%s'\n",
+                    measures);
+            return 2;
+        }
+        o.x_measure = x;
+        o.y_measure = y;
+    }
+    o.title = title ? title : cJSON_IsString(name) ? name->valuestring : NULL;
+    if (qd_archive_save_svg(a, &o, path, err, sizeof err) != QD_OK) {
+        fprintf(stderr, "elites export: %s\n", err);
+        return 1;
+    }
+    return 0;
 }
 
 int cli_export(int argc, char **argv)
 {
-    const char *in = NULL, *csv = NULL, *json = NULL;
+    const char *in = NULL, *csv = NULL, *json = NULL, *svg = NULL, *measures = NULL, *title = NULL;
     char err[1024];
     qd_archive *a = NULL;
     cJSON *top = NULL, *extra = NULL;
@@ -28,6 +57,12 @@ int cli_export(int argc, char **argv)
             csv = argv[++i];
         } else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
             json = argv[++i];
+        } else if (strcmp(argv[i], "--svg") == 0 && i + 1 < argc) {
+            svg = argv[++i];
+        } else if (strcmp(argv[i], "--measures") == 0 && i + 1 < argc) {
+            measures = argv[++i];
+        } else if (strcmp(argv[i], "--title") == 0 && i + 1 < argc) {
+            title = argv[++i];
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "elites export: unknown or incomplete option '%s'\n", argv[i]);
             usage(stderr);
@@ -39,8 +74,8 @@ int cli_export(int argc, char **argv)
             return 2;
         }
     }
-    if (!in || (!csv && !json)) {
-        fprintf(stderr, "elites export: give an archive and at least one of --csv, --json\n");
+    if (!in || (!csv && !json && !svg)) {
+        fprintf(stderr, "elites export: give an archive and at least one of --csv, --json, --svg\n");
         usage(stderr);
         return 2;
     }
@@ -68,9 +103,11 @@ int cli_export(int argc, char **argv)
             status = 1;
         }
     }
+    if (!status && svg)
+        status = export_svg(a, top, svg, measures, title);
     if (!status)
-        printf("exported %zu elites from %s%s%s%s%s\n", qd_archive_filled(a), in, csv ? " to " : "", csv ? csv : "",
-               json ? (csv ? " and " : " to ") : "", json ? json : "");
+        printf("exported %zu elites from %s to%s%s%s%s%s%s\n", qd_archive_filled(a), in, csv ? " " : "", csv ? csv : "",
+               json ? " " : "", json ? json : "", svg ? " " : "", svg ? svg : "");
     cJSON_Delete(extra);
     cJSON_Delete(top);
     qd_archive_free(a);
