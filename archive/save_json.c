@@ -1,7 +1,10 @@
 /* save_json.c - archive.json: a header (format, anything the caller adds such
  * as the config echo and seed), the archive's description (enough to rebuild
- * it), its stats, then one elite per line in cell order, so files diff well
- * and the same run gives the same bytes. Written atomically. */
+ * it), its stats, then one elite per line in the archive's own (insertion)
+ * order, so that a loaded archive is the same as the saved one in every
+ * respect: elites, thresholds, the order uniform sampling draws from and the
+ * order stats are summed in. Every number reads back bit for bit
+ * (src/json_exact.c); the same run gives the same bytes. Written atomically. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +44,13 @@ static cJSON *elite_json(const qd_archive *a, const qd_elite *e)
         for (size_t k = 0; c && k < a->m; k++)
             cJSON_AddItemToArray(c, cJSON_CreateNumber((double)coords[k]));
     }
-    cJSON_AddNumberToObject(o, "objective", e->objective);
+    /* numbers that read back bit for bit (src/json_exact.c) */
+    cJSON_AddItemToObject(o, "objective", qdi_json_number(e->objective));
     if (a->learning_rate < 1.0)
-        cJSON_AddNumberToObject(o, "threshold", e->threshold);
-    cJSON_AddItemToObject(o, "measures", cJSON_CreateDoubleArray(e->measures, (int)e->m));
+        cJSON_AddItemToObject(o, "threshold", qdi_json_number(e->threshold));
+    cJSON_AddItemToObject(o, "measures", qdi_json_number_array(e->measures, e->m));
     if (a->kind == QD_GENOME_REAL)
-        cJSON_AddItemToObject(o, "solution", cJSON_CreateDoubleArray(e->x, (int)e->n));
+        cJSON_AddItemToObject(o, "solution", qdi_json_number_array(e->x, e->n));
     else
         cJSON_AddStringToObject(o, "text", e->text ? e->text : "");
     if (e->meta)
@@ -65,13 +69,13 @@ static cJSON *stats_json(const qd_archive *a)
         return NULL;
     cJSON_AddNumberToObject(o, "cells", (double)st.cells);
     cJSON_AddNumberToObject(o, "filled", (double)st.filled);
-    cJSON_AddNumberToObject(o, "coverage", st.coverage);
-    cJSON_AddNumberToObject(o, "qd_score", st.qd_score);
-    cJSON_AddNumberToObject(o, "qd_score_offset", a->offset);
-    cJSON_AddNumberToObject(o, "norm_qd_score", st.norm_qd_score);
+    cJSON_AddItemToObject(o, "coverage", qdi_json_number(st.coverage));
+    cJSON_AddItemToObject(o, "qd_score", qdi_json_number(st.qd_score));
+    cJSON_AddItemToObject(o, "qd_score_offset", qdi_json_number(a->offset));
+    cJSON_AddItemToObject(o, "norm_qd_score", qdi_json_number(st.norm_qd_score));
     if (st.filled) {
-        cJSON_AddNumberToObject(o, "obj_max", st.obj_max);
-        cJSON_AddNumberToObject(o, "obj_mean", st.obj_mean);
+        cJSON_AddItemToObject(o, "obj_max", qdi_json_number(st.obj_max));
+        cJSON_AddItemToObject(o, "obj_mean", qdi_json_number(st.obj_mean));
     } else {
         cJSON_AddNullToObject(o, "obj_max");
         cJSON_AddNullToObject(o, "obj_mean");
@@ -103,11 +107,10 @@ int qd_archive_save_json(const qd_archive *a, const cJSON *extra, const char *pa
         goto fail;
     }
     fputs(",\n\t\"elites\":\t[", f.fp);
-    for (size_t cell = 0; cell < a->cells; cell++) {
+    for (size_t i = 0; i < a->filled; i++) {
         qd_elite e;
         char *line;
-        if (qd_archive_elite(a, cell, &e) != QD_OK)
-            continue;
+        qd_archive_elite_at(a, i, &e);
         cJSON *o = elite_json(a, &e);
         if (!o || !(line = cJSON_PrintUnformatted(o))) {
             cJSON_Delete(o);

@@ -13,6 +13,12 @@
  * "nan", "inf", "-inf" for non-finite values. buf needs 32 bytes. */
 char *qdi_format_double(char *buf, double v);
 
+/* A JSON number (a raw cJSON item, caller owns it) printed so that it reads
+ * back to the same double; null for NaN and infinities. */
+cJSON *qdi_json_number(double v);
+/* A JSON array of n such numbers as one raw item (caller owns it). */
+cJSON *qdi_json_number_array(const double *v, size_t n);
+
 /* printf into a fixed buffer, always terminated. */
 void qdi_set_error(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void qdi_vset_error(char *buf, size_t len, const char *fmt, va_list ap);
