@@ -4,7 +4,7 @@
  * order, so that a loaded archive is the same as the saved one in every
  * respect: elites, thresholds, the order uniform sampling draws from and the
  * order stats are summed in. Every number reads back bit for bit
- * (src/json_exact.c); the same run gives the same bytes. Written atomically. */
+ * (qdi_json_double); the same run gives the same bytes. Written atomically. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +44,13 @@ static cJSON *elite_json(const qd_archive *a, const qd_elite *e)
         for (size_t k = 0; c && k < a->m; k++)
             cJSON_AddItemToArray(c, cJSON_CreateNumber((double)coords[k]));
     }
-    /* numbers that read back bit for bit (src/json_exact.c) */
-    cJSON_AddItemToObject(o, "objective", qdi_json_number(e->objective));
+    /* numbers that read back bit for bit (qdi_json_double) */
+    cJSON_AddItemToObject(o, "objective", qdi_json_double(e->objective));
     if (a->learning_rate < 1.0)
-        cJSON_AddItemToObject(o, "threshold", qdi_json_number(e->threshold));
-    cJSON_AddItemToObject(o, "measures", qdi_json_number_array(e->measures, e->m));
+        cJSON_AddItemToObject(o, "threshold", qdi_json_double(e->threshold));
+    cJSON_AddItemToObject(o, "measures", qdi_json_doubles(e->measures, e->m));
     if (a->kind == QD_GENOME_REAL)
-        cJSON_AddItemToObject(o, "solution", qdi_json_number_array(e->x, e->n));
+        cJSON_AddItemToObject(o, "solution", qdi_json_doubles(e->x, e->n));
     else
         cJSON_AddStringToObject(o, "text", e->text ? e->text : "");
     if (e->meta)
@@ -69,13 +69,13 @@ static cJSON *stats_json(const qd_archive *a)
         return NULL;
     cJSON_AddNumberToObject(o, "cells", (double)st.cells);
     cJSON_AddNumberToObject(o, "filled", (double)st.filled);
-    cJSON_AddItemToObject(o, "coverage", qdi_json_number(st.coverage));
-    cJSON_AddItemToObject(o, "qd_score", qdi_json_number(st.qd_score));
-    cJSON_AddItemToObject(o, "qd_score_offset", qdi_json_number(a->offset));
-    cJSON_AddItemToObject(o, "norm_qd_score", qdi_json_number(st.norm_qd_score));
+    cJSON_AddItemToObject(o, "coverage", qdi_json_double(st.coverage));
+    cJSON_AddItemToObject(o, "qd_score", qdi_json_double(st.qd_score));
+    cJSON_AddItemToObject(o, "qd_score_offset", qdi_json_double(a->offset));
+    cJSON_AddItemToObject(o, "norm_qd_score", qdi_json_double(st.norm_qd_score));
     if (st.filled) {
-        cJSON_AddItemToObject(o, "obj_max", qdi_json_number(st.obj_max));
-        cJSON_AddItemToObject(o, "obj_mean", qdi_json_number(st.obj_mean));
+        cJSON_AddItemToObject(o, "obj_max", qdi_json_double(st.obj_max));
+        cJSON_AddItemToObject(o, "obj_mean", qdi_json_double(st.obj_mean));
     } else {
         cJSON_AddNullToObject(o, "obj_max");
         cJSON_AddNullToObject(o, "obj_mean");

@@ -13,11 +13,18 @@
  * "nan", "inf", "-inf" for non-finite values. buf needs 32 bytes. */
 char *qdi_format_double(char *buf, double v);
 
-/* A JSON number (a raw cJSON item, caller owns it) printed so that it reads
- * back to the same double; null for NaN and infinities. */
-cJSON *qdi_json_number(double v);
-/* A JSON array of n such numbers as one raw item (caller owns it). */
-cJSON *qdi_json_number_array(const double *v, size_t n);
+/* Exact doubles in JSON (checkpoints): a number item printed as
+ * qdi_format_double does (cJSON's own printing accepts a last digit that is
+ * one ulp off), or the string "nan", "inf", "-inf". NULL when out of memory. */
+cJSON *qdi_json_double(double v);
+/* An array of n exact doubles (as qdi_json_double). */
+cJSON *qdi_json_doubles(const double *v, size_t n);
+/* Reads a number written by qdi_json_double (printed and parsed, or still
+ * in memory); QD_EFORMAT if item is not one. */
+int qdi_json_get_double(const cJSON *item, double *v);
+/* Reads an array of exactly n numbers into v; QD_EFORMAT otherwise (v may
+ * be partly written). */
+int qdi_json_get_doubles(const cJSON *array, double *v, size_t n);
 
 /* printf into a fixed buffer, always terminated. */
 void qdi_set_error(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -60,6 +67,7 @@ extern const qd_archive_type qdi_archive_grid;
 extern const qd_archive_type qdi_archive_cvt;
 extern const qd_mutator_type qdi_mutator_gaussian;
 extern const qd_mutator_type qdi_mutator_isoline;
+extern const qd_mutator_type qdi_mutator_cmaes;
 extern const qd_evaluator_type qdi_evaluator_sphere;
 extern const qd_evaluator_type qdi_evaluator_rastrigin;
 extern const qd_evaluator_type qdi_evaluator_arm;
