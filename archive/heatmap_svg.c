@@ -245,8 +245,8 @@ static int draw_grid(FILE *fp, const qd_archive *a, const axis *ax, const axis *
         if (s == QDI_EMPTY)
             continue;
         color_of((a->objective[s] - vmin) / (vmax - vmin), color);
-        fprintf(fp, "<rect class=\"cell\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\">",
-                x0 + w * (double)bx / (double)nx, y0 + h - h * (double)(by + 1) / (double)ny, w / (double)nx,
+        fprintf(fp, "<rect class=\"cell\" data-slot=\"%zu\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\">",
+                s, x0 + w * (double)bx / (double)nx, y0 + h - h * (double)(by + 1) / (double)ny, w / (double)nx,
                 h / (double)ny, color);
         cell_title(fp, a, s);
         fputs("</rect>\n", fp);
@@ -289,8 +289,8 @@ static int draw_raster(FILE *fp, const qd_archive *a, const axis *ax, const axis
      * tooltips and lets a reader count the elites */
     for (size_t s = 0; s < a->filled; s++) {
         double mx = a->measures[s * a->m + ax->measure], my = a->measures[s * a->m + ay->measure];
-        fprintf(fp, "<circle class=\"cell\" cx=\"%.2f\" cy=\"%.2f\" r=\"1.5\" fill=\"none\" stroke=\"none\">",
-                x0 + w * (mx - ax->lo) / (ax->hi - ax->lo), y0 + h - h * (my - ay->lo) / (ay->hi - ay->lo));
+        fprintf(fp, "<circle class=\"cell\" data-slot=\"%zu\" cx=\"%.2f\" cy=\"%.2f\" r=\"1.5\" fill=\"none\" stroke=\"none\">",
+                s, x0 + w * (mx - ax->lo) / (ax->hi - ax->lo), y0 + h - h * (my - ay->lo) / (ay->hi - ay->lo));
         cell_title(fp, a, s);
         fputs("</circle>\n", fp);
     }
@@ -310,7 +310,7 @@ static void draw_points(FILE *fp, const qd_archive *a, const axis *ax, const axi
         tx = tx < 0 ? 0 : tx > 1 ? 1 : tx;
         ty = ty < 0 ? 0 : ty > 1 ? 1 : ty;
         color_of((a->objective[s] - vmin) / (vmax - vmin), color);
-        fprintf(fp, "<circle class=\"cell\" cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\">", x0 + w * tx,
+        fprintf(fp, "<circle class=\"cell\" data-slot=\"%zu\" cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\">", s, x0 + w * tx,
                 y0 + h - h * ty, color);
         cell_title(fp, a, s);
         fputs("</circle>\n", fp);
@@ -353,6 +353,8 @@ static void axis_label(FILE *fp, const qd_archive *a, const axis *ax, int vertic
 
 static int draw(FILE *fp, const qd_archive *a, const qd_heatmap_options *o, axis *ax, axis *ay)
 {
+    if (!fp) /* a dry run that only checks the options */
+        return QD_OK;
     int grid = a->type->coords != NULL, one_d = a->m == 1;
     double w = (double)o->size, h = one_d ? 48.0 : (double)o->size, x0 = MARGIN_LEFT, y0 = MARGIN_TOP;
     double vmin = o->vmin, vmax = o->vmax;
@@ -403,12 +405,11 @@ static int draw(FILE *fp, const qd_archive *a, const qd_heatmap_options *o, axis
     return rc;
 }
 
-int qd_archive_save_svg(const qd_archive *a, const qd_heatmap_options *opt, const char *path, char *err,
-                        size_t errlen)
+int qdi_heatmap_write(FILE *fp, const qd_archive *a, const qd_heatmap_options *opt, const char *name, char *err,
+                      size_t errlen)
 {
     qd_heatmap_options o;
     axis ax = {0}, ay = {0};
-    qdi_atomic_file f;
     int rc;
     if (opt)
         o = *opt;
@@ -416,21 +417,21 @@ int qd_archive_save_svg(const qd_archive *a, const qd_heatmap_options *opt, cons
         qd_heatmap_defaults(&o);
     if (o.x_measure >= a->m || (a->m > 1 && (o.y_measure >= a->m || o.y_measure == o.x_measure))) {
         qdi_set_error(err, errlen, "%s: heatmap measures %zu and %zu: the archive has %zu measure%s (numbered from 0)",
-                      path, o.x_measure, o.y_measure, a->m, a->m == 1 ? "" : "s");
+                      name, o.x_measure, o.y_measure, a->m, a->m == 1 ? "" : "s");
         return QD_EINVAL;
     }
     if (a->m > 64) {
-        qdi_set_error(err, errlen, "%s: heatmaps take archives of at most 64 measures, this one has %zu", path, a->m);
+        qdi_set_error(err, errlen, "%s: heatmaps take archives of at most 64 measures, this one has %zu", name, a->m);
         return QD_EINVAL;
     }
     if (o.size < 16 || o.size > 100000 || o.raster < 1 || o.raster > 4096) {
-        qdi_set_error(err, errlen, "%s: heatmap size %zu (16..100000) or raster %zu (1..4096) out of range", path,
+        qdi_set_error(err, errlen, "%s: heatmap size %zu (16..100000) or raster %zu (1..4096) out of range", name,
                       o.size, o.raster);
         return QD_EINVAL;
     }
     if (a->type->coords) {
         if ((rc = grid_axis(a, o.x_measure, &ax)) || (a->m > 1 && (rc = grid_axis(a, o.y_measure, &ay)))) {
-            qdi_set_error(err, errlen, "%s: the archive description has no bins for its measures", path);
+            qdi_set_error(err, errlen, "%s: the archive description has no bins for its measures", name);
             goto done;
         }
     } else {
@@ -438,16 +439,27 @@ int qd_archive_save_svg(const qd_archive *a, const qd_heatmap_options *opt, cons
         if (a->m > 1)
             range_axis(a, o.y_measure, &ay);
     }
-    if ((rc = qdi_atomic_open(&f, path, err, errlen)))
-        goto done;
-    if ((rc = draw(f.fp, a, &o, &ax, &ay))) {
-        qdi_set_error(err, errlen, "%s: out of memory", path);
-        qdi_atomic_abort(&f);
-        goto done;
-    }
-    rc = qdi_atomic_commit(&f, err, errlen);
+    if ((rc = draw(fp, a, &o, &ax, &ay)))
+        qdi_set_error(err, errlen, "%s: out of memory", name);
 done:
     free(ax.edges);
     free(ay.edges);
     return rc;
+}
+
+int qd_archive_save_svg(const qd_archive *a, const qd_heatmap_options *opt, const char *path, char *err,
+                        size_t errlen)
+{
+    qdi_atomic_file f;
+    int rc;
+    /* check the options before a temporary file is made */
+    if ((rc = qdi_heatmap_write(NULL, a, opt, path, err, errlen)) != QD_OK)
+        return rc;
+    if ((rc = qdi_atomic_open(&f, path, err, errlen)))
+        return rc;
+    if ((rc = qdi_heatmap_write(f.fp, a, opt, path, err, errlen))) {
+        qdi_atomic_abort(&f);
+        return rc;
+    }
+    return qdi_atomic_commit(&f, err, errlen);
 }

@@ -29,8 +29,8 @@ static void usage(FILE *fp)
             "usage: elites run CONFIG.json [options]\n"
             "\n"
             "Runs a quality-diversity search described by CONFIG.json and writes\n"
-            "archive.json, archive.csv, metrics.csv and heatmap.svg into the output\n"
-            "folder.\n"
+            "archive.json, archive.csv, metrics.csv, heatmap.svg and report.html into\n"
+            "the output folder.\n"
             "\n"
             "options:\n"
             "  -o, --output DIR     output folder (default: config output.dir, else\n"
@@ -109,7 +109,7 @@ static void summary(const qd_search *s, const char *outdir, double seconds)
         const char *why = qd_search_failure_kind(s, i, &n);
         printf("failed %llu x: %s\n", (unsigned long long)n, why);
     }
-    printf("wrote %s/archive.json, archive.csv, metrics.csv, heatmap.svg%s\n", outdir, c->failed ? ", failures.jsonl" : "");
+    printf("wrote %s/archive.json, archive.csv, metrics.csv, heatmap.svg, report.html%s\n", outdir, c->failed ? ", failures.jsonl" : "");
 }
 
 static int load_config(const char *path, char **sets, int nsets, const char *seed, const char *iterations,

@@ -59,6 +59,11 @@ void qdi_rng_seed(gsl_rng *rng, uint64_t seed);
 /* Places an elite directly into a cell with a given threshold (loading). */
 int qdi_archive_restore(qd_archive *a, size_t cell, const qd_solution *sol, double threshold);
 
+/* Writes an archive's SVG heatmap to fp (fp NULL: only checks the options);
+ * name is the file named in error messages. */
+int qdi_heatmap_write(FILE *fp, const qd_archive *a, const qd_heatmap_options *opt, const char *name, char *err,
+                      size_t errlen);
+
 /* Writes a CSV field, quoted when it holds a comma, quote or newline. */
 void qdi_csv_field(FILE *fp, const char *s);
 
