@@ -172,8 +172,7 @@ static int cmaes_tell(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n
     }
     qsort_r(c->order, n, sizeof *c->order, by_rank, c);
     parents = c->selection == SELECT_FILTER ? added : qdi_cma_es_mu(c->es);
-    if (parents > 0)
-        qdi_cma_es_tell(c->es, c->order, parents);
+    qdi_cma_es_tell(c->es, c->order, parents); /* with 0 parents it only counts the evaluations */
     if ((c->restart_rule == RESTART_NO_IMPROVEMENT && added == 0) ||
         (c->restart_rule == RESTART_BASIC && (qdi_cma_es_should_stop(c->es) || flat(c, n))) ||
         qdi_cma_es_failed(c->es))
