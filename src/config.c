@@ -86,6 +86,10 @@ int qd_config_parse(const char *text, const char *source, qd_config **out, char 
     cJSON *json;
     int rc;
     *out = NULL;
+    if (text[strspn(text, " \t\r\n")] == '\0') {
+        qdi_set_error(err, errlen, "%s: the file is empty; expected a JSON object", source);
+        return QD_EFORMAT;
+    }
     json = cJSON_ParseWithOpts(text, &end, 1);
     if (!json) {
         int line, col;
@@ -180,7 +184,7 @@ int qd_config_fail(qd_config *c, const char *key, const char *fmt, ...)
 }
 
 /* A short JSON rendering of a value for messages. */
-static void show_value(const cJSON *item, char *buf, size_t len)
+void qdi_config_show_value(const cJSON *item, char *buf, size_t len)
 {
     char *s = cJSON_PrintUnformatted(item);
     if (!s) {
@@ -192,6 +196,13 @@ static void show_value(const cJSON *item, char *buf, size_t len)
     else
         snprintf(buf, len, "%s", s);
     free(s);
+}
+
+/* "key[i]" into buf: the field name of an array element in messages. */
+static const char *element_key(const char *key, size_t i, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s[%zu]", key, i);
+    return buf;
 }
 
 static int mark_known(qd_config *c, const char *key)
@@ -294,7 +305,7 @@ int qd_config_number(qd_config *c, const char *key, double *v, const char *rule)
         return QD_OK;
     }
     if (!cJSON_IsNumber(item)) {
-        show_value(item, shown, sizeof shown);
+        qdi_config_show_value(item, shown, sizeof shown);
         return qd_config_fail(c, key, "must be a number, got %s", shown);
     }
     if (!isfinite(item->valuedouble))
@@ -322,7 +333,7 @@ int qd_config_int(qd_config *c, const char *key, long *v, const char *rule)
         return QD_OK;
     }
     if (!cJSON_IsNumber(item)) {
-        show_value(item, shown, sizeof shown);
+        qdi_config_show_value(item, shown, sizeof shown);
         return qd_config_fail(c, key, "must be an integer, got %s", shown);
     }
     d = item->valuedouble;
@@ -349,7 +360,7 @@ int qd_config_bool(qd_config *c, const char *key, int *v)
         return QD_OK;
     }
     if (!cJSON_IsBool(item)) {
-        show_value(item, shown, sizeof shown);
+        qdi_config_show_value(item, shown, sizeof shown);
         return qd_config_fail(c, key, "must be true or false, got %s", shown);
     }
     *v = cJSON_IsTrue(item) ? 1 : 0;
@@ -373,7 +384,7 @@ int qd_config_string(qd_config *c, const char *key, const char **v)
         return QD_OK;
     }
     if (!cJSON_IsString(item)) {
-        show_value(item, shown, sizeof shown);
+        qdi_config_show_value(item, shown, sizeof shown);
         return qd_config_fail(c, key, "must be a string, got %s", shown);
     }
     *v = item->valuestring;
@@ -401,7 +412,7 @@ int qd_config_choice(qd_config *c, const char *key, const char *const *choices, 
 int qd_config_vector(qd_config *c, const char *key, double *out, size_t n, const char *rule)
 {
     cJSON *item, *e;
-    char shown[80], why[160], num[32];
+    char shown[80], why[160], num[32], ek[128];
     size_t i = 0;
     if (c->root->failed)
         return QD_EINVAL;
@@ -430,7 +441,7 @@ int qd_config_vector(qd_config *c, const char *key, double *out, size_t n, const
         return QD_OK;
     }
     if (!cJSON_IsArray(item)) {
-        show_value(item, shown, sizeof shown);
+        qdi_config_show_value(item, shown, sizeof shown);
         return qd_config_fail(c, key, "must be a number or an array of %zu numbers, got %s", n, shown);
     }
     if ((size_t)cJSON_GetArraySize(item) != n)
@@ -438,11 +449,12 @@ int qd_config_vector(qd_config *c, const char *key, double *out, size_t n, const
     i = 0;
     cJSON_ArrayForEach(e, item) {
         if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
-            show_value(e, shown, sizeof shown);
-            return qd_config_fail(c, key, "[%zu] must be a finite number, got %s", i, shown);
+            qdi_config_show_value(e, shown, sizeof shown);
+            return qd_config_fail(c, element_key(key, i, ek, sizeof ek), "must be a finite number, got %s", shown);
         }
         if (!rule_holds(rule, e->valuedouble, why, sizeof why))
-            return qd_config_fail(c, key, "[%zu] %s, got %s", i, why, qdi_format_double(num, e->valuedouble));
+            return qd_config_fail(c, element_key(key, i, ek, sizeof ek), "%s, got %s", why,
+                                  qdi_format_double(num, e->valuedouble));
         out[i++] = e->valuedouble;
     }
     return QD_OK;
@@ -474,7 +486,7 @@ int qd_config_object(qd_config *c, const char *key, int required, qd_config **ch
             return qd_config_fail(c, key, "could not be set: out of memory");
     }
     if (!cJSON_IsObject(item)) {
-        show_value(item, shown, sizeof shown);
+        qdi_config_show_value(item, shown, sizeof shown);
         return qd_config_fail(c, key, "must be an object, got %s", shown);
     }
     if (!(*child = child_view(c, item, field_path(c, key, path, sizeof path))))
@@ -495,7 +507,7 @@ int qd_config_array_size(qd_config *c, const char *key, int required, size_t *n)
     if (!item)
         return required ? qd_config_fail(c, key, "is required") : QD_OK;
     if (!cJSON_IsArray(item)) {
-        show_value(item, shown, sizeof shown);
+        qdi_config_show_value(item, shown, sizeof shown);
         return qd_config_fail(c, key, "must be an array, got %s", shown);
     }
     *n = (size_t)cJSON_GetArraySize(item);
@@ -516,7 +528,7 @@ int qd_config_array_object(qd_config *c, const char *key, size_t i, qd_config **
     snprintf(path, sizeof path, "%s[%zu]", field_path(c, key, base, sizeof base), i);
     if (!cJSON_IsObject(item)) {
         char k[64];
-        show_value(item, shown, sizeof shown);
+        qdi_config_show_value(item, shown, sizeof shown);
         snprintf(k, sizeof k, "%s[%zu]", key, i);
         return qd_config_fail(c, k, "must be an object, got %s", shown);
     }
@@ -552,7 +564,7 @@ int qd_config_check_keys(qd_config *c)
 int qd_config_numbers(qd_config *c, const char *key, int required, double **out, size_t *n, const char *rule)
 {
     cJSON *item, *e;
-    char shown[80], why[160], num[32];
+    char shown[80], why[160], num[32], ek[128];
     size_t i = 0;
     *out = NULL;
     *n = 0;
@@ -568,18 +580,19 @@ int qd_config_numbers(qd_config *c, const char *key, int required, double **out,
         return qd_config_fail(c, key, "could not be read: out of memory");
     cJSON_ArrayForEach(e, item) {
         if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
-            show_value(e, shown, sizeof shown);
+            qdi_config_show_value(e, shown, sizeof shown);
             goto fail_value;
         }
         if (!rule_holds(rule, e->valuedouble, why, sizeof why)) {
-            qd_config_fail(c, key, "[%zu] %s, got %s", i, why, qdi_format_double(num, e->valuedouble));
+            qd_config_fail(c, element_key(key, i, ek, sizeof ek), "%s, got %s", why,
+                           qdi_format_double(num, e->valuedouble));
             goto fail;
         }
         (*out)[i++] = e->valuedouble;
     }
     return QD_OK;
 fail_value:
-    qd_config_fail(c, key, "[%zu] must be a finite number, got %s", i, shown);
+    qd_config_fail(c, element_key(key, i, ek, sizeof ek), "must be a finite number, got %s", shown);
 fail:
     free(*out);
     *out = NULL;

@@ -20,4 +20,7 @@ struct qd_config {
     size_t nchildren;
 };
 
+/* A short JSON rendering of a value for messages (cut to 60 characters). */
+void qdi_config_show_value(const cJSON *item, char *buf, size_t len);
+
 #endif

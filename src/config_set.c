@@ -48,12 +48,13 @@ static cJSON *typed_value(const cJSON *old, const char *text, const char *path, 
     if (old && cJSON_IsString(old))
         return cJSON_CreateString(text);
     if (old) { /* object, array or null: the value must be JSON */
-        cJSON *v = cJSON_Parse(text);
+        cJSON *v = cJSON_ParseWithOpts(text, NULL, 1);
         if (!v)
             snprintf(why, len, "%s takes a JSON value, got \"%s\"", path, text);
         return v;
     }
-    cJSON *v = cJSON_Parse(text);
+    /* the whole text must be JSON: cJSON_Parse would read "2024-01" as 2024 */
+    cJSON *v = cJSON_ParseWithOpts(text, NULL, 1);
     return v ? v : cJSON_CreateString(text);
 }
 
@@ -61,8 +62,8 @@ int qd_config_set(qd_config *root, const char *assignment)
 {
     const char *eq = strchr(assignment, '=');
     char *path = NULL, *p, *seg;
-    char walked[512] = "", why[600];
-    cJSON *node;
+    char walked[512] = "", parent_path[512], why[600], shown[80];
+    cJSON *node, *created = NULL, *created_in = NULL;
     int rc = QD_EINVAL;
     root = root->root;
     if (!eq || eq == assignment)
@@ -77,6 +78,7 @@ int qd_config_set(qd_config *root, const char *assignment)
         long index = -1;
         cJSON *next, *parent = node;
         seg = p;
+        snprintf(parent_path, sizeof parent_path, "%s", walked[0] ? walked : "(top level)");
         if (*p == '[') {
             char *end;
             index = strtol(p + 1, &end, 10);
@@ -88,6 +90,10 @@ int qd_config_set(qd_config *root, const char *assignment)
         } else {
             while (*p && *p != '.' && *p != '[')
                 p++;
+            if (p == seg) {
+                set_fail(root, assignment, "empty field name in \"%s\"", path);
+                goto done;
+            }
         }
         char saved = *p;
         *p = '\0';
@@ -95,7 +101,7 @@ int qd_config_set(qd_config *root, const char *assignment)
             char *end;
             index = strtol(seg, &end, 10);
             if (end == seg || *end || index < 0) {
-                set_fail(root, assignment, "%s is an array; \"%s\" is not an index", walked[0] ? walked : "(top level)", seg);
+                set_fail(root, assignment, "%s is an array; \"%s\" is not an index", parent_path, seg);
                 goto done;
             }
         }
@@ -107,17 +113,21 @@ int qd_config_set(qd_config *root, const char *assignment)
         int last = saved == '\0' || (saved == '.' && p[1] == '\0');
         if (index >= 0) {
             if (!cJSON_IsArray(parent)) {
-                set_fail(root, assignment, "%s is not an array", walked);
+                qdi_config_show_value(parent, shown, sizeof shown);
+                set_fail(root, assignment, "%s is not an array, got %s", parent_path, shown);
                 goto done;
             }
-            if (index >= cJSON_GetArraySize(parent)) {
-                set_fail(root, assignment, "%s: the array has %d elements", walked, cJSON_GetArraySize(parent));
+            int size = cJSON_GetArraySize(parent);
+            if (index >= size) {
+                set_fail(root, assignment, "%s is out of range: %s has %d element%s", walked, parent_path, size,
+                         size == 1 ? "" : "s");
                 goto done;
             }
             next = cJSON_GetArrayItem(parent, (int)index);
         } else {
             if (!cJSON_IsObject(parent)) {
-                set_fail(root, assignment, "the parent of %s is not an object", walked);
+                qdi_config_show_value(parent, shown, sizeof shown);
+                set_fail(root, assignment, "%s is not an object, got %s", parent_path, shown);
                 goto done;
             }
             next = cJSON_GetObjectItemCaseSensitive(parent, seg);
@@ -142,6 +152,10 @@ int qd_config_set(qd_config *root, const char *assignment)
                 set_fail(root, assignment, "out of memory");
                 goto done;
             }
+            if (!created) { /* removed again if the assignment fails */
+                created = next;
+                created_in = parent;
+            }
         }
         node = next;
         *p = saved;
@@ -150,6 +164,8 @@ int qd_config_set(qd_config *root, const char *assignment)
     }
     set_fail(root, assignment, "empty path");
 done:
+    if (rc != QD_OK && created)
+        cJSON_Delete(cJSON_DetachItemViaPointer(created_in, created));
     free(path);
     return rc;
 }
