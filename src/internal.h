@@ -76,5 +76,6 @@ extern const qd_mutator_type qdi_mutator_cmaes;
 extern const qd_evaluator_type qdi_evaluator_sphere;
 extern const qd_evaluator_type qdi_evaluator_rastrigin;
 extern const qd_evaluator_type qdi_evaluator_arm;
+extern const qd_evaluator_type qdi_evaluator_qdhf;
 
 #endif

@@ -24,6 +24,7 @@ static const qd_evaluator_type *const builtin_evaluators[] = {
     &qdi_evaluator_sphere,
     &qdi_evaluator_rastrigin,
     &qdi_evaluator_arm,
+    &qdi_evaluator_qdhf,
     NULL,
 };
 
