@@ -10,10 +10,39 @@
 #include <string.h>
 #include "archive/archive_internal.h"
 
-/* Prints item with every line after the first indented by one tab. */
+/* Replaces every number under item by its exact raw form (cJSON's printer
+ * may drop the last bit of a range or a centroid, and a reloaded archive
+ * would then bin a measure on an edge differently). */
+static int exact_numbers(cJSON *item)
+{
+    cJSON *child = item ? item->child : NULL;
+    while (child) {
+        cJSON *next = child->next;
+        if (cJSON_IsNumber(child)) {
+            cJSON *raw = qdi_json_double(child->valuedouble);
+            if (raw) { /* the key moves over (a duplicate owns its keys) */
+                raw->string = child->string;
+                child->string = NULL;
+            }
+            if (!raw || !cJSON_ReplaceItemViaPointer(item, child, raw)) {
+                cJSON_Delete(raw);
+                return QD_ENOMEM;
+            }
+        } else if (exact_numbers(child)) {
+            return QD_ENOMEM;
+        }
+        child = next;
+    }
+    return QD_OK;
+}
+
+/* Prints item, numbers exact, with every line after the first indented by
+ * one tab. */
 static int print_nested(FILE *fp, const cJSON *item)
 {
-    char *s = cJSON_Print(item);
+    cJSON *copy = cJSON_Duplicate(item, 1);
+    char *s = copy && exact_numbers(copy) == QD_OK ? cJSON_Print(copy) : NULL;
+    cJSON_Delete(copy);
     if (!s)
         return QD_ENOMEM;
     for (const char *p = s; *p; p++) {
