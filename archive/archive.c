@@ -227,6 +227,32 @@ static int dup_string(char **slot, const char *s)
     return QD_OK;
 }
 
+/* Copies a meta or lineage JSON text in the compact form archive.json gives
+ * back on load (load_json.c: a string as its contents, anything else as
+ * cJSON prints it), so a loaded archive holds the same text as the run
+ * that saved it and re-exports the same CSV. Text that is not JSON is kept
+ * as is. */
+static int dup_json(char **slot, const char *json)
+{
+    cJSON *v = json ? cJSON_ParseWithOpts(json, NULL, 1) : NULL;
+    char *compact;
+    int rc;
+    if (!v)
+        return dup_string(slot, json);
+    if (cJSON_IsString(v)) {
+        rc = dup_string(slot, v->valuestring);
+        cJSON_Delete(v);
+        return rc;
+    }
+    compact = cJSON_PrintUnformatted(v);
+    cJSON_Delete(v);
+    if (!compact)
+        return QD_ENOMEM;
+    free(*slot);
+    *slot = compact;
+    return QD_OK;
+}
+
 /* Writes a solution into a slot (the slot exists). */
 static int store(qd_archive *a, size_t slot, const qd_solution *sol)
 {
@@ -235,7 +261,7 @@ static int store(qd_archive *a, size_t slot, const qd_solution *sol)
     if (a->kind == QD_GENOME_REAL && a->dim)
         memcpy(a->x + slot * a->dim, sol->x, a->dim * sizeof *a->x);
     if (dup_string(&a->text[slot], a->kind == QD_GENOME_TEXT ? sol->text : NULL) ||
-        dup_string(&a->meta[slot], sol->meta) || dup_string(&a->lineage[slot], sol->lineage)) {
+        dup_json(&a->meta[slot], sol->meta) || dup_json(&a->lineage[slot], sol->lineage)) {
         qdi_set_error(a->error, sizeof a->error, "out of memory");
         return QD_ENOMEM;
     }
@@ -489,6 +515,8 @@ int qd_archive_coords(const qd_archive *a, size_t cell, size_t *coords)
 void qd_archive_stats_get(const qd_archive *a, qd_archive_stats *st)
 {
     double sum = 0, score = 0, max = -INFINITY;
+    /* insertion order: archive.json keeps it, so a loaded archive sums the
+     * same numbers in the same order as the run that saved it */
     for (size_t i = 0; i < a->filled; i++) {
         sum += a->objective[i];
         score += a->objective[i] - a->offset;

@@ -237,7 +237,8 @@ typedef struct qd_archive_type {
 int qd_archive_new(qd_config *cfg, const qd_space *space, qd_archive **out);
 /* Frees an archive. Accepts NULL. */
 void qd_archive_free(qd_archive *a);
-/* Adds a solution (copied) when its objective beats the cell's threshold
+/* Adds a solution (copied; meta and lineage kept as compact JSON, the form
+ * archive.json gives back) when its objective beats the cell's threshold
  * (threshold_min for an empty cell): sets res->status to NEW, IMPROVE or
  * NOT_ADDED and res->value to the improvement. QD_EINVAL for a NaN/infinite objective
  * or measure (reason in qd_archive_error). */

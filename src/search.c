@@ -154,9 +154,12 @@ static void run_jobs(qd_search *s)
             run_job(s, &s->jobs[j], &s->workers[0]);
         return;
     }
-    /* runs of consecutive jobs, about four per worker, keep the queue
-     * traffic small for cheap evaluations and the load balanced */
-    size_t chunk = s->nrun / (4 * s->nworkers);
+    /* runs of consecutive jobs, at most four per worker, keep the queue
+     * traffic small for cheap evaluations and the load balanced. Rounding
+     * up keeps the number of runs within the pool's queues (4 per worker):
+     * nothing is collected until all are submitted, so one more would
+     * block the submit for ever. */
+    size_t chunk = (s->nrun + 4 * s->nworkers - 1) / (4 * s->nworkers);
     if (chunk == 0)
         chunk = 1;
     for (size_t off = 0; off < s->nrun; off += chunk)
