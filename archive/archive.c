@@ -406,9 +406,15 @@ int qd_archive_add_batch(qd_archive *a, const qd_solution *const *sols, size_t n
         double t = slot == QDI_EMPTY ? a->threshold_min : a->threshold[slot];
         double f = sols[g->best]->objective;
         /* the batch update of the CMA-MAE paper as pyribs applies it:
-         * t <- (1-a)^k t + (1 - (1-a)^k) mean(f) over the k entrants */
+         * t <- (1-a)^k t + (1 - (1-a)^k) mean(f) over the k entrants.
+         * With a = 1 that would be the entrants' mean, below the new
+         * elite's objective, and a later, worse solution could replace
+         * it; so a = 1 keeps t = the elite's objective, as pyribs does
+         * for threshold_min = -inf and as CMA-ME needs (pyribs would use
+         * the mean for a = 1 with a finite threshold_min). */
         double ratio = g->count == 1 ? 1.0 - a->learning_rate : pow(1.0 - a->learning_rate, (double)g->count);
-        rc = place(a, g->cell, sols[g->best], isinf(t) ? f : ratio * t + (1.0 - ratio) * g->sum / (double)g->count);
+        double t_new = isinf(t) || a->learning_rate >= 1.0 ? f : ratio * t + (1.0 - ratio) * g->sum / (double)g->count;
+        rc = place(a, g->cell, sols[g->best], t_new);
     }
     return rc;
 }
@@ -509,14 +515,9 @@ int qd_archive_coords(const qd_archive *a, size_t cell, size_t *coords)
 void qd_archive_stats_get(const qd_archive *a, qd_archive_stats *st)
 {
     double sum = 0, score = 0, max = -INFINITY;
-    /* Sum in cell order, not insertion order, so the stats depend only on
-     * the elites: an archive loaded from archive.json (restored in cell
-     * order) reports the same bits as the run that saved it. */
-    for (size_t cell = 0, seen = 0; cell < a->cells && seen < a->filled; cell++) {
-        size_t i = a->slot_of_cell[cell];
-        if (i == QDI_EMPTY)
-            continue;
-        seen++;
+    /* insertion order: archive.json keeps it, so a loaded archive sums the
+     * same numbers in the same order as the run that saved it */
+    for (size_t i = 0; i < a->filled; i++) {
         sum += a->objective[i];
         score += a->objective[i] - a->offset;
         if (a->objective[i] > max)

@@ -1,16 +1,48 @@
 /* save_json.c - archive.json: a header (format, anything the caller adds such
  * as the config echo and seed), the archive's description (enough to rebuild
- * it), its stats, then one elite per line in cell order, so files diff well
- * and the same run gives the same bytes. Written atomically. */
+ * it), its stats, then one elite per line in the archive's own (insertion)
+ * order, so that a loaded archive is the same as the saved one in every
+ * respect: elites, thresholds, the order uniform sampling draws from and the
+ * order stats are summed in. Every number reads back bit for bit
+ * (qdi_json_double); the same run gives the same bytes. Written atomically. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "archive/archive_internal.h"
 
-/* Prints item with every line after the first indented by one tab. */
+/* Replaces every number under item by its exact raw form (cJSON's printer
+ * may drop the last bit of a range or a centroid, and a reloaded archive
+ * would then bin a measure on an edge differently). */
+static int exact_numbers(cJSON *item)
+{
+    cJSON *child = item ? item->child : NULL;
+    while (child) {
+        cJSON *next = child->next;
+        if (cJSON_IsNumber(child)) {
+            cJSON *raw = qdi_json_double(child->valuedouble);
+            if (raw) { /* the key moves over (a duplicate owns its keys) */
+                raw->string = child->string;
+                child->string = NULL;
+            }
+            if (!raw || !cJSON_ReplaceItemViaPointer(item, child, raw)) {
+                cJSON_Delete(raw);
+                return QD_ENOMEM;
+            }
+        } else if (exact_numbers(child)) {
+            return QD_ENOMEM;
+        }
+        child = next;
+    }
+    return QD_OK;
+}
+
+/* Prints item, numbers exact, with every line after the first indented by
+ * one tab. */
 static int print_nested(FILE *fp, const cJSON *item)
 {
-    char *s = cJSON_Print(item);
+    cJSON *copy = cJSON_Duplicate(item, 1);
+    char *s = copy && exact_numbers(copy) == QD_OK ? cJSON_Print(copy) : NULL;
+    cJSON_Delete(copy);
     if (!s)
         return QD_ENOMEM;
     for (const char *p = s; *p; p++) {
@@ -20,29 +52,6 @@ static int print_nested(FILE *fp, const cJSON *item)
     }
     free(s);
     return QD_OK;
-}
-
-/* A number in the shortest form that reads back exactly, as a raw item:
- * cJSON's printer drops the last digits whenever %.15g comes within an
- * epsilon of the value, so a loaded archive would differ from the saved
- * one. Non-finite values become null, as cJSON writes them. */
-static cJSON *exact_number(double v)
-{
-    char buf[32];
-    return isfinite(v) ? cJSON_CreateRaw(qdi_format_double(buf, v)) : cJSON_CreateNull();
-}
-
-static cJSON *exact_array(const double *v, size_t n)
-{
-    cJSON *arr = cJSON_CreateArray(), *item;
-    for (size_t i = 0; arr && i < n; i++) {
-        if (!(item = exact_number(v[i]))) {
-            cJSON_Delete(arr);
-            return NULL;
-        }
-        cJSON_AddItemToArray(arr, item);
-    }
-    return arr;
 }
 
 static cJSON *json_text(const char *text)
@@ -64,12 +73,13 @@ static cJSON *elite_json(const qd_archive *a, const qd_elite *e)
         for (size_t k = 0; c && k < a->m; k++)
             cJSON_AddItemToArray(c, cJSON_CreateNumber((double)coords[k]));
     }
-    cJSON_AddItemToObject(o, "objective", exact_number(e->objective));
+    /* numbers that read back bit for bit (qdi_json_double) */
+    cJSON_AddItemToObject(o, "objective", qdi_json_double(e->objective));
     if (a->learning_rate < 1.0)
-        cJSON_AddItemToObject(o, "threshold", exact_number(e->threshold));
-    cJSON_AddItemToObject(o, "measures", exact_array(e->measures, e->m));
+        cJSON_AddItemToObject(o, "threshold", qdi_json_double(e->threshold));
+    cJSON_AddItemToObject(o, "measures", qdi_json_doubles(e->measures, e->m));
     if (a->kind == QD_GENOME_REAL)
-        cJSON_AddItemToObject(o, "solution", exact_array(e->x, e->n));
+        cJSON_AddItemToObject(o, "solution", qdi_json_doubles(e->x, e->n));
     else
         cJSON_AddStringToObject(o, "text", e->text ? e->text : "");
     if (e->meta)
@@ -88,13 +98,13 @@ static cJSON *stats_json(const qd_archive *a)
         return NULL;
     cJSON_AddNumberToObject(o, "cells", (double)st.cells);
     cJSON_AddNumberToObject(o, "filled", (double)st.filled);
-    cJSON_AddItemToObject(o, "coverage", exact_number(st.coverage));
-    cJSON_AddItemToObject(o, "qd_score", exact_number(st.qd_score));
-    cJSON_AddItemToObject(o, "qd_score_offset", exact_number(a->offset));
-    cJSON_AddItemToObject(o, "norm_qd_score", exact_number(st.norm_qd_score));
+    cJSON_AddItemToObject(o, "coverage", qdi_json_double(st.coverage));
+    cJSON_AddItemToObject(o, "qd_score", qdi_json_double(st.qd_score));
+    cJSON_AddItemToObject(o, "qd_score_offset", qdi_json_double(a->offset));
+    cJSON_AddItemToObject(o, "norm_qd_score", qdi_json_double(st.norm_qd_score));
     if (st.filled) {
-        cJSON_AddItemToObject(o, "obj_max", exact_number(st.obj_max));
-        cJSON_AddItemToObject(o, "obj_mean", exact_number(st.obj_mean));
+        cJSON_AddItemToObject(o, "obj_max", qdi_json_double(st.obj_max));
+        cJSON_AddItemToObject(o, "obj_mean", qdi_json_double(st.obj_mean));
     } else {
         cJSON_AddNullToObject(o, "obj_max");
         cJSON_AddNullToObject(o, "obj_mean");
@@ -126,11 +136,10 @@ int qd_archive_save_json(const qd_archive *a, const cJSON *extra, const char *pa
         goto fail;
     }
     fputs(",\n\t\"elites\":\t[", f.fp);
-    for (size_t cell = 0; cell < a->cells; cell++) {
+    for (size_t i = 0; i < a->filled; i++) {
         qd_elite e;
         char *line;
-        if (qd_archive_elite(a, cell, &e) != QD_OK)
-            continue;
+        qd_archive_elite_at(a, i, &e);
         cJSON *o = elite_json(a, &e);
         if (!o || !(line = cJSON_PrintUnformatted(o))) {
             cJSON_Delete(o);

@@ -116,6 +116,15 @@ static int by_rank(const void *x, const void *y, void *state)
     return i < j ? -1 : (i > j);
 }
 
+/* pyribs' "basic" rule also stops when the ranking values are flat: the
+ * best and the worst solution differ by less than 1e-12 (in group and
+ * key; a failed job's -inf key is never flat). */
+static int flat(const cmaes *c, size_t n)
+{
+    size_t best = c->order[0], worst = c->order[n - 1];
+    return n >= 2 && c->group[best] == c->group[worst] && fabs(c->key[best] - c->key[worst]) < 1e-12;
+}
+
 static void restart(qd_mutator *m, const qd_archive *a)
 {
     cmaes *c = m->state;
@@ -163,10 +172,10 @@ static int cmaes_tell(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n
     }
     qsort_r(c->order, n, sizeof *c->order, by_rank, c);
     parents = c->selection == SELECT_FILTER ? added : qdi_cma_es_mu(c->es);
-    if (parents > 0)
-        qdi_cma_es_tell(c->es, c->order, parents);
+    qdi_cma_es_tell(c->es, c->order, parents); /* with 0 parents it only counts the evaluations */
     if ((c->restart_rule == RESTART_NO_IMPROVEMENT && added == 0) ||
-        (c->restart_rule == RESTART_BASIC && qdi_cma_es_should_stop(c->es)) || qdi_cma_es_failed(c->es))
+        (c->restart_rule == RESTART_BASIC && (qdi_cma_es_should_stop(c->es) || flat(c, n))) ||
+        qdi_cma_es_failed(c->es))
         restart(m, a);
     return QD_OK;
 }
@@ -178,22 +187,25 @@ static int cmaes_save(const qd_mutator *m, cJSON *out)
     if (!es || qdi_seeding_save(&c->seeding, out) || qdi_cma_es_save(c->es, es))
         return QD_ENOMEM;
     cJSON_AddNumberToObject(out, "restarts", (double)m->restarts);
-    cJSON_AddItemToObject(out, "direction", cJSON_CreateDoubleArray(c->direction, (int)m->space->measures));
+    cJSON *dir = qdi_json_doubles(c->direction, m->space->measures);
+    if (!dir || !cJSON_AddItemToObject(out, "direction", dir)) {
+        cJSON_Delete(dir);
+        return QD_ENOMEM;
+    }
     return QD_OK;
 }
 
 static int cmaes_load(qd_mutator *m, const cJSON *in)
 {
     cmaes *c = m->state;
-    const cJSON *dir = cJSON_GetObjectItemCaseSensitive(in, "direction"), *e;
+    const cJSON *dir = cJSON_GetObjectItemCaseSensitive(in, "direction");
     const cJSON *restarts_item = cJSON_GetObjectItemCaseSensitive(in, "restarts");
-    size_t k = 0;
     if (qdi_seeding_load(&c->seeding, m, in) ||
         qdi_cma_es_load(c->es, cJSON_GetObjectItemCaseSensitive(in, "es")) != QD_OK)
         return qd_mutator_fail(m, QD_EFORMAT, "cmaes: checkpoint has no valid CMA-ES state");
-    if (!cJSON_IsArray(dir) || (size_t)cJSON_GetArraySize(dir) != m->space->measures)
-        return qd_mutator_fail(m, QD_EFORMAT, "cmaes: checkpoint has no random direction");
-    cJSON_ArrayForEach(e, dir) c->direction[k++] = e->valuedouble;
+    if (qdi_json_get_doubles(dir, c->direction, m->space->measures) != QD_OK)
+        return qd_mutator_fail(m, QD_EFORMAT, "cmaes: checkpoint has no random direction of %zu numbers",
+                               m->space->measures);
     m->restarts = cJSON_IsNumber(restarts_item) ? (uint64_t)restarts_item->valuedouble : 0;
     return QD_OK;
 }

@@ -30,7 +30,8 @@ static void usage(FILE *fp)
             "usage: elites run CONFIG.json [options]\n"
             "\n"
             "Runs a quality-diversity search described by CONFIG.json and writes\n"
-            "archive.json, archive.csv and metrics.csv into the output folder.\n"
+            "archive.json, archive.csv, metrics.csv, heatmap.svg and report.html into\n"
+            "the output folder.\n"
             "\n"
             "options:\n"
             "  -o, --output DIR     output folder (default: config output.dir, else\n"
@@ -96,12 +97,12 @@ static void summary(const qd_search *s, const char *outdir, double seconds)
 {
     const qd_counts *c = qd_search_counts(s);
     qd_archive_stats st;
-    qd_archive_stats_get(qd_search_archive(s), &st);
+    qd_archive_stats_get(qd_search_result_archive(s), &st);
     printf("done: %llu iterations, %llu evaluations, %llu failed, in %.1f s (%.0f evals/s)\n",
            (unsigned long long)c->iterations, (unsigned long long)c->evaluated, (unsigned long long)c->failed, seconds,
            seconds > 0 ? (double)c->evaluated / seconds : 0.0);
-    printf("archive: %zu of %zu cells filled (coverage %.2f%%), QD score %.6g, best %.6g, mean %.6g\n", st.filled,
-           st.cells, 100.0 * st.coverage, st.qd_score, st.obj_max, st.obj_mean);
+    printf("archive: %zu of %zu cells filled (coverage %.2f%%), QD score %.6g (normalised %.4g), best %.6g, mean %.6g\n",
+           st.filled, st.cells, 100.0 * st.coverage, st.qd_score, st.norm_qd_score, st.obj_max, st.obj_mean);
     printf("inserted: %llu new cells, %llu improvements, %llu not added\n", (unsigned long long)c->new_cells,
            (unsigned long long)c->improved, (unsigned long long)c->not_added);
     for (size_t i = 0; i < qd_search_failure_kinds(s); i++) {
@@ -109,7 +110,7 @@ static void summary(const qd_search *s, const char *outdir, double seconds)
         const char *why = qd_search_failure_kind(s, i, &n);
         printf("failed %llu x: %s\n", (unsigned long long)n, why);
     }
-    printf("wrote %s/archive.json, archive.csv, metrics.csv%s\n", outdir, c->failed ? ", failures.jsonl" : "");
+    printf("wrote %s/archive.json, archive.csv, metrics.csv, heatmap.svg, report.html%s\n", outdir, c->failed ? ", failures.jsonl" : "");
 }
 
 /* Nonzero if s is a whole number in digits, at least min. */

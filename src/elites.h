@@ -287,6 +287,24 @@ int qd_archive_save_json(const qd_archive *a, const cJSON *extra, const char *pa
 /* Writes one CSV row per elite (index, objective, measures_*, solution_* or
  * text, meta) atomically to path. */
 int qd_archive_save_csv(const qd_archive *a, const char *path, char *err, size_t errlen);
+/* Options of an SVG heatmap: the two measures on the x and y axes (ignored
+ * for a 1-D archive), the plot's size in pixels, the raster resolution of a
+ * CVT heatmap, the objective range of the colour scale (NaN: the elites'
+ * min and max) and a title (borrowed; NULL for none). */
+typedef struct qd_heatmap_options {
+    size_t x_measure, y_measure;
+    size_t size, raster;
+    double vmin, vmax;
+    const char *title;
+} qd_heatmap_options;
+
+/* Fills o with the defaults (measures 0 and 1, 480 px, raster 240, auto
+ * colour range, no title). */
+void qd_heatmap_defaults(qd_heatmap_options *o);
+/* Writes the archive as an SVG heatmap (viridis by objective, a tooltip per
+ * elite) atomically to path; opt NULL takes the defaults. Errors in err. */
+int qd_archive_save_svg(const qd_archive *a, const qd_heatmap_options *opt, const char *path, char *err,
+                        size_t errlen);
 /* Loads an archive saved by qd_archive_save_json; the caller owns *out and,
  * if top is not NULL, *top (the whole parsed document). */
 int qd_archive_load_json(const char *path, qd_archive **out, cJSON **top, char *err, size_t errlen);
@@ -431,6 +449,25 @@ typedef struct qd_output_options {
     double save_every;    /* seconds between intermediate saves (0: only at end) */
 } qd_output_options;
 
+/* Options of an HTML report: title and description (NULL: none), the run's
+ * config shown folded (NULL: none), the metrics rows for the progress charts
+ * (NULL/0: none), and the heatmap's options. All borrowed. */
+typedef struct qd_report_options {
+    const char *title, *description;
+    const cJSON *config;
+    const qd_metrics *metrics;
+    size_t nmetrics;
+    qd_heatmap_options heatmap;
+} qd_report_options;
+
+/* Fills o with empty fields and the heatmap defaults. */
+void qd_report_defaults(qd_report_options *o);
+/* Writes report.html: one self-contained page (summary, heatmap, progress
+ * charts, a browsable table of the elites with each one's text or genome,
+ * meta and lineage) atomically to path; opt NULL takes the defaults. */
+int qd_archive_save_html(const qd_archive *a, const qd_report_options *opt, const char *path, char *err,
+                         size_t errlen);
+
 typedef struct qd_search qd_search;
 
 /* Builds a search from a config (seed, iterations, evaluator, archive,
@@ -446,8 +483,8 @@ int qd_search_step(qd_search *s);
 int qd_search_done(const qd_search *s);
 /* Asks the search to stop (safe from a signal handler). */
 void qd_search_stop(qd_search *s);
-/* Writes archive.json, archive.csv, metrics.csv (and failures.jsonl when
- * there were failures) into dir, each atomically. */
+/* Writes archive.json, archive.csv, metrics.csv, heatmap.svg, report.html
+ * (and failures.jsonl when there were failures) into dir, each atomically. */
 int qd_search_save(qd_search *s, const char *dir);
 /* Accessors (borrowed pointers, valid for the search's life). */
 const qd_archive *qd_search_archive(const qd_search *s);

@@ -60,3 +60,53 @@ int qd_worker_fail(qd_worker *w, const char *fmt, ...)
     va_end(ap);
     return QD_EEVAL;
 }
+
+cJSON *qdi_json_double(double v)
+{
+    char buf[32];
+    qdi_format_double(buf, v);
+    /* raw text goes out as it is and reads back through strtod */
+    return isfinite(v) ? cJSON_CreateRaw(buf) : cJSON_CreateString(buf);
+}
+
+cJSON *qdi_json_doubles(const double *v, size_t n)
+{
+    cJSON *a = cJSON_CreateArray(), *item;
+    for (size_t i = 0; a && i < n; i++) {
+        if (!(item = qdi_json_double(v[i]))) {
+            cJSON_Delete(a);
+            return NULL;
+        }
+        cJSON_AddItemToArray(a, item);
+    }
+    return a;
+}
+
+int qdi_json_get_double(const cJSON *item, double *v)
+{
+    char *end;
+    if (cJSON_IsNumber(item)) {
+        *v = item->valuedouble;
+        return QD_OK;
+    }
+    if (!cJSON_IsRaw(item) && !cJSON_IsString(item))
+        return QD_EFORMAT;
+    if (cJSON_IsString(item) && strcmp(item->valuestring, "nan") && strcmp(item->valuestring, "inf") &&
+        strcmp(item->valuestring, "-inf"))
+        return QD_EFORMAT;
+    *v = strtod(item->valuestring, &end);
+    return end != item->valuestring && *end == '\0' ? QD_OK : QD_EFORMAT;
+}
+
+int qdi_json_get_doubles(const cJSON *array, double *v, size_t n)
+{
+    const cJSON *item;
+    size_t i = 0;
+    if (!cJSON_IsArray(array) || (size_t)cJSON_GetArraySize(array) != n)
+        return QD_EFORMAT;
+    cJSON_ArrayForEach(item, array) {
+        if (qdi_json_get_double(item, &v[i++]) != QD_OK)
+            return QD_EFORMAT;
+    }
+    return QD_OK;
+}

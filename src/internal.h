@@ -13,6 +13,19 @@
  * "nan", "inf", "-inf" for non-finite values. buf needs 32 bytes. */
 char *qdi_format_double(char *buf, double v);
 
+/* Exact doubles in JSON (checkpoints): a number item printed as
+ * qdi_format_double does (cJSON's own printing accepts a last digit that is
+ * one ulp off), or the string "nan", "inf", "-inf". NULL when out of memory. */
+cJSON *qdi_json_double(double v);
+/* An array of n exact doubles (as qdi_json_double). */
+cJSON *qdi_json_doubles(const double *v, size_t n);
+/* Reads a number written by qdi_json_double (printed and parsed, or still
+ * in memory); QD_EFORMAT if item is not one. */
+int qdi_json_get_double(const cJSON *item, double *v);
+/* Reads an array of exactly n numbers into v; QD_EFORMAT otherwise (v may
+ * be partly written). */
+int qdi_json_get_doubles(const cJSON *array, double *v, size_t n);
+
 /* printf into a fixed buffer, always terminated. */
 void qdi_set_error(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void qdi_vset_error(char *buf, size_t len, const char *fmt, va_list ap);
@@ -46,6 +59,11 @@ void qdi_rng_seed(gsl_rng *rng, uint64_t seed);
 /* Places an elite directly into a cell with a given threshold (loading). */
 int qdi_archive_restore(qd_archive *a, size_t cell, const qd_solution *sol, double threshold);
 
+/* Writes an archive's SVG heatmap to fp (fp NULL: only checks the options);
+ * name is the file named in error messages. */
+int qdi_heatmap_write(FILE *fp, const qd_archive *a, const qd_heatmap_options *opt, const char *name, char *err,
+                      size_t errlen);
+
 /* Writes a CSV field, quoted when it holds a comma, quote or newline. */
 void qdi_csv_field(FILE *fp, const char *s);
 
@@ -54,8 +72,10 @@ extern const qd_archive_type qdi_archive_grid;
 extern const qd_archive_type qdi_archive_cvt;
 extern const qd_mutator_type qdi_mutator_gaussian;
 extern const qd_mutator_type qdi_mutator_isoline;
+extern const qd_mutator_type qdi_mutator_cmaes;
 extern const qd_evaluator_type qdi_evaluator_sphere;
 extern const qd_evaluator_type qdi_evaluator_rastrigin;
 extern const qd_evaluator_type qdi_evaluator_arm;
+extern const qd_evaluator_type qdi_evaluator_qdhf;
 
 #endif

@@ -1,6 +1,7 @@
 /* main.c - the elites command-line tool: parses the command line and hands
- * off to `elites run` (cli_run.c) and `elites export` (cli_export.c). The
- * only place in the project that decides to exit. */
+ * off to `elites run` (cli_run.c), `elites export` (cli_export.c) and
+ * `elites rescore` (cli_rescore.c). The only place in the project that
+ * decides to exit. */
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
@@ -14,7 +15,9 @@ static void usage(FILE *fp)
             "\n"
             "commands:\n"
             "  run CONFIG.json      run a search and write its archive and metrics\n"
-            "  export ARCHIVE.json  re-export a saved archive (CSV, JSON)\n"
+            "  export ARCHIVE.json  re-export a saved archive (CSV, JSON, SVG heatmap, HTML report)\n"
+            "  rescore ARCHIVE.json re-evaluate a saved archive's elites into another\n"
+            "                       config's archive (e.g. ground-truth measures)\n"
             "\n"
             "options:\n"
             "  -h, --help           show this help (elites <command> --help for a command)\n"
@@ -39,6 +42,8 @@ int main(int argc, char **argv)
         return cli_run(argc - 1, argv + 1);
     if (strcmp(argv[1], "export") == 0)
         return cli_export(argc - 1, argv + 1);
+    if (strcmp(argv[1], "rescore") == 0)
+        return cli_rescore(argc - 1, argv + 1);
     fprintf(stderr, "elites: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -127,6 +127,29 @@ int qd_search_save(qd_search *s, const char *dir)
         snprintf(path, len, "%s/metrics.csv", dir);
         rc = save_metrics(s, path, s->error, sizeof s->error);
     }
+    if (!rc) {
+        qd_heatmap_options o;
+        const char *name = NULL;
+        qd_heatmap_defaults(&o);
+        qd_config_string(s->cfg, "name", &name);
+        o.title = name;
+        snprintf(path, len, "%s/heatmap.svg", dir);
+        rc = qd_archive_save_svg(qd_search_result_archive(s), &o, path, s->error, sizeof s->error);
+    }
+    if (!rc) {
+        qd_report_options r;
+        const char *name = NULL, *description = NULL;
+        qd_report_defaults(&r);
+        qd_config_string(s->cfg, "name", &name);
+        qd_config_string(s->cfg, "description", &description);
+        r.title = r.heatmap.title = name;
+        r.description = description;
+        r.config = qd_config_json(s->cfg);
+        r.metrics = s->history;
+        r.nmetrics = s->nhistory;
+        snprintf(path, len, "%s/report.html", dir);
+        rc = qd_archive_save_html(qd_search_result_archive(s), &r, path, s->error, sizeof s->error);
+    }
     if (!rc && s->nfailure_lines) {
         snprintf(path, len, "%s/failures.jsonl", dir);
         rc = save_failures(s, path, s->error, sizeof s->error);

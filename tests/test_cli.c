@@ -1,6 +1,6 @@
 /* test_cli.c - the `elites` program as a user runs it (src/main.c,
  * src/cli_run.c, src/cli_export.c): `elites run` on examples/sphere.json
- * writes the three files and exits 0; bad configs, bad --set values and
+ * writes its files and exits 0; bad configs, bad --set values and
  * unreadable files exit 2 with one message on stderr naming the file, field
  * and value; --help and --version; `elites export` reproduces archive.csv
  * and archive.json byte for byte. The binary is $ELITES_BIN and the source
@@ -108,7 +108,7 @@ static int same_bytes(const char *a, const char *b)
     return same;
 }
 
-static void test_run_sphere_example_writes_three_files(void)
+static void test_run_sphere_example_writes_its_files(void)
 {
     char *tmp = qdt_tmpdir(), out[1024], config[1024], path[1100];
     CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
@@ -124,6 +124,8 @@ static void test_run_sphere_example_writes_three_files(void)
     CU_ASSERT(exists(out, "archive.json"));
     CU_ASSERT(exists(out, "archive.csv"));
     CU_ASSERT(exists(out, "metrics.csv"));
+    CU_ASSERT(exists(out, "heatmap.svg"));
+    CU_ASSERT(exists(out, "report.html"));
     CU_ASSERT(!exists(out, "failures.jsonl"));
 
     /* the overrides reached the run: 20 metrics rows, a 10-gene genome */
@@ -169,7 +171,7 @@ static void test_run_logs_plain_lines_when_not_a_terminal(void)
     CU_ASSERT(strstr(r.out, "\niter 1/4  ") != NULL);
     CU_ASSERT(strstr(r.out, "\niter 4/4  ") != NULL);
     CU_ASSERT(strstr(r.out, "\ndone: 4 iterations, 80 evaluations, 0 failed") != NULL);
-    CU_ASSERT(strstr(r.out, "archive.json, archive.csv, metrics.csv\n") != NULL);
+    CU_ASSERT(strstr(r.out, "archive.json, archive.csv, metrics.csv, heatmap.svg, report.html\n") != NULL);
     cli_result_free(&r);
     qdt_rmdir(tmp);
     free(tmp);
@@ -253,7 +255,7 @@ static void test_bad_command_lines_exit_2(void)
     const char *export_nothing[] = {"export", "a.json", NULL};
     r = run_elites(tmp, export_nothing);
     CU_ASSERT_EQUAL(r.status, 2);
-    CU_ASSERT(starts_with(r.err, "elites export: give an archive and at least one of --csv, --json\n"));
+    CU_ASSERT(starts_with(r.err, "elites export: give an archive and at least one of --csv, --json, --svg, --html\n"));
     cli_result_free(&r);
     qdt_rmdir(tmp);
     free(tmp);
@@ -270,7 +272,8 @@ static void test_help_and_version(void)
         {{"--help", NULL}, "usage: elites <command> [options]\n"},
         {{"-h", NULL}, "usage: elites <command> [options]\n"},
         {{"run", "--help", NULL}, "usage: elites run CONFIG.json [options]\n"},
-        {{"export", "--help", NULL}, "usage: elites export ARCHIVE.json [--csv OUT.csv] [--json OUT.json]\n"},
+        {{"rescore", "--help", NULL}, "usage: elites rescore ARCHIVE.json --config CONFIG.json -o DIR\n"},
+        {{"export", "--help", NULL}, "usage: elites export ARCHIVE.json [--csv OUT.csv] [--json OUT.json] [--svg OUT.svg]\n"},
     };
     for (size_t i = 0; i < QDI_ARRAY_LEN(cases); i++) {
         cli_result r = run_elites(tmp, cases[i].args);
@@ -329,7 +332,7 @@ static void test_export_reproduces_archive_files(void)
 }
 
 static const qdt_test tests[] = {
-    {"run sphere example writes three files", test_run_sphere_example_writes_three_files},
+    {"run sphere example writes its files", test_run_sphere_example_writes_its_files},
     {"run logs plain lines when not a terminal", test_run_logs_plain_lines_when_not_a_terminal},
     {"bad config exits 2 naming file, field and value", test_bad_config_exits_2_naming_file_field_and_value},
     {"bad command lines exit 2", test_bad_command_lines_exit_2},

@@ -188,9 +188,9 @@ static void test_unknown_plugin_types_list_known_types(void)
 {
     static const bad_case cases[] = {
         {"{" WK ", \"evaluator\": {\"type\": \"sphre\"}, " AR ", " MU "}",
-         "test.json: evaluator.type \"sphre\" is not a known evaluator (known: sphere, rastrigin, arm)"},
+         "test.json: evaluator.type \"sphre\" is not a known evaluator (known: sphere, rastrigin, arm, qdhf)"},
         {"{" WK ", " EV ", " AR ", \"mutators\": [{\"type\": \"gaussian\"}, {\"type\": \"gauss\"}]}",
-         "test.json: mutators[1].type \"gauss\" is not a known mutator (known: gaussian, isoline)"},
+         "test.json: mutators[1].type \"gauss\" is not a known mutator (known: gaussian, isoline, cmaes)"},
         {"{" WK ", " EV ", \"archive\": {\"type\": \"hex\"}, " MU "}",
          "test.json: archive.type \"hex\" is not a known archive type (known: grid, cvt)"},
     };

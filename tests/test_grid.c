@@ -184,6 +184,89 @@ static void test_cma_mae_threshold_anneals(void)
     qd_space_free(&sp);
 }
 
+/* Adds a batch of 1-D solutions (x = i, objective f[i], measure m[i]). */
+static void add_batch(qd_archive *a, const double *f, const double *m, size_t n, qd_add_result *res)
+{
+    qd_solution sols[8];
+    const qd_solution *ptrs[8];
+    double x[8];
+    CU_ASSERT_FATAL(n <= 8);
+    for (size_t i = 0; i < n; i++) {
+        x[i] = (double)i;
+        sols[i] = (qd_solution){.x = &x[i], .n = 1, .objective = f[i], .measures = (double *)&m[i], .m = 1};
+        ptrs[i] = &sols[i];
+    }
+    CU_ASSERT_EQUAL(qd_archive_add_batch(a, ptrs, n, res), QD_OK);
+}
+
+static void test_cma_mae_batch_threshold_update(void)
+{
+    qd_space sp = space_of(1, 1);
+    qd_archive *a = archive_from("{\"dims\": [{\"bins\": 2, \"range\": [0, 2]}], \"learning_rate\": 0.1, "
+                                 "\"threshold_min\": 0}",
+                                 &sp, NULL);
+    qd_add_result r[8];
+    qd_elite e;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    /* three entrants in empty cell 0, one in cell 1: all judged against
+     * the archive before the batch, so all are NEW with value f - 0 */
+    add_batch(a, (double[]){10, 4, 1, 2}, (double[]){0.5, 0.5, 0.5, 1.5}, 4, r);
+    for (size_t i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(r[i].status, QD_NEW);
+    CU_ASSERT_DOUBLE_EQUAL(r[1].value, 4.0, 0);
+    /* t = 0.9^3 * 0 + (1 - 0.9^3) * mean(10, 4, 1) = 0.271 * 5 */
+    CU_ASSERT_DOUBLE_EQUAL(qd_archive_threshold(a, 0), 1.355, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(qd_archive_threshold(a, 1), 0.2, 1e-12); /* 0.9 * 0 + 0.1 * 2 */
+    CU_ASSERT_EQUAL(qd_archive_elite(a, 0, &e), QD_OK);
+    CU_ASSERT_DOUBLE_EQUAL(e.objective, 10.0, 0); /* the best entrant */
+    /* 1 is below the threshold; 3 and 2 enter: t = 0.81 * 1.355 + 0.19 * 2.5,
+     * and the best entrant (3) replaces the elite 10 (annealing) */
+    add_batch(a, (double[]){1, 3, 2}, (double[]){0.1, 0.2, 0.3}, 3, r);
+    CU_ASSERT_EQUAL(r[0].status, QD_NOT_ADDED);
+    CU_ASSERT_DOUBLE_EQUAL(r[0].value, 1.0 - 1.355, 1e-12);
+    CU_ASSERT_EQUAL(r[1].status, QD_IMPROVE);
+    CU_ASSERT_DOUBLE_EQUAL(r[1].value, 3.0 - 1.355, 1e-12);
+    CU_ASSERT_EQUAL(r[2].status, QD_IMPROVE);
+    CU_ASSERT_DOUBLE_EQUAL(r[2].value, 2.0 - 1.355, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(qd_archive_threshold(a, 0), 0.81 * 1.355 + 0.19 * 2.5, 1e-12);
+    CU_ASSERT_EQUAL(qd_archive_elite(a, 0, &e), QD_OK);
+    CU_ASSERT_DOUBLE_EQUAL(e.objective, 3.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(e.x[0], 1.0, 0);
+    qd_archive_free(a);
+    qd_space_free(&sp);
+}
+
+/* learning_rate 1 (plain, and CMA-MAE's alpha = 1 with a finite
+ * threshold_min): the threshold is the elite's objective after a batch,
+ * not the entrants' mean, so a worse solution cannot replace the elite. */
+static void test_batch_with_learning_rate_one_keeps_best_as_threshold(void)
+{
+    const char *configs[] = {"{\"dims\": [{\"bins\": 2, \"range\": [0, 2]}]}",
+                             "{\"dims\": [{\"bins\": 2, \"range\": [0, 2]}], \"learning_rate\": 1, "
+                             "\"threshold_min\": 0}"};
+    for (size_t c = 0; c < 2; c++) {
+        qd_space sp = space_of(1, 1);
+        qd_archive *a = archive_from(configs[c], &sp, NULL);
+        qd_add_result r[8];
+        qd_elite e;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        add_batch(a, (double[]){5, 9, 7}, (double[]){0.5, 0.5, 0.5}, 3, r);
+        CU_ASSERT_DOUBLE_EQUAL(qd_archive_threshold(a, 0), 9.0, 0);
+        add_batch(a, (double[]){8, 12, 11}, (double[]){0.5, 0.5, 0.5}, 3, r);
+        CU_ASSERT_EQUAL(r[0].status, QD_NOT_ADDED);
+        CU_ASSERT_DOUBLE_EQUAL(r[0].value, -1.0, 0);
+        CU_ASSERT_EQUAL(r[1].status, QD_IMPROVE);
+        CU_ASSERT_DOUBLE_EQUAL(r[1].value, 3.0, 0);
+        CU_ASSERT_DOUBLE_EQUAL(qd_archive_threshold(a, 0), 12.0, 0);
+        r[0] = add1(a, 0, 10.0, 0.5);
+        CU_ASSERT_EQUAL(r[0].status, QD_NOT_ADDED);
+        CU_ASSERT_EQUAL(qd_archive_elite(a, 0, &e), QD_OK);
+        CU_ASSERT_DOUBLE_EQUAL(e.objective, 12.0, 0);
+        qd_archive_free(a);
+        qd_space_free(&sp);
+    }
+}
+
 static void test_stats_match_hand_computed_values(void)
 {
     qd_space sp = space_of(1, 1);
@@ -279,6 +362,8 @@ static const qdt_test tests[] = {
     {"NaN measure is rejected with reason", test_nan_measure_is_rejected_with_reason},
     {"add statuses and improvement values", test_add_statuses_and_improvement_values},
     {"CMA-MAE threshold anneals", test_cma_mae_threshold_anneals},
+    {"CMA-MAE batch threshold update", test_cma_mae_batch_threshold_update},
+    {"batch with learning rate one keeps best as threshold", test_batch_with_learning_rate_one_keeps_best_as_threshold},
     {"stats match hand-computed values", test_stats_match_hand_computed_values},
     {"sampling only returns elites and reaches each", test_sampling_only_returns_elites_and_reaches_each},
     {"bad grid configs name field and value", test_bad_grid_configs_name_field_and_value},

@@ -1,0 +1,67 @@
+/* qdhf_learn.h - learning diversity measures from similarity judgments, as
+ * QDHF does (Ding et al., "Quality Diversity through Human Feedback"): a
+ * linear projection z = W f + b from a feature vector f to k latent
+ * measures, trained on triplets "of x1 and x2, which is closer to ref?" with
+ * a hinge loss on the difference of squared latent distances. */
+#ifndef ELITES_QDHF_LEARN_H
+#define ELITES_QDHF_LEARN_H
+
+#include "src/internal.h"
+
+/* One judgment over three feature vectors (rows of a feature table):
+ * y = +1 when x2 is the closer to ref, -1 when x1 is. */
+typedef struct qdi_triplet {
+    size_t ref, x1, x2;
+    int y;
+} qdi_triplet;
+
+/* The projection: W is k x d (row-major), b has k entries. */
+typedef struct qdi_projection {
+    size_t d, k;
+    double *W, *b;
+} qdi_projection;
+
+/* Training settings; the defaults are the QDHF authors' (Adam, lr 1e-3,
+ * batch 32, margin 0.05, 75% / 25% split, up to 1,000 epochs, stop when the
+ * mean validation accuracy of the last 10 epochs falls below that of the 10
+ * before). */
+typedef struct qdi_train_options {
+    double lr, margin, train_fraction;
+    size_t batch, max_epochs, patience;
+} qdi_train_options;
+
+/* What training reached. */
+typedef struct qdi_train_report {
+    size_t epochs, train_size, valid_size;
+    double train_accuracy, valid_accuracy, loss;
+} qdi_train_report;
+
+void qdi_train_defaults(qdi_train_options *o);
+
+/* Allocates a d -> k projection with PyTorch's default initialisation of a
+ * linear layer (uniform in +-1/sqrt(d)) from rng. */
+int qdi_projection_init(qdi_projection *p, size_t d, size_t k, gsl_rng *rng);
+void qdi_projection_free(qdi_projection *p);
+/* z = W f + b (z has k entries). */
+void qdi_projection_apply(const qdi_projection *p, const double *f, double *z);
+
+/* The mean hinge loss over n triplets of a feature table (rows of d
+ * numbers) and, when grad_W is not NULL, its gradient with respect to W
+ * (k x d; b has none: it cancels in every distance). */
+double qdi_triplet_loss(const qdi_projection *p, const double *features, const qdi_triplet *t, size_t n,
+                        double margin, double *grad_W);
+/* Fraction of triplets whose latent distances order ref's neighbours as the
+ * judge did. */
+double qdi_triplet_accuracy(const qdi_projection *p, const double *features, const qdi_triplet *t, size_t n);
+
+/* Trains p from scratch (re-initialised from rng) on n triplets: shuffles
+ * and splits them, runs Adam over minibatches, stops early as the options
+ * say; fills *report. */
+int qdi_projection_train(qdi_projection *p, const double *features, qdi_triplet *t, size_t n,
+                         const qdi_train_options *o, gsl_rng *rng, qdi_train_report *report);
+
+/* The simulated judge: y from ground-truth measures (m numbers per row):
+ * +1 when |g(ref) - g(x1)|^2 - |g(ref) - g(x2)|^2 > 0, else -1. */
+int qdi_judge_simulated(const double *truth, size_t m, size_t ref, size_t x1, size_t x2);
+
+#endif

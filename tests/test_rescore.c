@@ -1,0 +1,135 @@
+/* test_rescore.c - `elites rescore` (src/cli_rescore.c), through the built
+ * binary: rescoring an archive with its own config reproduces it byte for
+ * byte; into a coarser grid each cell keeps the best of the elites that fall
+ * in it; bad input gives exit status 2 with the reason. */
+#include <math.h>
+#include <sys/wait.h>
+#include "testutil.h"
+
+static char cmd_out[8192];
+
+/* Runs a shell command, keeps its stderr+stdout in cmd_out; exit status. */
+static int sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(cmd_out, 1, sizeof cmd_out - 1, p) : 0;
+    cmd_out[n] = '\0';
+    int st = p ? pclose(p) : -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *bin(void)
+{
+    const char *b = getenv("ELITES_BIN");
+    return b && *b ? b : "./elites";
+}
+
+static const char *srcdir(void)
+{
+    const char *d = getenv("ELITES_SRCDIR");
+    return d && *d ? d : ".";
+}
+
+static void test_own_config_reproduces_the_archive(void)
+{
+    char *dir = qdt_tmpdir();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(sh("%s run %s/examples/arm.json --iterations 30 -q -o %s/run", bin(), srcdir(), dir), 0);
+    CU_ASSERT_EQUAL(sh("%s rescore %s/run/archive.json --config %s/examples/arm.json -o %s/re", bin(), dir, srcdir(), dir), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(cmd_out, ": 0 failed"));
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/run/archive.csv", dir);
+    snprintf(b, sizeof b, "%s/re/archive.csv", dir);
+    char *ta = qdt_slurp(a), *tb = qdt_slurp(b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ta);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tb);
+    CU_ASSERT_STRING_EQUAL(ta, tb);
+    free(ta);
+    free(tb);
+    snprintf(b, sizeof b, "%s/re/report.html", dir);
+    ta = qdt_slurp(b);
+    CU_ASSERT_PTR_NOT_NULL(ta);
+    free(ta);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
+static void test_coarser_grid_keeps_the_best_per_cell(void)
+{
+    char *dir = qdt_tmpdir(), path[700], err[512];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(sh("%s run %s/examples/arm.json --iterations 30 -q -o %s/run", bin(), srcdir(), dir), 0);
+    snprintf(path, sizeof path, "%s/coarse.json", dir);
+    FILE *fp = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs("{\"evaluator\": {\"type\": \"arm\", \"joints\": 10, \"objective\": \"qdhf\"},"
+          " \"archive\": {\"type\": \"grid\", \"dims\": [{\"bins\": 5, \"range\": [-10, 10]},"
+          " {\"bins\": 5, \"range\": [-10, 10]}]}, \"mutators\": []}", fp);
+    fclose(fp);
+    CU_ASSERT_EQUAL_FATAL(sh("%s rescore %s/run/archive.json --config %s -o %s/re", bin(), dir, path, dir), 0);
+    qd_archive *fine = NULL, *coarse = NULL;
+    snprintf(path, sizeof path, "%s/run/archive.json", dir);
+    CU_ASSERT_EQUAL_FATAL(qd_archive_load_json(path, &fine, NULL, err, sizeof err), QD_OK);
+    snprintf(path, sizeof path, "%s/re/archive.json", dir);
+    CU_ASSERT_EQUAL_FATAL(qd_archive_load_json(path, &coarse, NULL, err, sizeof err), QD_OK);
+    double best[25];
+    for (int i = 0; i < 25; i++)
+        best[i] = -INFINITY;
+    for (size_t i = 0; i < qd_archive_filled(fine); i++) {
+        qd_elite e;
+        size_t cell;
+        qd_archive_elite_at(fine, i, &e);
+        CU_ASSERT_EQUAL(qd_archive_find(coarse, e.measures, &cell), QD_OK);
+        best[cell] = fmax(best[cell], e.objective);
+    }
+    size_t filled = 0;
+    for (size_t c = 0; c < 25; c++) {
+        qd_elite e;
+        if (isinf(best[c])) {
+            CU_ASSERT_EQUAL(qd_archive_elite(coarse, c, &e), QD_ENOTFOUND);
+            continue;
+        }
+        filled++;
+        CU_ASSERT_EQUAL_FATAL(qd_archive_elite(coarse, c, &e), QD_OK);
+        CU_ASSERT(e.objective == best[c]);
+    }
+    CU_ASSERT_EQUAL(qd_archive_filled(coarse), filled);
+    CU_ASSERT(filled > 5);
+    qd_archive_free(fine);
+    qd_archive_free(coarse);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
+static void test_bad_input_exits_2_with_the_reason(void)
+{
+    char *dir = qdt_tmpdir();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(sh("%s run %s/examples/arm.json --iterations 5 -q -o %s/run", bin(), srcdir(), dir), 0);
+    CU_ASSERT_EQUAL(sh("%s rescore %s/run/archive.json -o %s/re", bin(), dir, dir), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(cmd_out, "give an archive, --config and -o"));
+    CU_ASSERT_EQUAL(sh("%s rescore %s/run/archive.json --config %s/examples/sphere.json -o %s/re", bin(), dir, srcdir(),
+                       dir),
+                    2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(cmd_out, "holds real genomes of 10 numbers, but"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(cmd_out, "evaluator takes real genomes of 20"));
+    CU_ASSERT_EQUAL(sh("%s rescore %s/nothing.json --config %s/examples/arm.json -o %s/re", bin(), dir, srcdir(), dir), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(cmd_out, "nothing.json"));
+    qdt_rmdir(dir);
+    free(dir);
+}
+
+static const qdt_test tests[] = {
+    {"own config reproduces the archive", test_own_config_reproduces_the_archive},
+    {"coarser grid keeps the best per cell", test_coarser_grid_keeps_the_best_per_cell},
+    {"bad input exits 2 with the reason", test_bad_input_exits_2_with_the_reason},
+    {NULL, NULL},
+};
+
+QDT_MAIN("rescore", tests)
