@@ -7,6 +7,7 @@
  * tree $ELITES_SRCDIR (set by tests/Makemodule.am; when run by hand from
  * the build folder they default to ./elites and .). */
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -331,6 +332,73 @@ static void test_export_reproduces_archive_files(void)
     free(tmp);
 }
 
+/* SIGINT during a run: the iteration in progress finishes, the outputs are
+ * saved and the exit code is 130. The signal is sent once the first
+ * progress line is out, so the run is under way whatever the machine's
+ * speed; the iterations are far more than it can do before that. */
+static void test_sigint_saves_finished_work_and_exits_130(void)
+{
+    char *tmp = qdt_tmpdir(), out[1024], config[1024], out_path[1100], err_path[1100], path[1100];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    snprintf(config, sizeof config, "%s/examples/sphere.json", srcdir());
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmp);
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", tmp);
+    const char *argv[] = {bin(), "run", config, "--iterations", "100000000", "--set", "evaluator.dim=4",
+                          "--set", "mutators[0].batch=10", "-o", out, NULL};
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+            _exit(127);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    CU_ASSERT_FATAL(pid > 0);
+    /* wait (at most about a minute) for "iter 1/..." */
+    int started = 0, wstatus;
+    for (int i = 0; i < 6000 && !started; i++) {
+        char *o = qdt_slurp(out_path);
+        started = o && strstr(o, "\niter 1/100000000 ") != NULL;
+        free(o);
+        if (!started)
+            usleep(10000);
+    }
+    CU_ASSERT(started);
+    kill(pid, SIGINT);
+    CU_ASSERT_FATAL(waitpid(pid, &wstatus, 0) == pid);
+    CU_ASSERT(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 130);
+
+    /* the message names the last finished iteration, the files hold it */
+    char *err = qdt_slurp(err_path), want[1200];
+    unsigned long long done = 0;
+    CU_ASSERT_FATAL(err && sscanf(err, "elites run: interrupted after iteration %llu;", &done) == 1);
+    snprintf(want, sizeof want, "elites run: interrupted after iteration %llu; saved the archive and metrics in %s\n",
+             done, out);
+    CU_ASSERT_STRING_EQUAL(err, want);
+    CU_ASSERT(done >= 1);
+    snprintf(path, sizeof path, "%s/metrics.csv", out);
+    char *metrics = qdt_slurp(path);
+    size_t lines = 0;
+    for (const char *p = metrics; p && *p; p++)
+        lines += *p == '\n';
+    CU_ASSERT_EQUAL(lines, done + 1);
+    snprintf(path, sizeof path, "%s/archive.json", out);
+    char *text = qdt_slurp(path);
+    cJSON *doc = text ? cJSON_Parse(text) : NULL;
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "counts"), "iterations");
+    CU_ASSERT(cJSON_IsNumber(it) && it->valuedouble == (double)done);
+    cJSON_Delete(doc);
+    free(text);
+    free(metrics);
+    free(err);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
 static const qdt_test tests[] = {
     {"run sphere example writes its files", test_run_sphere_example_writes_its_files},
     {"run logs plain lines when not a terminal", test_run_logs_plain_lines_when_not_a_terminal},
@@ -338,6 +406,7 @@ static const qdt_test tests[] = {
     {"bad command lines exit 2", test_bad_command_lines_exit_2},
     {"help and version", test_help_and_version},
     {"export reproduces archive files", test_export_reproduces_archive_files},
+    {"SIGINT saves finished work and exits 130", test_sigint_saves_finished_work_and_exits_130},
     {NULL, NULL},
 };
 
