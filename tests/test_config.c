@@ -184,17 +184,56 @@ static void test_bad_choices_list_the_choices(void)
     expect_search_errors(cases, QDI_ARRAY_LEN(cases));
 }
 
+static int dummy_init(qd_evaluator *ev, qd_config *cfg)
+{
+    (void)ev;
+    (void)cfg;
+    return QD_EINVAL;
+}
+
+static int dummy_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *w)
+{
+    (void)ev;
+    (void)sol;
+    return qd_worker_fail(w, "never called");
+}
+
+static const qd_evaluator_type dummy_type = {.name = "my_eval", .init = dummy_init, .evaluate = dummy_evaluate};
+
+/* The lists come from the registry, so a new plug-in does not break this
+ * test; the registry itself is checked to hold the built-ins first and a
+ * type registered by the user after them. */
 static void test_unknown_plugin_types_list_known_types(void)
 {
-    static const bad_case cases[] = {
-        {"{" WK ", \"evaluator\": {\"type\": \"sphre\"}, " AR ", " MU "}",
-         "test.json: evaluator.type \"sphre\" is not a known evaluator (known: sphere, rastrigin, arm, qdhf)"},
-        {"{" WK ", " EV ", " AR ", \"mutators\": [{\"type\": \"gaussian\"}, {\"type\": \"gauss\"}]}",
-         "test.json: mutators[1].type \"gauss\" is not a known mutator (known: gaussian, isoline, cmaes)"},
-        {"{" WK ", " EV ", \"archive\": {\"type\": \"hex\"}, " MU "}",
-         "test.json: archive.type \"hex\" is not a known archive type (known: grid, cvt)"},
+    char names[3][512], msgs[3][700];
+    bad_case cases[] = {
+        {"{" WK ", \"evaluator\": {\"type\": \"sphre\"}, " AR ", " MU "}", msgs[0]},
+        {"{" WK ", " EV ", " AR ", \"mutators\": [{\"type\": \"gaussian\"}, {\"type\": \"gauss\"}]}", msgs[1]},
+        {"{" WK ", " EV ", \"archive\": {\"type\": \"hex\"}, " MU "}", msgs[2]},
     };
+    CU_ASSERT_EQUAL(qd_register_evaluator(&dummy_type), QD_OK);
+    CU_ASSERT_EQUAL(qd_register_evaluator(&dummy_type), QD_EEXIST);
+    qd_registry_names("evaluator", names[0], sizeof names[0]);
+    qd_registry_names("mutator", names[1], sizeof names[1]);
+    qd_registry_names("archive", names[2], sizeof names[2]);
+    CU_ASSERT(strncmp(names[0], "sphere, rastrigin, arm, ", 24) == 0);
+    CU_ASSERT(strlen(names[0]) > 9 && strcmp(names[0] + strlen(names[0]) - 9, ", my_eval") == 0);
+    CU_ASSERT(strncmp(names[1], "gaussian, isoline", 17) == 0);
+    CU_ASSERT(strncmp(names[2], "grid, cvt", 9) == 0);
+    snprintf(msgs[0], sizeof msgs[0], "test.json: evaluator.type \"sphre\" is not a known evaluator (known: %s)",
+             names[0]);
+    snprintf(msgs[1], sizeof msgs[1], "test.json: mutators[1].type \"gauss\" is not a known mutator (known: %s)",
+             names[1]);
+    snprintf(msgs[2], sizeof msgs[2], "test.json: archive.type \"hex\" is not a known archive type (known: %s)",
+             names[2]);
     expect_search_errors(cases, QDI_ARRAY_LEN(cases));
+
+    /* a plug-in whose init fails without saying why still gets a message */
+    static const bad_case silent[] = {
+        {"{" WK ", \"evaluator\": {\"type\": \"my_eval\"}, " AR ", " MU "}",
+         "test.json: evaluator could not be set up"},
+    };
+    expect_search_errors(silent, 1);
 }
 
 /* Parses text and checks it fails with code and exactly msg. */
