@@ -112,7 +112,6 @@ qdi_cma_es *qdi_cma_es_new(size_t dim, size_t lambda, double sigma0, const doubl
 {
     qdi_cma_es *es;
     size_t n = dim, rows = lambda > dim ? lambda : dim;
-    params p;
     if (dim == 0 || lambda == 0 || !(es = calloc(1, sizeof *es)))
         return NULL;
     es->n = n;
@@ -138,10 +137,15 @@ qdi_cma_es *qdi_cma_es_new(size_t dim, size_t lambda, double sigma0, const doubl
         qdi_cma_es_free(es);
         return NULL;
     }
-    p = strategy(n, weights(es->w, es->mu));
-    es->lazy_gap = (double)lambda / ((p.c1 + p.c_mu) * (double)n * 10.0);
+    qdi_cma_es_set_eigen_gap(es, 0.1);
     qdi_cma_es_reset(es, x0, sigma0);
     return es;
+}
+
+void qdi_cma_es_set_eigen_gap(qdi_cma_es *es, double factor)
+{
+    params p = strategy(es->n, weights(es->w, es->mu));
+    es->lazy_gap = factor * (double)es->lambda / ((p.c1 + p.c_mu) * (double)es->n);
 }
 
 void qdi_cma_es_free(qdi_cma_es *es)
