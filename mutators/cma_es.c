@@ -413,6 +413,7 @@ int qdi_cma_es_load(qdi_cma_es *es, const cJSON *in)
         goto done;
     t->failed = failed != 0;
     t->pending = pending != 0;
+    t->lazy_gap = es->lazy_gap; /* configuration, not state */
     cache_bd(t); /* the same products as when B and D were made */
     /* swap the loaded state in; the scratch instance takes the old one */
     {
