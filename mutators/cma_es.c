@@ -112,7 +112,6 @@ qdi_cma_es *qdi_cma_es_new(size_t dim, size_t lambda, double sigma0, const doubl
 {
     qdi_cma_es *es;
     size_t n = dim, rows = lambda > dim ? lambda : dim;
-    params p;
     if (dim == 0 || lambda == 0 || !(es = calloc(1, sizeof *es)))
         return NULL;
     es->n = n;
@@ -138,10 +137,15 @@ qdi_cma_es *qdi_cma_es_new(size_t dim, size_t lambda, double sigma0, const doubl
         qdi_cma_es_free(es);
         return NULL;
     }
-    p = strategy(n, weights(es->w, es->mu));
-    es->lazy_gap = (double)lambda / ((p.c1 + p.c_mu) * (double)n * 10.0);
+    qdi_cma_es_set_eigen_gap(es, 0.1);
     qdi_cma_es_reset(es, x0, sigma0);
     return es;
+}
+
+void qdi_cma_es_set_eigen_gap(qdi_cma_es *es, double factor)
+{
+    params p = strategy(es->n, weights(es->w, es->mu));
+    es->lazy_gap = factor * (double)es->lambda / ((p.c1 + p.c_mu) * (double)es->n);
 }
 
 void qdi_cma_es_free(qdi_cma_es *es)
@@ -409,6 +413,7 @@ int qdi_cma_es_load(qdi_cma_es *es, const cJSON *in)
         goto done;
     t->failed = failed != 0;
     t->pending = pending != 0;
+    t->lazy_gap = es->lazy_gap; /* configuration, not state */
     cache_bd(t); /* the same products as when B and D were made */
     /* swap the loaded state in; the scratch instance takes the old one */
     {

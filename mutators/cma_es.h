@@ -14,6 +14,10 @@ typedef struct qdi_cma_es qdi_cma_es;
  * step size sigma0 and mean x0 (copied), C = I. NULL when out of memory or
  * dim or lambda is 0. Free with qdi_cma_es_free. */
 qdi_cma_es *qdi_cma_es_new(size_t dim, size_t lambda, double sigma0, const double *x0);
+/* Sets the evaluations between eigendecompositions to
+ * factor * lambda / ((c1 + c_mu) n), for the default mu: 0.1 is Hansen's
+ * tutorial (the default), 0.5 what purecma, pycma and pyribs use. */
+void qdi_cma_es_set_eigen_gap(qdi_cma_es *es, double factor);
 /* Frees an instance. Accepts NULL. */
 void qdi_cma_es_free(qdi_cma_es *es);
 /* Starts over at mean (copied) with sigma0, C = I, empty paths and zeroed
