@@ -559,7 +559,7 @@ static qd_search *run_search(const char *archive_extra, qd_config **cfg_out)
              "{\"seed\": 5, \"iterations\": 60, \"workers\": 1,"
              " \"evaluator\": {\"type\": \"sphere\", \"dim\": 10},"
              " \"archive\": {\"type\": \"grid\", \"dims\": [{\"bins\": 20}, {\"bins\": 20}]%s},"
-             " \"mutators\": [{\"type\": \"cmaes\", \"count\": 3, \"batch\": 12, \"sigma0\": 0.5,"
+             " \"mutators\": [{\"type\": \"cmaes\", \"count\": 3, \"batch\": 12, \"sigma0\": 0.5, \"clip\": true,"
              " \"ranker\": \"improvement\", \"selection\": \"mu\", \"restart\": \"basic\"}]}",
              archive_extra);
     *cfg_out = qdt_config(json);
@@ -573,8 +573,14 @@ static qd_search *run_search(const char *archive_extra, qd_config **cfg_out)
     return s;
 }
 
-/* CMA-MAE with learning rate 1 (threshold_min 0; sphere objectives are
- * positive) is CMA-ME: the same archive, elite for elite, bit for bit. */
+/* CMA-MAE with learning rate 1 is CMA-ME: the same archive, elite for
+ * elite, bit for bit. threshold_min is 0 and the emitters clip to the box,
+ * where the sphere's objective is in [0, 100]: then a new cell's
+ * improvement value (f - threshold_min) is CMA-ME's (f). Without clipping
+ * the two part ways as soon as a sample far outside the box scores below
+ * 0 (CMA-ME takes it into an empty cell, CMA-MAE does not); a threshold_min
+ * far below every objective instead would shift the values of new cells
+ * and change the improvement ranking. */
 static void test_learning_rate_one_equals_cma_me(void)
 {
     qd_config *ca, *cb;
