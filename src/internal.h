@@ -46,6 +46,9 @@ void qdi_rng_seed(gsl_rng *rng, uint64_t seed);
 /* Places an elite directly into a cell with a given threshold (loading). */
 int qdi_archive_restore(qd_archive *a, size_t cell, const qd_solution *sol, double threshold);
 
+/* Sends one line to the log handler (qd_set_log_handler). */
+void qdi_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Writes a CSV field, quoted when it holds a comma, quote or newline. */
 void qdi_csv_field(FILE *fp, const char *s);
 
@@ -57,5 +60,13 @@ extern const qd_mutator_type qdi_mutator_isoline;
 extern const qd_evaluator_type qdi_evaluator_sphere;
 extern const qd_evaluator_type qdi_evaluator_rastrigin;
 extern const qd_evaluator_type qdi_evaluator_arm;
+extern const qd_mutator_type qdi_mutator_llm;
+extern const qd_evaluator_type qdi_evaluator_ai_feedback;
+
+/* Builds a mutator or evaluator that may use the search's LLM client (llm
+ * may be NULL); qd_mutator_new / qd_evaluator_new pass NULL. */
+int qdi_mutator_new(qd_config *cfg, const qd_space *space, size_t index, uint64_t seed, qd_llm *llm,
+                    qd_mutator **out);
+int qdi_evaluator_new(qd_config *cfg, qd_llm *llm, qd_evaluator **out);
 
 #endif
