@@ -46,6 +46,19 @@ void qdi_rng_seed(gsl_rng *rng, uint64_t seed);
 /* Places an elite directly into a cell with a given threshold (loading). */
 int qdi_archive_restore(qd_archive *a, size_t cell, const qd_solution *sol, double threshold);
 
+/* Expands a prompt template: "{name}" becomes the value of the field of that
+ * name (n names and values), "{{" and "}}" braces. *out is malloc'd. An
+ * unknown field or a lone "{" is QD_EINVAL with the reason in err. */
+int qdi_template_expand(const char *tmpl, const char *const *names, const char *const *values, size_t n, char **out,
+                        char *err, size_t errlen);
+
+/* A string or a list of at least min strings at key (an absent key is an
+ * error when required, else *out is NULL with *n 0). *out is a malloc'd,
+ * NULL-terminated copy (qdi_strings_free). */
+int qdi_config_strings(qd_config *cfg, const char *key, int required, size_t min, char ***out, size_t *n);
+/* Frees a NULL-terminated string list. Accepts NULL. */
+void qdi_strings_free(char **list);
+
 /* Sends one line to the log handler (qd_set_log_handler). */
 void qdi_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -106,61 +106,6 @@ void qdi_llm_set_clock(qd_llm *llm, double (*now)(void *), void (*sleep)(void *,
 
 /* ---- configuration ----------------------------------------------------- */
 
-static char **string_list(const cJSON *v, size_t *n)
-{
-    size_t count = cJSON_IsString(v) ? 1 : (size_t)cJSON_GetArraySize(v);
-    char **out = calloc(count + 1, sizeof *out);
-    const cJSON *e;
-    size_t i = 0;
-    if (!out)
-        return NULL;
-    if (cJSON_IsString(v)) {
-        if (!(out[i++] = strdup(v->valuestring)))
-            goto fail;
-    } else {
-        cJSON_ArrayForEach(e, v)
-            if (!(out[i++] = strdup(e->valuestring)))
-                goto fail;
-    }
-    *n = count;
-    return out;
-fail:
-    for (size_t k = 0; k < i; k++)
-        free(out[k]);
-    free(out);
-    return NULL;
-}
-
-static void free_list(char **l)
-{
-    for (size_t i = 0; l && l[i]; i++)
-        free(l[i]);
-    free(l);
-}
-
-/* A string or a non-empty array of strings at key (marks it known). */
-static int read_strings(qd_config *cfg, const char *key, int nonempty, char ***out, size_t *n)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(qd_config_json(cfg), key);
-    const cJSON *e;
-    *out = NULL;
-    *n = 0;
-    if (!qd_config_has(cfg, key))
-        return QD_OK;
-    if (cJSON_IsArray(v)) {
-        cJSON_ArrayForEach(e, v)
-            if (!cJSON_IsString(e) || (nonempty && !*e->valuestring))
-                return qd_config_fail(cfg, key, "must be a string or a list of %sstrings", nonempty ? "non-empty " : "");
-        if (nonempty && cJSON_GetArraySize(v) == 0)
-            return qd_config_fail(cfg, key, "must not be an empty list");
-    } else if (!cJSON_IsString(v) || (nonempty && !*v->valuestring)) {
-        return qd_config_fail(cfg, key, "must be a string or a list of %sstrings", nonempty ? "non-empty " : "");
-    }
-    if (!(*out = string_list(v, n)))
-        return qd_config_fail(cfg, key, "could not be read: out of memory");
-    return QD_OK;
-}
-
 /* "http://host:port" gets "/v1"; a trailing "/" goes. */
 static char *base_url(const char *url)
 {
@@ -184,7 +129,7 @@ static int read_urls(qd_llm *llm, qd_config *cfg)
     const char *env = getenv("ELITES_LLM_URL");
     if (!qd_config_has(cfg, "url") && env && *env)
         cJSON_AddStringToObject(qd_config_json(cfg), "url", env);
-    if (read_strings(cfg, "url", 1, &list, &n))
+    if (qdi_config_strings(cfg, "url", 0, 1, &list, &n))
         return QD_EINVAL;
     if (!list) {
         if (llm->replay)
@@ -195,14 +140,14 @@ static int read_urls(qd_llm *llm, qd_config *cfg)
     for (size_t i = 0; i < n; i++)
         if (strncmp(list[i], "http://", 7) != 0 && strncmp(list[i], "https://", 8) != 0) {
             qd_config_fail(cfg, "url", "must start with http:// or https://, got \"%s\"", list[i]);
-            free_list(list);
+            qdi_strings_free(list);
             return QD_EINVAL;
         }
     llm->urls = calloc(n, sizeof *llm->urls);
     for (size_t i = 0; llm->urls && i < n; i++)
         if (!(llm->urls[llm->nurls++].base = base_url(list[i])))
             break;
-    free_list(list);
+    qdi_strings_free(list);
     if (!llm->urls || !llm->urls[n - 1].base)
         return qd_config_fail(cfg, "url", "could not be read: out of memory");
     return QD_OK;
@@ -236,7 +181,7 @@ static int read_config(qd_llm *llm, qd_config *cfg)
         read_urls(llm, cfg) ||
         (qd_config_has(cfg, "temperature") && qd_config_number(cfg, "temperature", &llm->temperature, ">= 0 <= 2")) ||
         qd_config_int(cfg, "max_tokens", &llm->max_tokens, ">= 1") ||
-        read_strings(cfg, "stop", 0, &llm->stop, &nstop) ||
+        qdi_config_strings(cfg, "stop", 0, 0, &llm->stop, &nstop) ||
         (qd_config_has(cfg, "seed") && qd_config_int(cfg, "seed", &seed, ">= 0")) ||
         qd_config_number(cfg, "timeout", &llm->timeout, "> 0") ||
         qd_config_number(cfg, "connect_timeout", &llm->connect_timeout, "> 0") ||
@@ -348,7 +293,7 @@ void qd_llm_free(qd_llm *llm)
     free(llm->key_env);
     wipe(llm->key);
     free(llm->key);
-    free_list(llm->stop);
+    qdi_strings_free(llm->stop);
     free(llm->latency);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&llm->share_locks[i]);

@@ -16,6 +16,7 @@ static const qd_archive_type *const builtin_archives[] = {
 static const qd_mutator_type *const builtin_mutators[] = {
     &qdi_mutator_gaussian,
     &qdi_mutator_isoline,
+    &qdi_mutator_llm,
     NULL,
 };
 
@@ -23,6 +24,7 @@ static const qd_evaluator_type *const builtin_evaluators[] = {
     &qdi_evaluator_sphere,
     &qdi_evaluator_rastrigin,
     &qdi_evaluator_arm,
+    &qdi_evaluator_ai_feedback,
     NULL,
 };
 

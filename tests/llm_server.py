@@ -62,6 +62,7 @@ import math
 import os
 import random
 import re
+import socket
 import sys
 import threading
 import time
@@ -297,7 +298,7 @@ def reply_for(path, body, family):
         else:
             shown = labels if labels else ["yes", "no"]
             (tok, lp), alts = answer_tokens(probs, shown, ntop)
-            out = tok
+            out = " " + max(shown, key=lambda lab: probs[lab])  # the text spells the label out
             tokens = [(tok, lp, alts)]
             if family == "vllm":  # a leading newline token, as some chat templates give
                 tokens.insert(0, ("\n", -0.001, [("\n", -0.001), (" The", -7.5)][: max(ntop, 0)]))
@@ -347,6 +348,12 @@ def embedding_for(text):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        # headers and body go out in separate writes: without this, Nagle's
+        # algorithm and the client's delayed ACK add 40 ms to every reply
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, fmt, *args):
         pass
