@@ -3,9 +3,13 @@
  * evaluator (QDAIF, Bradley et al. 2023) and anything else that needs a
  * language model.
  *
- * One qd_llm per search holds the configuration, a curl share (connection
- * cache, DNS, TLS sessions) and the run's accounting; each worker thread
- * talks through its own qd_llm_session (a curl easy handle). A call builds
+ * One qd_llm per search holds the configuration, a curl share (DNS cache and
+ * TLS sessions) and the run's accounting; each worker thread talks through
+ * its own qd_llm_session, a curl easy handle that keeps its connections
+ * alive between requests. Connections themselves are not shared: libcurl's
+ * shared connection cache (CURL_LOCK_DATA_CONNECT) is not safe with handles
+ * running in several threads at once (curl issues #4544, #13840; valgrind
+ * caught an invalid write in it here with 8 workers). A call builds
  * the JSON body, asks the record/replay cache (llm_cache.c), and otherwise
  * POSTs to the next base URL in round-robin order, skipping one that failed
  * fail_after times in a row for skip_seconds. Connect errors, timeouts,
@@ -49,7 +53,7 @@ struct qd_llm {
     int replay;
     qdi_llm_cache *cache;
     /* shared state */
-    CURLSH *share;
+    CURLSH *share;           /* DNS and TLS sessions */
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
     pthread_mutex_t lock;    /* urls, round robin, accounting */
     pthread_cond_t slot_free;
@@ -256,9 +260,8 @@ int qd_llm_new(qd_config *cfg, uint64_t seed, qd_llm **out)
         curl_share_setopt(llm->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
         curl_share_setopt(llm->share, CURLSHOPT_USERDATA, llm) != CURLSHE_OK ||
         curl_share_setopt(llm->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
-        curl_share_setopt(llm->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
         curl_share_setopt(llm->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
-        qd_config_fail(cfg, NULL, "could not set up libcurl's shared connection cache");
+        qd_config_fail(cfg, NULL, "could not set up libcurl's shared DNS cache");
         goto fail;
     }
     for (int k = 0; k < QD_LLM_ERR_KINDS; k++)
@@ -713,14 +716,14 @@ static int call(qd_llm_session *s, const char *path, const char *body, parse_fn 
             return rc;
         }
         if (hit == QDI_CACHE_MISS) {
-            char key[17];
-            qdi_llm_cache_key(path, body, key);
             pthread_mutex_lock(&llm->lock);
             llm->st.errors[QD_LLM_ERR_REPLAY_MISS]++;
             llm->st.failures++;
             pthread_mutex_unlock(&llm->lock);
+            /* no key in the text: failures are grouped by their reason */
             qdi_set_error(s->error, sizeof s->error,
-                          "llm: replay: no recorded reply for this request (key %s, %s) in the cache", key, path);
+                          "llm: replay: no recorded reply for this %s request in llm.cache (the run asks what the "
+                          "recorded one did not)", path + 1);
             return QD_ENOTFOUND;
         }
         if (hit != QDI_CACHE_CLAIMED) {

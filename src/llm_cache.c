@@ -9,9 +9,10 @@
  * Recording: the first caller of a request claims it, later identical
  * requests wait for its reply (single flight), so every caller of a run sees
  * the one reply that is written - the run and its replay agree even when the
- * server would have answered the same request differently twice. Replies
- * are kept as the canonical cJSON printing of what was received, the same
- * string a replay loads. The file is appended line by line (a log, not
+ * server would have answered the same request differently twice. The reply
+ * is kept as the exact text the server sent, a JSON string in the line:
+ * cJSON prints numbers with 15 significant digits when that is "close
+ * enough", so an object printed again would not read back bit for bit. The file is appended line by line (a log, not
  * rewritten atomically): a line cut short by a crash is skipped on the next
  * load and the file is mended with a newline before new lines go in.
  * Replay: answers only from the file; a miss is the caller's error.
@@ -127,9 +128,9 @@ static int load_line(qdi_llm_cache *c, const char *line)
     const cJSON *rep = cJSON_GetObjectItemCaseSensitive(doc, "reply");
     char *body = NULL, *reply = NULL;
     int rc = QD_EFORMAT;
-    if (cJSON_IsString(ep) && cJSON_IsObject(req) && rep && !cJSON_IsNull(rep)) {
+    if (cJSON_IsString(ep) && cJSON_IsObject(req) && cJSON_IsString(rep)) {
         body = cJSON_PrintUnformatted(req);
-        reply = cJSON_PrintUnformatted(rep);
+        reply = strdup(rep->valuestring);
         rc = QD_ENOMEM;
         if (body && reply) {
             uint64_t h = fnv1a(ep->valuestring, body);
@@ -263,17 +264,16 @@ int qdi_llm_cache_lookup(qdi_llm_cache *c, const char *endpoint, const char *bod
 int qdi_llm_cache_store(qdi_llm_cache *c, const char *endpoint, const char *body, const char *reply)
 {
     uint64_t h = fnv1a(endpoint, body);
-    cJSON *line = cJSON_CreateObject(), *req = cJSON_Parse(body), *rep = cJSON_Parse(reply);
-    char key[17], *text = NULL, *canon = NULL;
+    cJSON *line = cJSON_CreateObject(), *req = cJSON_Parse(body);
+    char key[17], *text = NULL, *canon = strdup(reply);
     int rc = QD_ENOMEM;
     qdi_llm_cache_key(endpoint, body, key);
-    if (line && req && rep) {
-        canon = cJSON_PrintUnformatted(rep);
+    if (line && req && canon) {
         cJSON_AddStringToObject(line, "key", key);
         cJSON_AddStringToObject(line, "endpoint", endpoint);
         cJSON_AddItemToObject(line, "request", req);
-        cJSON_AddItemToObject(line, "reply", rep);
-        req = rep = NULL;
+        req = NULL;
+        cJSON_AddStringToObject(line, "reply", reply);
         text = cJSON_PrintUnformatted(line);
     }
     pthread_mutex_lock(&c->lock);
@@ -297,7 +297,6 @@ int qdi_llm_cache_store(qdi_llm_cache *c, const char *endpoint, const char *body
     free(canon);
     cJSON_Delete(line);
     cJSON_Delete(req);
-    cJSON_Delete(rep);
     return rc;
 }
 

@@ -43,7 +43,8 @@ enum { QDI_CACHE_HIT, QDI_CACHE_CLAIMED, QDI_CACHE_MISS };
  * now owns the key (CLAIMED) and must call qdi_llm_cache_store or
  * qdi_llm_cache_release; a concurrent identical request waits for it. */
 int qdi_llm_cache_lookup(qdi_llm_cache *c, const char *endpoint, const char *body, char **reply);
-/* Records the reply of a claimed request (memory and file). */
+/* Records the reply of a claimed request (memory and file), as the exact
+ * text received. */
 int qdi_llm_cache_store(qdi_llm_cache *c, const char *endpoint, const char *body, const char *reply);
 /* Gives a claimed request up (it failed). */
 void qdi_llm_cache_release(qdi_llm_cache *c, const char *endpoint, const char *body);

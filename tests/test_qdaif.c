@@ -517,6 +517,113 @@ static void test_worker_count_and_server_faults_do_not_change_the_archive(void)
     free(eight);
 }
 
+/* The part of archive.json after the config echo and counts: the archive,
+ * its stats and its elites. */
+static const char *archive_part(const char *json)
+{
+    const char *p = json ? strstr(json, "\n\t\"archive\":") : NULL;
+    return p ? p : "(none)";
+}
+
+static size_t lines_of(const char *text)
+{
+    size_t n = 0;
+    for (; text && *text; text++)
+        n += *text == '\n';
+    return n;
+}
+
+static void test_record_then_replay_is_byte_identical_without_the_server(void)
+{
+    char json[8192], extra[1024], *dir = qdt_tmpdir(), rec[600], rep[600], rep1[600], again[600], more[600];
+    qdt_server own;
+    qd_config *cfg;
+    qd_search *s;
+    qd_llm_stats st;
+    char *a, *b, *cache;
+    snprintf(rec, sizeof rec, "%s/rec", dir);
+    snprintf(rep, sizeof rep, "%s/rep", dir);
+    snprintf(rep1, sizeof rep1, "%s/rep1", dir);
+    snprintf(again, sizeof again, "%s/again", dir);
+    snprintf(more, sizeof more, "%s/more", dir);
+    /* record, against a server of this test's own */
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&own, NULL, NULL), 0);
+    snprintf(extra, sizeof extra, ", \"cache\": \"%s/cache.jsonl\"", dir);
+    qdaif_config(json, sizeof json, own.url, 8, 20, "lmx-near", extra);
+    s = run(json, rec, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    qd_llm_stats_get(qd_search_llm(s), &st);
+    double requests = qdt_server_stat(&own, "api_requests");
+    CU_ASSERT_EQUAL(st.requests, requests);
+    CU_ASSERT_EQUAL(st.cache_hits + st.requests, st.calls);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    qdt_server_stop(&own);
+    /* one line per request the server answered */
+    snprintf(more, sizeof more, "%s/cache.jsonl", dir);
+    cache = qdt_slurp(more);
+    CU_ASSERT_EQUAL(lines_of(cache), (size_t)requests);
+    free(cache);
+    snprintf(more, sizeof more, "%s/more", dir);
+    /* the same config with the server gone: every call from the cache,
+     * archive.json byte for byte the same */
+    s = run(json, again, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    qd_llm_stats_get(qd_search_llm(s), &st);
+    CU_ASSERT_EQUAL(st.requests, 0);
+    CU_ASSERT_EQUAL(st.cache_hits, st.calls);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    a = file_in(rec, "archive.json");
+    b = file_in(again, "archive.json");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    free(b);
+    /* strict replay (llm.replay), 8 workers and 1: the same archive; only
+     * the config echo says replay */
+    for (int workers = 8; workers >= 1; workers -= 7) {
+        snprintf(extra, sizeof extra, ", \"cache\": \"%s/cache.jsonl\", \"replay\": true", dir);
+        qdaif_config(json, sizeof json, own.url, workers, 20, "lmx-near", extra);
+        s = run(json, workers == 8 ? rep : rep1, &cfg);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        CU_ASSERT_EQUAL(qd_search_counts(s)->failed + qd_search_counts(s)->evaluated, 160);
+        qd_search_free(s);
+        qd_config_free(cfg);
+        b = file_in(workers == 8 ? rep : rep1, "archive.json");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        CU_ASSERT_STRING_EQUAL(archive_part(a), archive_part(b));
+        CU_ASSERT_PTR_NOT_NULL(strstr(b, "\"replay\":\ttrue"));
+        free(b);
+        char *c1 = file_in(rec, "archive.csv"), *c2 = file_in(workers == 8 ? rep : rep1, "archive.csv");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c2);
+        CU_ASSERT_STRING_EQUAL(c1, c2);
+        free(c1);
+        free(c2);
+    }
+    free(a);
+    /* replaying further than was recorded: the new requests fail, counted
+     * under one reason, and the run goes on */
+    qdaif_config(json, sizeof json, own.url, 8, 22, "lmx-near", extra);
+    s = run(json, more, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(qd_search_counts(s)->iterations, 22);
+    int found = 0;
+    for (size_t k = 0; k < qd_search_failure_kinds(s); k++) {
+        uint64_t n;
+        const char *why = qd_search_failure_kind(s, k, &n);
+        if (strcmp(why, "llm: replay: no recorded reply for this completions request in llm.cache (the run asks "
+                        "what the recorded one did not)") == 0)
+            found = n >= 16;
+    }
+    CU_ASSERT_TRUE(found);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
 static const qdt_test tests[] = {
     {"feedback scores follow the rule", test_feedback_scores_follow_the_rule},
     {"ratings replace missing logprobs", test_ratings_replace_missing_logprobs},
@@ -526,6 +633,8 @@ static const qdt_test tests[] = {
     {"the other mutator modes run", test_other_modes_run},
     {"worker count and server faults do not change the archive",
      test_worker_count_and_server_faults_do_not_change_the_archive},
+    {"record then replay is byte-identical without the server",
+     test_record_then_replay_is_byte_identical_without_the_server},
     {NULL, NULL},
 };
 
