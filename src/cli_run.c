@@ -118,7 +118,7 @@ static void summary(const qd_search *s, const char *outdir, double seconds)
                (unsigned long long)ls.prompt_tokens, (unsigned long long)ls.completion_tokens);
         if (ls.no_usage)
             printf(" (%llu replies gave no counts)", (unsigned long long)ls.no_usage);
-        if (ls.requests)
+        if (!isnan(ls.latency_mean))
             printf("; latency mean %.0f ms, p95 %.0f ms", 1000 * ls.latency_mean, 1000 * ls.latency_p95);
         putchar('\n');
         for (int k = 0; k < QD_LLM_ERR_KINDS; k++)
