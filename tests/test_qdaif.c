@@ -377,8 +377,10 @@ static void test_qdaif_run_fills_the_expected_cells(void)
     char json[8192], *dir = qdt_tmpdir();
     qd_config *cfg;
     int expected[20] = {0}, filled[20] = {0};
-    qdaif_config(json, sizeof json, srv()->url, 8, 30, "lmx-near", NULL);
+    setenv("ELITES_TEST_QDAIF_KEY", "sk-qdaif-SECRET-42", 1);
+    qdaif_config(json, sizeof json, srv()->url, 8, 30, "lmx-near", ", \"api_key_env\": \"ELITES_TEST_QDAIF_KEY\"");
     qd_search *s = run(json, dir, &cfg);
+    unsetenv("ELITES_TEST_QDAIF_KEY");
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     const qd_archive *a = qd_search_archive(s);
     const qd_counts *c = qd_search_counts(s);
@@ -447,6 +449,15 @@ static void test_qdaif_run_fills_the_expected_cells(void)
     CU_ASSERT_PTR_NOT_NULL(metrics && strstr(metrics, ",llm_requests,llm_failures,llm_tokens\n"));
     free(stats);
     free(metrics);
+    /* the key went to the server with every request and into no file */
+    CU_ASSERT_EQUAL(qdt_server_stat(&server, "auth_seen"), qdt_server_stat(&server, "api_requests"));
+    static const char *const outputs[] = {"archive.json", "archive.csv", "metrics.csv", "llm.json", "failures.jsonl"};
+    for (size_t i = 0; i < QDI_ARRAY_LEN(outputs); i++) {
+        char *text = file_in(dir, outputs[i]);
+        CU_ASSERT_PTR_NOT_NULL(text);
+        CU_ASSERT_PTR_NULL(text ? strstr(text, "SECRET") : NULL);
+        free(text);
+    }
     qd_search_free(s);
     qd_config_free(cfg);
     qdt_rmdir(dir);
@@ -481,6 +492,38 @@ static void test_other_modes_run(void)
         qd_search_free(s);
         qd_config_free(cfg);
     }
+}
+
+static void test_post_processing_when_the_server_ignores_stop(void)
+{
+    char json[8192];
+    qd_config *cfg;
+    /* "test-nostop" runs on past the text ("\n###\nHere is another one");
+     * zero-shot: the first prompts are the bare template */
+    char fixed[8192];
+    qdaif_config(json, sizeof json, srv()->url, 4, 5, "lmx-near", NULL);
+    memcpy(strstr(json, "test-openai"), "test-nostop", 11); /* same length */
+    char *at = strstr(json, "\"initial\": 16");
+    snprintf(fixed, sizeof fixed, "%.*s\"initial\": 8, \"init\": \"zero-shot\"%s", (int)(at - json), json,
+             at + strlen("\"initial\": 16"));
+    qd_search *s = run(fixed, NULL, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    const qd_archive *a = qd_search_archive(s);
+    CU_ASSERT_TRUE(qd_archive_filled(a) >= 3);
+    int zero_shot = 0;
+    for (size_t k = 0; k < qd_archive_filled(a); k++) {
+        qd_elite e;
+        qd_archive_elite_at(a, k, &e);
+        CU_ASSERT_PTR_NULL(strchr(e.text, '\n'));
+        CU_ASSERT_PTR_NULL(strchr(e.text, '#'));
+        CU_ASSERT_PTR_NULL(strstr(e.text, "Here is another"));
+        CU_ASSERT_EQUAL(e.text[strlen(e.text) - 1], '.');
+        CU_ASSERT_DOUBLE_EQUAL(e.measures[0], rule_sentiment(e.text), 1e-12);
+        zero_shot |= strstr(e.lineage, "\"op\":\"zero-shot\",\"seeds\":[]") != NULL;
+    }
+    CU_ASSERT_TRUE(zero_shot);
+    qd_search_free(s);
+    qd_config_free(cfg);
 }
 
 static void test_worker_count_and_server_faults_do_not_change_the_archive(void)
@@ -631,6 +674,7 @@ static const qdt_test tests[] = {
     {"config errors name the field", test_config_errors_name_the_field},
     {"a QDAIF run fills the expected cells", test_qdaif_run_fills_the_expected_cells},
     {"the other mutator modes run", test_other_modes_run},
+    {"post-processing when the server ignores stop", test_post_processing_when_the_server_ignores_stop},
     {"worker count and server faults do not change the archive",
      test_worker_count_and_server_faults_do_not_change_the_archive},
     {"record then replay is byte-identical without the server",
