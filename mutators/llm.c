@@ -22,9 +22,11 @@
  * empty or equal to a text already evaluated in the run.
  *
  * ask (main thread, the mutator's RNG) picks the examples and writes the
- * prompt; produce (a worker, the job's RNG for the sampling seed) calls the
- * model. The set of texts already seen changes only in tell, behind a
- * read-write lock, so a batch run is the same whatever the thread count.
+ * prompt into a payload of the job's own; produce (a worker, the job's RNG
+ * for the sampling seed) calls the model; tell frees the payload. The set
+ * of texts already seen changes only in tell, behind a read-write lock, so
+ * a batch run is the same whatever the thread count (and tell may run while
+ * other jobs are in flight).
  */
 #include <math.h>
 #include <pthread.h>
@@ -36,10 +38,13 @@
 enum { MODE_LMX_NEAR, MODE_LMX, MODE_LMX_REPLACE, MODE_REWRITE, MODE_CROSSOVER };
 static const char *const mode_names[] = {"lmx-near", "lmx", "lmx-replace", "rewrite", "crossover", NULL};
 
+/* What ask hands a job: allocated per job and kept on the mutator's list
+ * until tell (or fini) frees it, so a job in flight never shares it. */
 typedef struct payload {
     char *prompt;
     char *lineage; /* JSON object text without the closing "}" (produce adds the seed) */
     qd_llm_endpoint endpoint;
+    struct payload *prev, *next;
 } payload;
 
 typedef struct seen_set { /* 64-bit hashes of texts, open addressing */
@@ -56,8 +61,7 @@ typedef struct llm_mutator {
     char **seeds, **stop, **targets;
     size_t nseeds, nstop, ntargets;
     uint64_t initial, asked;
-    payload *jobs; /* one per job of a batch, reused */
-    size_t njobs;
+    payload *live; /* payloads of jobs not told yet (main thread only) */
     seen_set seen;
     pthread_rwlock_t seen_lock;
     int lock_ready;
@@ -188,10 +192,8 @@ static int llm_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
     st->initial = (uint64_t)initial;
     if (!(st->template = strdup(tmpl)) || !(st->separator = strdup(sep)) || !(st->joiner = strdup(joiner)) ||
         !(st->end = strdup(end)) || !(st->topic = strdup(topic)) || (system && !(st->system = strdup(system))) ||
-        !(st->rewrite = strdup(rewrite)) || !(st->crossover = strdup(crossover)) ||
-        !(st->jobs = calloc((size_t)batch, sizeof *st->jobs)))
+        !(st->rewrite = strdup(rewrite)) || !(st->crossover = strdup(crossover)))
         return qd_config_fail(cfg, NULL, "could not be set up: out of memory");
-    st->njobs = (size_t)batch;
     m->batch = (size_t)batch;
     if (pthread_rwlock_init(&st->seen_lock, NULL) != 0)
         return qd_config_fail(cfg, NULL, "could not be set up");
@@ -202,19 +204,25 @@ static int llm_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
     return QD_OK;
 }
 
-static void free_payload(payload *p)
+/* Unlinks a payload from the live list and frees it. */
+static void drop_payload(llm_mutator *st, payload *p)
 {
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        st->live = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
     free(p->prompt);
     free(p->lineage);
-    p->prompt = p->lineage = NULL;
+    free(p);
 }
 
 static void llm_fini(qd_mutator *m)
 {
     llm_mutator *st = m->state;
-    for (size_t j = 0; st->jobs && j < st->njobs; j++)
-        free_payload(&st->jobs[j]);
-    free(st->jobs);
+    while (st->live)
+        drop_payload(st, st->live);
     free(st->template);
     free(st->separator);
     free(st->joiner);
@@ -494,9 +502,14 @@ static int llm_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
     llm_mutator *st = m->state;
     size_t need = st->mode == MODE_REWRITE ? 1 : (st->mode == MODE_CROSSOVER ? 2 : (size_t)st->examples);
     for (size_t j = 0; j < n; j++) {
-        payload *p = &st->jobs[j];
+        payload *p = calloc(1, sizeof *p);
         int rc;
-        free_payload(p);
+        if (!p)
+            return qd_mutator_fail(m, QD_ENOMEM, "llm: out of memory");
+        p->next = st->live;
+        if (st->live)
+            st->live->prev = p;
+        st->live = p;
         if (st->asked < st->initial || qd_archive_filled(a) < need)
             rc = seeded_job(m, p);
         else if (st->mode == MODE_LMX_NEAR || st->mode == MODE_LMX)
@@ -602,6 +615,11 @@ static int llm_tell(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
         if (jobs[j].status == QD_OK && jobs[j].sol.text)
             rc = seen_add(&st->seen, text_hash(jobs[j].sol.text));
     pthread_rwlock_unlock(&st->seen_lock);
+    for (size_t j = 0; j < n; j++)
+        if (jobs[j].data) {
+            drop_payload(st, jobs[j].data);
+            jobs[j].data = NULL;
+        }
     return rc ? qd_mutator_fail(m, rc, "llm: out of memory") : QD_OK;
 }
 
