@@ -4,7 +4,8 @@
  * LMX (language model crossover, Meyerson et al. 2023) builds a few-shot
  * prompt from k elites in QDAIF's format, T e1 SEP T e2 SEP T e3 SEP T, with
  * T the template line ("Here is a random opinion piece about eating
- * vegetables and plant-based foods:") and SEP "\n###\n"; the model's
+ * vegetables and plant-based foods:") and SEP "\n###\n" (lmx_prompt, default
+ * "{examples}{template}", can wrap it for chat models); the model's
  * continuation is the child. Modes:
  *  - "lmx-near" (QDAIF's default): a parent cell drawn uniformly among the
  *    filled ones, every filled cell j weighted 1 / (1 + |idx(parent) -
@@ -57,7 +58,7 @@ typedef struct llm_mutator {
     qd_llm_endpoint endpoint;
     long examples, max_tokens;
     double temperature;
-    char *template, *separator, *joiner, *end, *system, *topic, *rewrite, *crossover;
+    char *template, *separator, *joiner, *end, *system, *topic, *rewrite, *crossover, *lmx;
     char **seeds, **stop, **targets;
     size_t nseeds, nstop, ntargets;
     uint64_t initial, asked;
@@ -129,6 +130,7 @@ static int check_template(qd_config *cfg, const char *key, const char *tmpl, con
     return QD_OK;
 }
 
+static const char *const lmx_fields[] = {"examples", "template", "topic"};
 static const char *const rewrite_fields[] = {"text", "target", "topic"};
 static const char *const crossover_fields[] = {"text1", "text2", "topic"};
 
@@ -142,6 +144,7 @@ static int llm_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
                           "long. Reply with the new text only.\n\nText: {text}";
     const char *crossover = "Write one new text about {topic} that combines the ideas and the style of the two "
                             "texts below. Reply with the new text only.\n\nText 1: {text1}\n\nText 2: {text2}";
+    const char *lmx = "{examples}{template}"; /* QDAIF's few-shot prompt */
     long batch = 1, examples = 3, initial;
     int endpoint, init = 0;
     if (!m->llm)
@@ -180,7 +183,8 @@ static int llm_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
     if (init == 0 && !st->nseeds)
         return qd_config_fail(cfg, "seeds", "are needed by \"init\": \"seeded\" (or set \"init\": \"zero-shot\")");
     /* read in every mode, so one config switches modes with --set */
-    if (qd_config_string(cfg, "rewrite_prompt", &rewrite) ||
+    if (qd_config_string(cfg, "lmx_prompt", &lmx) || check_template(cfg, "lmx_prompt", lmx, lmx_fields, 3) ||
+        qd_config_string(cfg, "rewrite_prompt", &rewrite) ||
         check_template(cfg, "rewrite_prompt", rewrite, rewrite_fields, 3) ||
         qdi_config_strings(cfg, "targets", st->mode == MODE_REWRITE, 1, &st->targets, &st->ntargets) ||
         qd_config_string(cfg, "crossover_prompt", &crossover) ||
@@ -192,7 +196,7 @@ static int llm_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
     st->initial = (uint64_t)initial;
     if (!(st->template = strdup(tmpl)) || !(st->separator = strdup(sep)) || !(st->joiner = strdup(joiner)) ||
         !(st->end = strdup(end)) || !(st->topic = strdup(topic)) || (system && !(st->system = strdup(system))) ||
-        !(st->rewrite = strdup(rewrite)) || !(st->crossover = strdup(crossover)))
+        !(st->rewrite = strdup(rewrite)) || !(st->crossover = strdup(crossover)) || !(st->lmx = strdup(lmx)))
         return qd_config_fail(cfg, NULL, "could not be set up: out of memory");
     m->batch = (size_t)batch;
     if (pthread_rwlock_init(&st->seen_lock, NULL) != 0)
@@ -231,6 +235,7 @@ static void llm_fini(qd_mutator *m)
     free(st->topic);
     free(st->rewrite);
     free(st->crossover);
+    free(st->lmx);
     qdi_strings_free(st->seeds);
     qdi_strings_free(st->stop);
     qdi_strings_free(st->targets);
@@ -269,22 +274,24 @@ static void put(buf *b, const char *s)
     b->len += n;
 }
 
-/* T e1 SEP T e2 SEP ... T (QDAIF's LMX prompt). */
+/* The lmx_prompt template with {examples} = "T e1 SEP T e2 SEP ... " and
+ * {template} = T: by default QDAIF's "T e1 SEP T e2 SEP T e3 SEP T". */
 static char *lmx_prompt(const llm_mutator *st, const char *const *examples, size_t n)
 {
     buf b = {0};
+    char *out = NULL, err[256];
+    put(&b, "");
     for (size_t i = 0; i < n; i++) {
         put(&b, st->template);
         put(&b, st->joiner);
         put(&b, examples[i]);
         put(&b, st->separator);
     }
-    put(&b, st->template);
-    if (b.failed) {
-        free(b.s);
-        return NULL;
-    }
-    return b.s;
+    const char *values[3] = {b.s, st->template, st->topic};
+    if (!b.failed)
+        qdi_template_expand(st->lmx, lmx_fields, values, 3, &out, err, sizeof err);
+    free(b.s);
+    return out;
 }
 
 static void put_json_string(buf *b, const char *s)

@@ -314,6 +314,12 @@ static void test_config_errors_name_the_field(void)
                                 "\"mode\": \"rewrite\"}]}", fields);
     expect_search_error(json, "mutators[0].targets is required");
     snprintf(json, sizeof json, "{\"llm\": {\"url\": \"http://127.0.0.1:9/v1\", \"model\": \"m\"}, \"evaluator\": "
+                                "{\"type\": \"ai_feedback\", %s}, \"archive\": {\"dims\": [{\"bins\": 10}]}, "
+                                "\"mutators\": [{\"type\": \"llm\", \"template\": \"T:\", \"init\": \"zero-shot\", "
+                                "\"lmx_prompt\": \"{exmples}{template}\"}]}", fields);
+    expect_search_error(json, "mutators[0].lmx_prompt names an unknown field {exmples} (known: {examples}, "
+                              "{template}, {topic})");
+    snprintf(json, sizeof json, "{\"llm\": {\"url\": \"http://127.0.0.1:9/v1\", \"model\": \"m\"}, \"evaluator\": "
                                 "{\"type\": \"ai_feedback\", \"quality\": {\"question\": \"q\"}, \"measures\": "
                                 "[{\"name\": \"a\", \"question\": \"q\", \"labels\": [\"x\", \"y\", \"z\"], "
                                 "\"categorical\": false}]}, \"archive\": {\"dims\": [{\"bins\": 10}]}, "
@@ -499,12 +505,15 @@ static void test_post_processing_when_the_server_ignores_stop(void)
     char json[8192];
     qd_config *cfg;
     /* "test-nostop" runs on past the text ("\n###\nHere is another one");
-     * zero-shot: the first prompts are the bare template */
-    char fixed[8192];
-    qdaif_config(json, sizeof json, srv()->url, 4, 5, "lmx-near", NULL);
+     * zero-shot: the first prompts are the bare template; lmx_prompt wraps
+     * the few-shot block */
+    char fixed[8192], extra[700], *dir = qdt_tmpdir(), *cache;
+    snprintf(extra, sizeof extra, ", \"cache\": \"%s/c.jsonl\"", dir);
+    qdaif_config(json, sizeof json, srv()->url, 4, 5, "lmx-near", extra);
     memcpy(strstr(json, "test-openai"), "test-nostop", 11); /* same length */
     char *at = strstr(json, "\"initial\": 16");
-    snprintf(fixed, sizeof fixed, "%.*s\"initial\": 8, \"init\": \"zero-shot\"%s", (int)(at - json), json,
+    snprintf(fixed, sizeof fixed, "%.*s\"initial\": 8, \"init\": \"zero-shot\", \"lmx_prompt\": \"Examples:\\n"
+                                  "{examples}Now: {template}\"%s", (int)(at - json), json,
              at + strlen("\"initial\": 16"));
     qd_search *s = run(fixed, NULL, &cfg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
@@ -524,6 +533,12 @@ static void test_post_processing_when_the_server_ignores_stop(void)
     CU_ASSERT_TRUE(zero_shot);
     qd_search_free(s);
     qd_config_free(cfg);
+    cache = file_in(dir, "c.jsonl");
+    CU_ASSERT_PTR_NOT_NULL(cache && strstr(cache, "\"prompt\":\"Examples:\\nNow: Here is a random opinion piece"));
+    CU_ASSERT_PTR_NOT_NULL(cache && strstr(cache, "\"prompt\":\"Examples:\\nHere is a random opinion piece"));
+    free(cache);
+    qdt_rmdir(dir);
+    free(dir);
 }
 
 static void test_worker_count_and_server_faults_do_not_change_the_archive(void)
