@@ -358,8 +358,18 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def leave(self):
+        """Stops counting this request as in flight: before its reply goes
+        out, so a client that got it and sends the next one is never
+        counted twice."""
+        with LOCK:
+            if getattr(self, "counted", None) == STATE["generation"]:
+                STATE["inflight"] -= 1
+            self.counted = None
+
     def send_json(self, code, obj, headers=None, raw=None):
         data = raw if raw is not None else json.dumps(obj).encode("utf-8")
+        self.leave()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -385,15 +395,13 @@ class Handler(BaseHTTPRequestHandler):
             self.control(raw)
             return
         with LOCK:  # requests from before a reset (a stalled one) do not count
-            gen = STATE["generation"]
+            self.counted = STATE["generation"]
             STATE["inflight"] += 1
             STATE["max_inflight"] = max(STATE["max_inflight"], STATE["inflight"])
         try:
             self.api(raw)
         finally:
-            with LOCK:
-                if gen == STATE["generation"]:
-                    STATE["inflight"] -= 1
+            self.leave()
 
     def api(self, raw):
         path = self.path.split("?")[0]
@@ -459,6 +467,7 @@ class Handler(BaseHTTPRequestHandler):
         elif kind == "drop":
             self.close_connection = True
         elif kind == "cut":
+            self.leave()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", "1000")

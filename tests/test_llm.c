@@ -472,7 +472,7 @@ static void test_retries_run_out(void)
 static void test_stall_times_out_and_dropped_connection_retries(void)
 {
     qdt_clock clk = {0};
-    qd_llm *llm = client("test-openai", ", \"timeout\": 0.3", &clk);
+    qd_llm *llm = client("test-openai", ", \"timeout\": 0.5", &clk);
     qd_llm_session *s = session(llm);
     qd_llm_request req = gen_request();
     qd_llm_reply r;
@@ -489,7 +489,7 @@ static void test_stall_times_out_and_dropped_connection_retries(void)
     /* every attempt stalls: a timeout error */
     qd_llm_session_free(s);
     qd_llm_free(llm);
-    llm = client("test-openai", ", \"timeout\": 0.3, \"retries\": 1", &clk);
+    llm = client("test-openai", ", \"timeout\": 0.5, \"retries\": 1", &clk);
     s = session(llm);
     qdt_server_control(&server, "{\"faults\": [{\"kind\": \"stall\", \"seconds\": 2}, {\"kind\": \"stall\", "
                                 "\"seconds\": 2}]}");
