@@ -532,7 +532,7 @@ found:
 static void url_result(qd_llm *llm, size_t u, int ok)
 {
     double now = llm->now(llm->clock_ctx);
-    int skip = 0;
+    unsigned in_row = 0;
     pthread_mutex_lock(&llm->lock);
     url_state *st = &llm->urls[u];
     if (ok) {
@@ -542,13 +542,13 @@ static void url_result(qd_llm *llm, size_t u, int ok)
         st->failures++;
         if (++st->failures_in_row >= (unsigned)llm->fail_after && llm->nurls > 1 && st->down_until <= now) {
             st->down_until = now + llm->skip_seconds;
-            skip = 1;
+            in_row = st->failures_in_row;
         }
     }
     pthread_mutex_unlock(&llm->lock);
-    if (skip)
-        qdi_log("llm: %s failed %u times in a row; trying the other servers for %g s", st->base,
-                st->failures_in_row, llm->skip_seconds);
+    if (in_row) /* base never changes after set-up */
+        qdi_log("llm: %s failed %u times in a row; trying the other servers for %g s", st->base, in_row,
+                llm->skip_seconds);
 }
 
 static void take_slot(qd_llm *llm)
