@@ -6,6 +6,11 @@
 
 int qd_evaluator_new(qd_config *cfg, qd_evaluator **out)
 {
+    return qdi_evaluator_new(cfg, NULL, out);
+}
+
+int qdi_evaluator_new(qd_config *cfg, qd_llm *llm, qd_evaluator **out)
+{
     const char *name = NULL;
     const qd_evaluator_type *type;
     qd_evaluator *ev;
@@ -20,6 +25,7 @@ int qd_evaluator_new(qd_config *cfg, qd_evaluator **out)
     if (!(ev = calloc(1, sizeof *ev)))
         return qd_config_fail(cfg, NULL, "could not be built: out of memory");
     ev->type = type;
+    ev->llm = llm;
     if (type->state_size && !(ev->state = calloc(1, type->state_size))) {
         free(ev);
         return qd_config_fail(cfg, NULL, "could not be built: out of memory");

@@ -7,6 +7,12 @@
 
 int qd_mutator_new(qd_config *cfg, const qd_space *space, size_t index, uint64_t seed, qd_mutator **out)
 {
+    return qdi_mutator_new(cfg, space, index, seed, NULL, out);
+}
+
+int qdi_mutator_new(qd_config *cfg, const qd_space *space, size_t index, uint64_t seed, qd_llm *llm,
+                    qd_mutator **out)
+{
     const char *name = NULL;
     const qd_mutator_type *type;
     qd_mutator *m;
@@ -24,6 +30,7 @@ int qd_mutator_new(qd_config *cfg, const qd_space *space, size_t index, uint64_t
     m->space = space;
     m->index = index;
     m->batch = 1;
+    m->llm = llm;
     if ((type->state_size && !(m->state = calloc(1, type->state_size))) || !(m->rng = gsl_rng_alloc(gsl_rng_mt19937))) {
         qd_mutator_free(m);
         return qd_config_fail(cfg, NULL, "could not be built: out of memory");

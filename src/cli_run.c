@@ -110,7 +110,25 @@ static void summary(const qd_search *s, const char *outdir, double seconds)
         const char *why = qd_search_failure_kind(s, i, &n);
         printf("failed %llu x: %s\n", (unsigned long long)n, why);
     }
-    printf("wrote %s/archive.json, archive.csv, metrics.csv, heatmap.svg, report.html%s\n", outdir, c->failed ? ", failures.jsonl" : "");
+    if (qd_search_llm(s)) {
+        qd_llm_stats ls;
+        qd_llm_stats_get(qd_search_llm(s), &ls);
+        printf("llm: %llu calls, %llu requests, %llu retries, %llu failed, %llu from the cache; tokens %llu prompt + "
+               "%llu completion",
+               (unsigned long long)ls.calls, (unsigned long long)ls.requests, (unsigned long long)ls.retries,
+               (unsigned long long)ls.failures, (unsigned long long)ls.cache_hits,
+               (unsigned long long)ls.prompt_tokens, (unsigned long long)ls.completion_tokens);
+        if (ls.no_usage)
+            printf(" (%llu replies gave no counts)", (unsigned long long)ls.no_usage);
+        if (!isnan(ls.latency_mean))
+            printf("; latency mean %.0f ms, p95 %.0f ms", 1000 * ls.latency_mean, 1000 * ls.latency_p95);
+        putchar('\n');
+        for (int k = 0; k < QD_LLM_ERR_KINDS; k++)
+            if (ls.errors[k])
+                printf("llm: %llu failed attempts: %s\n", (unsigned long long)ls.errors[k], qd_llm_error_kind_name(k));
+    }
+    printf("wrote %s/archive.json, archive.csv, metrics.csv, heatmap.svg, report.html%s%s\n", outdir,
+           c->failed ? ", failures.jsonl" : "", qd_search_llm(s) ? ", llm.json" : "");
 }
 
 /* Nonzero if s is a whole number in digits, at least min. */

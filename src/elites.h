@@ -311,6 +311,11 @@ int qd_archive_load_json(const char *path, qd_archive **out, cJSON **top, char *
 
 /* ---- workers and jobs -------------------------------------------------- */
 
+/* The search's LLM client (one per run) and a worker's connection to it
+ * (one per thread); see "LLM client" below. */
+typedef struct qd_llm qd_llm;
+typedef struct qd_llm_session qd_llm_session;
+
 /* Per-thread context handed to produce and evaluate: an RNG seeded for each
  * job from (run seed, job id), per-plugin thread state, and a buffer for the
  * reason of a failure. */
@@ -319,6 +324,7 @@ typedef struct qd_worker {
     gsl_rng *rng;
     void *eval_state;
     char error[512];
+    qd_llm_session *llm; /* this thread's LLM session (NULL: no "llm" section) */
 } qd_worker;
 
 /* Records a failure reason in w->error and returns QD_EEVAL. */
@@ -369,6 +375,7 @@ struct qd_mutator {
     size_t index;
     uint64_t restarts;
     char error[512];
+    qd_llm *llm; /* the search's LLM client, set before init (NULL: none) */
 };
 
 /* Builds a mutator from its config section ("type" picks the kind).
@@ -402,6 +409,7 @@ struct qd_evaluator {
     void *state;
     qd_space space;
     char error[512];
+    qd_llm *llm; /* the search's LLM client, set before init (NULL: none) */
 };
 
 /* Builds an evaluator from its config section. The caller owns *out. */
@@ -424,6 +432,129 @@ const qd_evaluator_type *qd_find_evaluator(const char *name);
  * buf, for messages. */
 void qd_registry_names(const char *role, char *buf, size_t len);
 
+/* ---- LLM client -------------------------------------------------------- */
+
+/* One client per search speaks the OpenAI-compatible HTTP API (llama.cpp's
+ * server, vLLM, Ollama, OpenAI): text completions with logprobs, chat
+ * completions, embeddings. It is configured from the config's top-level
+ * "llm" section; each worker thread calls it through its own session (a
+ * curl handle; connections and DNS are shared). Retries, round-robin over
+ * several base URLs, accounting and the record/replay cache live in the
+ * client. The API key comes from an environment variable and is never
+ * logged or written anywhere. */
+
+typedef enum { QD_LLM_COMPLETIONS = 0, QD_LLM_CHAT = 1 } qd_llm_endpoint;
+
+/* One request. Unset fields take the client's defaults. */
+typedef struct qd_llm_request {
+    qd_llm_endpoint endpoint;
+    const char *system;        /* chat: optional system message */
+    const char *prompt;        /* the prompt, or (chat) the user message */
+    double temperature;        /* < 0: the client's default */
+    long max_tokens;           /* 0: the client's default */
+    const char *const *stop;   /* NULL-terminated; NULL: the client's default */
+    long top_logprobs;         /* > 0: ask for this many alternatives per token */
+    int seeded;                /* nonzero: send seed (sampling seed) */
+    uint64_t seed;
+} qd_llm_request;
+
+/* A token of a reply with its log-probability and top alternatives. */
+typedef struct qd_llm_alt {
+    char *token;
+    double logprob;            /* -inf when the server gave none */
+} qd_llm_alt;
+typedef struct qd_llm_token {
+    char *token;
+    double logprob;
+    qd_llm_alt *top;
+    size_t ntop;
+} qd_llm_token;
+
+/* A parsed reply; every string is owned by the reply (qd_llm_reply_clear). */
+typedef struct qd_llm_reply {
+    char *text;                /* the completion ("" when the server gave none) */
+    char *finish_reason;       /* NULL when not given */
+    long prompt_tokens;        /* -1 when the server did not say */
+    long completion_tokens;
+    qd_llm_token *tokens;      /* logprobs of the first tokens (ntokens 0: none) */
+    size_t ntokens;
+    int from_cache;            /* answered from the record/replay cache */
+} qd_llm_reply;
+
+/* Failed attempts by kind, for the accounting. */
+enum {
+    QD_LLM_ERR_CONNECT, QD_LLM_ERR_TIMEOUT, QD_LLM_ERR_DROPPED, QD_LLM_ERR_HTTP_429,
+    QD_LLM_ERR_HTTP_5XX, QD_LLM_ERR_HTTP_4XX, QD_LLM_ERR_BAD_REPLY, QD_LLM_ERR_TOO_LARGE,
+    QD_LLM_ERR_REPLAY_MISS, QD_LLM_ERR_OTHER, QD_LLM_ERR_KINDS
+};
+
+/* Run-wide accounting of a client. */
+typedef struct qd_llm_stats {
+    uint64_t calls;            /* completion and embedding calls */
+    uint64_t requests;         /* HTTP attempts */
+    uint64_t retries;          /* attempts after the first of a call */
+    uint64_t failures;         /* calls that failed after every retry */
+    uint64_t cache_hits;       /* calls answered from the cache */
+    uint64_t prompt_tokens, completion_tokens;
+    uint64_t no_usage;         /* replies that gave no token counts */
+    uint64_t errors[QD_LLM_ERR_KINDS]; /* failed attempts by kind */
+    double latency_mean, latency_p95;  /* seconds per successful attempt; NaN if none */
+} qd_llm_stats;
+
+/* Builds a client from a config's "llm" section (url, model, api_key_env,
+ * sampling defaults, timeouts, retries, cache, replay); seed derives the
+ * retry jitter. Errors in qd_config_error(cfg). The caller owns *out. */
+int qd_llm_new(qd_config *cfg, uint64_t seed, qd_llm **out);
+/* Frees a client (after its sessions). Accepts NULL. */
+void qd_llm_free(qd_llm *llm);
+/* Opens a session (one per thread) on a client; id numbers it. The caller
+ * owns *out. */
+int qd_llm_session_new(qd_llm *llm, unsigned id, qd_llm_session **out);
+/* Frees a session. Accepts NULL. */
+void qd_llm_session_free(qd_llm_session *s);
+/* Sends a completion or chat request (retrying as configured) and parses
+ * the reply into *reply (output only; the caller clears it after). On
+ * failure returns QD_EHTTP, QD_ETIMEOUT, QD_EFORMAT or QD_ENOTFOUND (a
+ * replay miss) and qd_llm_session_error says why. */
+int qd_llm_complete(qd_llm_session *s, const qd_llm_request *req, qd_llm_reply *reply);
+/* Embeds a text; *vec (n numbers) is malloc'd and owned by the caller. */
+int qd_llm_embed(qd_llm_session *s, const char *text, double **vec, size_t *n);
+/* The session's last error text (owned by the session). */
+const char *qd_llm_session_error(const qd_llm_session *s);
+/* Fills *st with the client's accounting so far (thread-safe). */
+void qd_llm_stats_get(const qd_llm *llm, qd_llm_stats *st);
+/* A static name for a failure kind ("timeout", "http_429", ...). */
+const char *qd_llm_error_kind_name(int kind);
+/* Writes the accounting as a JSON object into out (borrowed). */
+int qd_llm_stats_json(const qd_llm *llm, cJSON *out);
+
+/* Parses a completion or chat reply in any of the supported shapes
+ * (OpenAI, vLLM, llama.cpp, Ollama) into *reply (output only; the caller
+ * clears it after). QD_EFORMAT (why in err, reply zeroed) when it is not
+ * JSON or holds no completion. */
+int qd_llm_reply_parse(const char *json, qd_llm_reply *reply, char *err, size_t errlen);
+/* Frees a reply's contents and zeroes it. */
+void qd_llm_reply_clear(qd_llm_reply *reply);
+/* The probability of each of n answer labels from a reply's top logprobs:
+ * at the first token position whose alternatives name any label (case,
+ * surrounding space and tokenizer markers ignored; a prefix of at least 3
+ * characters names a label when it names only that one) the masses of each
+ * label's variants are summed and normalised over the labels. p gets n
+ * numbers; *position (may be NULL) the token position used. QD_ENOTFOUND
+ * when the reply has no logprobs or no position names a label. */
+int qd_llm_label_probs(const qd_llm_reply *reply, const char *const *labels, size_t n, double *p,
+                       size_t *position);
+/* Reads the first number in a rating answer ("7", "Rating: 8.5/10") and
+ * checks lo <= v <= hi; QD_ENOTFOUND when there is none, QD_EINVAL when out
+ * of range. */
+int qd_llm_parse_rating(const char *text, double lo, double hi, double *v);
+
+/* ---- logging ----------------------------------------------------------- */
+
+/* Where the library's notes go (one line each, no newline); the default
+ * writes "elites: <line>" to stderr. NULL restores the default. */
+void qd_set_log_handler(void (*fn)(void *ctx, const char *line), void *ctx);
+
 /* ---- search ------------------------------------------------------------ */
 
 /* One row of metrics, after an iteration. */
@@ -434,6 +565,7 @@ typedef struct qd_metrics {
     uint64_t new_cells, improved; /* this iteration: cells filled, IMPROVE statuses */
     qd_archive_stats stats;
     double seconds;       /* wall time since the search started */
+    uint64_t llm_requests, llm_failures, llm_tokens; /* LLM client totals so far (0 without one) */
 } qd_metrics;
 
 /* Run-wide counts: jobs asked, evaluated (successfully) and failed; cells
@@ -484,7 +616,8 @@ int qd_search_done(const qd_search *s);
 /* Asks the search to stop (safe from a signal handler). */
 void qd_search_stop(qd_search *s);
 /* Writes archive.json, archive.csv, metrics.csv, heatmap.svg, report.html
- * (and failures.jsonl when there were failures) into dir, each atomically. */
+ * (and failures.jsonl when there were failures, llm.json when there is an
+ * LLM client) into dir, each atomically. */
 int qd_search_save(qd_search *s, const char *dir);
 /* Accessors (borrowed pointers, valid for the search's life). */
 const qd_archive *qd_search_archive(const qd_search *s);
@@ -499,6 +632,8 @@ const qd_output_options *qd_search_output(const qd_search *s);
 uint64_t qd_search_seed(const qd_search *s);
 uint64_t qd_search_iterations(const qd_search *s);
 const char *qd_search_error(const qd_search *s);
+/* The search's LLM client, or NULL when the config has no "llm" section. */
+const qd_llm *qd_search_llm(const qd_search *s);
 /* Number of distinct failure reasons and the i-th (reason, count). */
 size_t qd_search_failure_kinds(const qd_search *s);
 const char *qd_search_failure_kind(const qd_search *s, size_t i, uint64_t *count);

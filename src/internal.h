@@ -63,6 +63,21 @@ int qdi_archive_restore(qd_archive *a, size_t cell, const qd_solution *sol, doub
  * name is the file named in error messages. */
 int qdi_heatmap_write(FILE *fp, const qd_archive *a, const qd_heatmap_options *opt, const char *name, char *err,
                       size_t errlen);
+/* Expands a prompt template: "{name}" becomes the value of the field of that
+ * name (n names and values), "{{" and "}}" braces. *out is malloc'd. An
+ * unknown field or a lone "{" is QD_EINVAL with the reason in err. */
+int qdi_template_expand(const char *tmpl, const char *const *names, const char *const *values, size_t n, char **out,
+                        char *err, size_t errlen);
+
+/* A string or a list of at least min strings at key (an absent key is an
+ * error when required, else *out is NULL with *n 0). *out is a malloc'd,
+ * NULL-terminated copy (qdi_strings_free). */
+int qdi_config_strings(qd_config *cfg, const char *key, int required, size_t min, char ***out, size_t *n);
+/* Frees a NULL-terminated string list. Accepts NULL. */
+void qdi_strings_free(char **list);
+
+/* Sends one line to the log handler (qd_set_log_handler). */
+void qdi_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Writes a CSV field, quoted when it holds a comma, quote or newline. */
 void qdi_csv_field(FILE *fp, const char *s);
@@ -77,5 +92,13 @@ extern const qd_evaluator_type qdi_evaluator_sphere;
 extern const qd_evaluator_type qdi_evaluator_rastrigin;
 extern const qd_evaluator_type qdi_evaluator_arm;
 extern const qd_evaluator_type qdi_evaluator_qdhf;
+extern const qd_mutator_type qdi_mutator_llm;
+extern const qd_evaluator_type qdi_evaluator_ai_feedback;
+
+/* Builds a mutator or evaluator that may use the search's LLM client (llm
+ * may be NULL); qd_mutator_new / qd_evaluator_new pass NULL. */
+int qdi_mutator_new(qd_config *cfg, const qd_space *space, size_t index, uint64_t seed, qd_llm *llm,
+                    qd_mutator **out);
+int qdi_evaluator_new(qd_config *cfg, qd_llm *llm, qd_evaluator **out);
 
 #endif

@@ -17,6 +17,7 @@ static const qd_mutator_type *const builtin_mutators[] = {
     &qdi_mutator_gaussian,
     &qdi_mutator_isoline,
     &qdi_mutator_cmaes,
+    &qdi_mutator_llm,
     NULL,
 };
 
@@ -25,6 +26,7 @@ static const qd_evaluator_type *const builtin_evaluators[] = {
     &qdi_evaluator_rastrigin,
     &qdi_evaluator_arm,
     &qdi_evaluator_qdhf,
+    &qdi_evaluator_ai_feedback,
     NULL,
 };
 

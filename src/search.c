@@ -43,6 +43,18 @@ static int read_output(qd_search *s, qd_config *cfg)
     return QD_OK;
 }
 
+/* The optional top-level "llm" section: one LLM client for the whole run,
+ * shared by the mutators and the evaluator (they get it before their init). */
+static int read_llm(qd_search *s, qd_config *cfg)
+{
+    qd_config *lc;
+    if (!qd_config_has(cfg, "llm"))
+        return QD_OK;
+    if (qd_config_object(cfg, "llm", 1, &lc) || qd_llm_new(lc, s->seed, &s->llm))
+        return QD_EINVAL;
+    return QD_OK;
+}
+
 /* With CMA-MAE (learning_rate < 1) a second, plain archive over the same
  * cells keeps the best solution per cell for reporting. */
 static int build_result_archive(qd_search *s, qd_config *cfg)
@@ -88,7 +100,7 @@ static int build_mutators(qd_search *s, qd_config *cfg)
         if (qd_config_array_object(cfg, "mutators", i, &mc) || qd_config_int(mc, "count", &count, ">= 1"))
             return QD_EINVAL;
         for (long k = 0; k < count; k++) {
-            if (qd_mutator_new(mc, &s->ev->space, s->nmutators, s->seed, &s->mutators[s->nmutators]))
+            if (qdi_mutator_new(mc, &s->ev->space, s->nmutators, s->seed, s->llm, &s->mutators[s->nmutators]))
                 return QD_EINVAL;
             s->njobs += s->mutators[s->nmutators]->batch;
             s->nmutators++;
@@ -136,6 +148,9 @@ static int start_workers(qd_search *s, qd_config *cfg, long n)
         w->id = (unsigned)i;
         if (!(w->rng = gsl_rng_alloc(gsl_rng_mt19937)))
             return qd_config_fail(cfg, "workers", "could not be set up: out of memory");
+        /* LLM: one session (curl handle) per worker thread */
+        if (s->llm && qd_llm_session_new(s->llm, (unsigned)i, &w->llm) != QD_OK)
+            return qd_config_fail(cfg, "llm", "could not set up worker %zu: out of memory", i);
         if (s->ev->type->worker_init && s->ev->type->worker_init(s->ev, w) != QD_OK)
             return qd_config_fail(cfg, "evaluator", "could not set up worker %zu: %s", i, w->error);
         s->workers_ready++;
@@ -186,7 +201,8 @@ int qd_search_new(qd_config *cfg, qd_search **out)
         goto fail;
     s->seed = (uint64_t)seed;
     s->iterations = (uint64_t)iterations;
-    if (read_output(s, cfg) || qd_config_object(cfg, "evaluator", 1, &ec) || qd_evaluator_new(ec, &s->ev) ||
+    if (read_output(s, cfg) || read_llm(s, cfg) || qd_config_object(cfg, "evaluator", 1, &ec) ||
+        qdi_evaluator_new(ec, s->llm, &s->ev) ||
         qd_config_object(cfg, "archive", 1, &ac) || qd_archive_new(ac, &s->ev->space, &s->archive) ||
         build_result_archive(s, cfg) || build_mutators(s, cfg) ||
         qdi_scheduler_new(cfg, s->nmutators, &s->scheduler) || qd_config_check_keys(cfg))
@@ -215,6 +231,7 @@ void qd_search_free(qd_search *s)
             s->ev->type->worker_fini(s->ev, &s->workers[i]);
         if (s->workers[i].rng)
             gsl_rng_free(s->workers[i].rng);
+        qd_llm_session_free(s->workers[i].llm);
     }
     free(s->workers);
     for (size_t j = 0; s->jobs && j < s->njobs; j++)
@@ -226,6 +243,7 @@ void qd_search_free(qd_search *s)
     qd_archive_free(s->result);
     qd_config_free(s->result_cfg);
     qd_evaluator_free(s->ev);
+    qd_llm_free(s->llm); /* after its sessions and the plug-ins that hold it */
     free(s->jobs);
     free(s->xbuf);
     free(s->mbuf);
@@ -407,6 +425,13 @@ int qd_search_step(qd_search *s)
     row.failed = s->counts.failed;
     qd_archive_stats_get(qd_search_result_archive(s), &row.stats);
     row.seconds = elapsed(&s->start);
+    if (s->llm) {
+        qd_llm_stats st;
+        qd_llm_stats_get(s->llm, &st);
+        row.llm_requests = st.requests;
+        row.llm_failures = st.failures;
+        row.llm_tokens = st.prompt_tokens + st.completion_tokens;
+    }
     if (push_metrics(s, &row)) {
         qdi_set_error(s->error, sizeof s->error, "out of memory");
         return QD_ENOMEM;
@@ -431,6 +456,7 @@ const qd_output_options *qd_search_output(const qd_search *s) { return &s->outpu
 uint64_t qd_search_seed(const qd_search *s) { return s->seed; }
 uint64_t qd_search_iterations(const qd_search *s) { return s->iterations; }
 const char *qd_search_error(const qd_search *s) { return s->error; }
+const qd_llm *qd_search_llm(const qd_search *s) { return s->llm; }
 
 const qd_metrics *qd_search_last_metrics(const qd_search *s)
 {

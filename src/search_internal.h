@@ -18,6 +18,7 @@ struct qd_search {
     qd_config *cfg;
     uint64_t seed, iterations;
     qd_evaluator *ev;
+    qd_llm *llm;           /* the "llm" section's client, or NULL */
     qd_archive *archive;
     qd_archive *result;    /* CMA-MAE's result archive, or NULL */
     qd_config *result_cfg; /* its config (derived from the archive's) */

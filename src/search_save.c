@@ -77,17 +77,22 @@ static int save_metrics(const qd_search *s, const char *path, char *err, size_t 
     if (rc)
         return rc;
     fputs("iteration,evaluations,failed,new,improved,filled,coverage,qd_score,norm_qd_score,obj_max,obj_mean,"
-          "seconds\n",
+          "seconds",
           f.fp);
+    fputs(s->llm ? ",llm_requests,llm_failures,llm_tokens\n" : "\n", f.fp);
     for (size_t i = 0; i < s->nhistory; i++) {
         const qd_metrics *r = &s->history[i];
-        fprintf(f.fp, "%llu,%llu,%llu,%llu,%llu,%zu,%s,%s,%s,%s,%s,%.3f\n", (unsigned long long)r->iteration,
+        fprintf(f.fp, "%llu,%llu,%llu,%llu,%llu,%zu,%s,%s,%s,%s,%s,%.3f", (unsigned long long)r->iteration,
                 (unsigned long long)r->evaluations, (unsigned long long)r->failed,
                 (unsigned long long)r->new_cells, (unsigned long long)r->improved, r->stats.filled,
                 qdi_format_double(a, r->stats.coverage), qdi_format_double(b, r->stats.qd_score),
                 qdi_format_double(c, r->stats.norm_qd_score),
                 r->stats.filled ? qdi_format_double(d, r->stats.obj_max) : "",
                 r->stats.filled ? qdi_format_double(e, r->stats.obj_mean) : "", r->seconds);
+        if (s->llm)
+            fprintf(f.fp, ",%llu,%llu,%llu", (unsigned long long)r->llm_requests,
+                    (unsigned long long)r->llm_failures, (unsigned long long)r->llm_tokens);
+        fputc('\n', f.fp);
     }
     return qdi_atomic_commit(&f, err, errlen);
 }
@@ -149,6 +154,23 @@ int qd_search_save(qd_search *s, const char *dir)
         r.nmetrics = s->nhistory;
         snprintf(path, len, "%s/report.html", dir);
         rc = qd_archive_save_html(qd_search_result_archive(s), &r, path, s->error, sizeof s->error);
+    }
+    if (!rc && s->llm) { /* the LLM accounting (not in archive.json: a replay makes no requests) */
+        cJSON *o = cJSON_CreateObject();
+        char *text = NULL;
+        if (o && qd_llm_stats_json(s->llm, o) == QD_OK)
+            text = cJSON_Print(o);
+        cJSON_Delete(o);
+        snprintf(path, len, "%s/llm.json", dir);
+        if (!text) {
+            qdi_set_error(s->error, sizeof s->error, "out of memory");
+            rc = QD_ENOMEM;
+        } else {
+            size_t n = strlen(text);
+            text[n] = '\n'; /* cJSON_Print leaves no newline: write n + 1 bytes with one */
+            rc = qdi_write_file_atomic(path, text, n + 1, s->error, sizeof s->error);
+        }
+        free(text);
     }
     if (!rc && s->nfailure_lines) {
         snprintf(path, len, "%s/failures.jsonl", dir);

@@ -1,0 +1,539 @@
+#!/usr/bin/env python3
+"""llm_server.py - a deterministic OpenAI-compatible server for elites' tests.
+
+Listens on 127.0.0.1 on a port the OS picks and prints "PORT <n>" on its
+first line of output. Serves /v1/completions, /v1/chat/completions and
+/v1/embeddings, and answers by fixed rules (no model):
+
+* Feedback prompts ("### Instruction: <question> ### Input: <text>
+  ### Response:"): the answer labels are the label words the question
+  mentions (positive, negative, yes, no, horror, romance, happy, tragic, the
+  five poem genres and five tones). Each label's logit is
+  0.55 * (number of the label's lexicon words in the text), plus 0.1 for the
+  first label mentioned; "yes" has logit 1.2 * (topic words) - 2 against
+  "no" at 0. The reply's first answer token carries top logprobs over the
+  labels, each split into two spellings (" label" 3/4, "Label" 1/4) beside
+  two filler tokens, so a client must merge variants and normalise. A
+  question containing "0 to 10" is answered with a rating
+  round(10 * p(first label)) (or p(yes) when no label is named) as text.
+* Any other prompt is a generation prompt (LMX few-shot, zero-shot or
+  rewrite): the continuation is built by a PRNG seeded from a SHA-256 of the
+  prompt and the request's seed. Opinions (the default domain): d in
+  [-10, 10] picks the surplus of positive over negative words, plus 0..4
+  topic words and filler. Stories ("story" in the prompt): d1 horror minus
+  romance, d2 happy minus tragic words. Poems ("poem"): one genre and one
+  tone, two words of each. After the text the model "continues the
+  pattern" with "\\n###\\n..."; stop strings cut it, max_tokens counts
+  words.
+* Embeddings: 16 numbers, word counts hashed (CRC-32) into buckets, L2
+  normalised.
+
+The model name picks the reply shape of a server family: "test-openai"
+(default), "test-vllm", "test-vllm-oldchat" (vLLM before 0.4: completion-
+style logprobs in chat replies, content null inside them), "test-llamacpp",
+"test-llamacpp-old" (llama.cpp before b4400: logprobs null, top-level
+completion_probabilities with probabilities), "test-llamacpp-probs"
+(post-sampling "prob"/"top_probs"), "test-ollama" (chat logprobs only),
+"test-ollama-old" (no logprobs anywhere), "test-nousage" (no usage block),
+"test-nostop" (ignores stop strings).
+
+Control (POST /control, JSON): {"faults": [...]} queues faults for the next
+requests, each one of {"kind": "429", "retry_after": s}, {"kind": "503",
+"retry_after": s}, {"kind": "500"}, {"kind": "400"}, {"kind": "stall",
+"seconds": s}, {"kind": "drop"} (close with no reply), {"kind": "cut"}
+(close in the middle of the body), {"kind": "truncate"} (a complete HTTP
+reply whose JSON is cut), {"kind": "wrong_shape"}, {"kind": "echo_auth"}
+(a 401 whose body repeats the Authorization header it got);
+{"every": n, "kind": k} fails every n-th API request; {"require_key": s}
+answers 401 (echoing the header) unless "Authorization: Bearer s";
+{"latency": s} sleeps s seconds per API request; {"reset": true}. GET /stats
+gives request counts.
+
+{"kind": "big"} answers with a 20 kB reply. GET /stats also gives the
+largest number of API requests served at once (max_inflight).
+
+Usage: llm_server.py [--latency SECONDS] [--watch-stdin]
+(--watch-stdin: exit when standard input closes, so a test that dies never
+leaves a server behind)
+"""
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import socket
+import sys
+import threading
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+POSITIVE = ["delicious", "love", "wonderful", "great", "healthy", "fresh", "tasty", "enjoy", "amazing", "vibrant"]
+NEGATIVE = ["awful", "hate", "bland", "boring", "bitter", "soggy", "disgusting", "terrible", "dull", "gross"]
+TOPIC = ["vegetables", "broccoli", "spinach", "carrots", "plant-based", "salad", "beans", "lentils",
+         "spy", "politician", "secret", "agent", "rhyme", "stanza", "meter", "poem"]
+OPINION_TOPIC = TOPIC[:8]
+STORY_TOPIC = TOPIC[8:12]
+POEM_TOPIC = TOPIC[12:]
+FILLER = ["i", "think", "that", "eating", "really", "are", "the", "every", "day", "my", "family", "friends",
+          "meals", "food", "often", "people", "say", "we"]
+STORY_FILLER = ["the", "night", "he", "she", "met", "a", "in", "city", "old", "house", "train", "letter"]
+LEXICON = {
+    "positive": POSITIVE,
+    "negative": NEGATIVE,
+    "horror": ["blood", "scream", "ghost", "fear", "shadow", "dread", "corpse", "haunted"],
+    "romance": ["kiss", "heart", "romance", "passion", "embrace", "tender", "sweetheart", "longing"],
+    "happy": ["happily", "smiled", "joy", "celebrated", "reunited", "laughed", "sunshine", "cheer"],
+    "tragic": ["died", "tragedy", "lost", "grief", "tears", "ruin", "betrayed", "mourned"],
+    "haiku": ["blossom", "frog", "pond", "autumn"],
+    "sonnet": ["thee", "thy", "doth", "fairest"],
+    "ballad": ["sailor", "village", "ballad", "wandering"],
+    "limerick": ["nantucket", "fellow", "bucket", "limerick"],
+    "hymn": ["lord", "praise", "glory", "hallelujah"],
+    "dark": ["gloom", "grave", "despair", "abyss"],
+    "mysterious": ["riddle", "mist", "unknown", "whisper"],
+    "romantic": ["beloved", "rose", "moonlight", "darling"],
+    "reflective": ["remember", "quiet", "ponder", "memory"],
+}
+GENRES = ["haiku", "sonnet", "ballad", "limerick", "hymn"]
+TONES = ["happy", "dark", "mysterious", "romantic", "reflective"]
+LABELS = list(LEXICON) + ["yes", "no"]
+WORD = re.compile(r"[a-z-]+")
+
+STATE = {"faults": [], "every": None, "require_key": None, "latency": 0.0, "requests": 0, "api_requests": 0,
+         "by_path": {}, "auth_seen": 0, "auth_ok": 0, "inflight": 0, "max_inflight": 0, "generation": 0}
+LOCK = threading.Lock()
+
+
+def words(text):
+    return WORD.findall(text.lower())
+
+
+def count(text, lexicon):
+    ws = set(lexicon)
+    return sum(1 for w in words(text) if w in ws)
+
+
+def question_labels(question):
+    """The known labels a question names, in order of first mention."""
+    found = []
+    for w in words(question):
+        if w in LABELS and w not in found:
+            found.append(w)
+    return found
+
+
+def label_probs(labels, text):
+    """p(label) by the server's rule; labels as named by the question."""
+    if "yes" in labels or "no" in labels or not labels:
+        p_yes = 1.0 / (1.0 + math.exp(-(1.2 * count(text, TOPIC) - 2.0)))
+        if labels == ["no", "yes"]:
+            return {"no": 1.0 - p_yes, "yes": p_yes}
+        return {"yes": p_yes, "no": 1.0 - p_yes}
+    logits = [0.55 * count(text, LEXICON[lab]) + (0.1 if i == 0 else 0.0) for i, lab in enumerate(labels)]
+    top = max(logits)
+    e = [math.exp(v - top) for v in logits]
+    s = sum(e)
+    return {lab: e[i] / s for i, lab in enumerate(labels)}
+
+
+def split_feedback(prompt):
+    """(question, text) of an instruction prompt, or None."""
+    m = re.search(r"### Instruction:\s*(.*?)\s*### Input:\s*(.*?)\s*### Response:", prompt, re.S)
+    if not m:
+        return None
+    return m.group(1), m.group(2)
+
+
+def rng_for(prompt, seed):
+    h = hashlib.sha256((prompt + "\x00" + str(seed)).encode("utf-8")).digest()
+    return random.Random(int.from_bytes(h[:8], "big"))
+
+
+def generate(prompt, seed):
+    """A new text for a generation prompt (without the model's run-on)."""
+    r = rng_for(prompt, seed)
+    low = prompt.lower()
+    # the template is the last line of a few-shot prompt; the domain is
+    # read from it (or from the whole prompt)
+    if "poem" in low:
+        g, t = r.choice(GENRES), r.choice(TONES)
+        ws = r.sample(LEXICON[g], 2) + r.sample(LEXICON[t], 2) + r.sample(POEM_TOPIC, r.randint(0, 4))
+        ws += r.sample(["the", "under", "a", "of", "and", "my", "in", "light", "water"], r.randint(2, 4))
+    elif "story" in low or "stories" in low:
+        d1, d2 = r.randint(-10, 10), r.randint(-10, 10)
+        e1, e2 = r.randint(0, 1), r.randint(0, 1)
+        ws = pick(r, LEXICON["horror"], max(d1, 0) + e1) + pick(r, LEXICON["romance"], max(-d1, 0) + e1)
+        ws += pick(r, LEXICON["happy"], max(d2, 0) + e2) + pick(r, LEXICON["tragic"], max(-d2, 0) + e2)
+        ws += r.sample(STORY_TOPIC, r.randint(0, 4)) + pick(r, STORY_FILLER, r.randint(3, 6))
+    else:
+        d, extra = r.randint(-10, 10), r.randint(0, 2)
+        ws = pick(r, POSITIVE, max(d, 0) + extra) + pick(r, NEGATIVE, max(-d, 0) + extra)
+        ws += r.sample(OPINION_TOPIC, r.randint(0, 4)) + pick(r, FILLER, r.randint(3, 6))
+    r.shuffle(ws)
+    roll = r.random()
+    if roll < 0.04:
+        return ""  # an empty child: the mutator must reject it
+    if roll < 0.08:
+        ex = examples(prompt)
+        if ex:
+            return " " + ex[-1]  # a copy of an example: a duplicate
+    text = " ".join(ws)
+    text = " " + text[:1].upper() + text[1:]
+    return text + ("." if roll < 0.6 else "")
+
+
+def pick(r, pool, n):
+    """n words drawn from pool with replacement."""
+    return [r.choice(pool) for _ in range(n)]
+
+
+def examples(prompt):
+    """The example texts of a few-shot prompt (after each template line)."""
+    parts = prompt.split("\n###\n")
+    out = []
+    for part in parts[:-1]:
+        m = re.search(r":\s*(.*)$", part, re.S)
+        if m and m.group(1).strip():
+            out.append(m.group(1).strip())
+    return out
+
+
+def apply_stop(text, stop, max_tokens):
+    full = text + "\n###\nHere is another one: more text"
+    if stop:
+        cut = len(full)
+        for s in stop:
+            if s:
+                i = full.find(s)
+                if 0 <= i < cut:
+                    cut = i
+        full = full[:cut]
+    if max_tokens and max_tokens > 0:
+        ws = full.split(" ")
+        if len(ws) > max_tokens + 1:
+            full = " ".join(ws[: max_tokens + 1])
+    return full
+
+
+def answer_tokens(probs, labels, ntop):
+    """The answer's first token and its top alternatives, best first."""
+    filler = 0.04
+    alts = []
+    for lab in labels:
+        p = probs[lab] * (1.0 - 2 * filler)
+        spelled = lab
+        if lab == "limerick":
+            spelled = "limer"  # a prefix token, as a tokenizer may give
+        alts.append((" " + spelled, 0.75 * p))
+        alts.append((spelled.capitalize(), 0.25 * p))
+    alts.append((" The", filler))
+    alts.append(("\n", filler))
+    alts.sort(key=lambda a: -a[1])
+    alts = [(t, math.log(p) if p > 0 else -9999.0) for t, p in alts]
+    return alts[0], alts[: max(ntop, 0)]
+
+
+def logprob_shape(family, chat, tokens, ntop):
+    """The logprobs object of a reply for a family; tokens is a list of
+    (token, logprob, alternatives)."""
+    if family in ("llamacpp-old", "ollama-old") or (family == "ollama" and not chat):
+        return None
+    if family == "llamacpp-probs":
+        return {"content": [{"id": 1, "token": t, "bytes": list(t.encode()), "prob": math.exp(lp),
+                             "top_probs": [{"id": 2, "token": a, "bytes": list(a.encode()), "prob": math.exp(b)}
+                                           for a, b in alts]} for t, lp, alts in tokens]}
+    legacy = (not chat and family in ("openai", "vllm", "nousage", "nostop")) or (chat and family == "vllm-oldchat")
+    if legacy:
+        out = {"text_offset": list(range(len(tokens))), "token_logprobs": [lp for _, lp, _ in tokens],
+               "tokens": [t for t, _, _ in tokens], "top_logprobs": [dict(alts) for _, _, alts in tokens]}
+        if chat:
+            out["content"] = None
+        return out
+    content = []
+    for t, lp, alts in tokens:
+        item = {"token": t, "logprob": lp, "bytes": list(t.encode()),
+                "top_logprobs": [{"token": a, "logprob": b, "bytes": list(a.encode())} for a, b in alts]}
+        if family.startswith("llamacpp"):
+            item["id"] = 7
+            for x in item["top_logprobs"]:
+                x["id"] = 8
+        content.append(item)
+    return {"content": content}
+
+
+def reply_for(path, body, family):
+    chat = path.endswith("/chat/completions")
+    if chat:
+        msgs = body.get("messages") or []
+        prompt = "\n".join(m.get("content") or "" for m in msgs if isinstance(m, dict))
+    else:
+        prompt = body.get("prompt") or ""
+        if isinstance(prompt, list):
+            prompt = prompt[0] if prompt else ""
+    seed = body.get("seed", 0)
+    if chat:
+        want = bool(body.get("logprobs"))
+        ntop = int(body.get("top_logprobs") or 0) if want else 0
+    else:
+        lp = body.get("logprobs")
+        want = lp is not None and lp is not False
+        ntop = int(lp or 0) if want else 0
+    stop = body.get("stop")
+    if isinstance(stop, str):
+        stop = [stop]
+    if family == "nostop":
+        stop = None
+    fb = split_feedback(prompt)
+    tokens = []
+    if fb:
+        question, text = fb
+        labels = question_labels(question)
+        probs = label_probs(labels, text)
+        if "0 to 10" in question:
+            first = labels[0] if labels and labels[0] not in ("yes", "no") else "yes"
+            out = " %d" % round(10 * probs[first])
+            tokens = [(out, -0.01, [(out, -0.01)])]
+        else:
+            shown = labels if labels else ["yes", "no"]
+            (tok, lp), alts = answer_tokens(probs, shown, ntop)
+            out = " " + max(shown, key=lambda lab: probs[lab])  # the text spells the label out
+            tokens = [(tok, lp, alts)]
+            if family == "vllm":  # a leading newline token, as some chat templates give
+                tokens.insert(0, ("\n", -0.001, [("\n", -0.001), (" The", -7.5)][: max(ntop, 0)]))
+                out = "\n" + out
+    else:
+        out = apply_stop(generate(prompt, seed), stop, int(body.get("max_tokens") or 0))
+        for w in out.split(" ")[:5]:
+            tokens.append((w, -0.5, [(w, -0.5)][: max(ntop, 0)]))
+    usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": max(1, len(out.split())),
+             "total_tokens": len(prompt.split()) + max(1, len(out.split()))}
+    lps = logprob_shape(family, chat, tokens, ntop) if want else None
+    model = body.get("model", "")
+    if chat:
+        choice = {"index": 0, "message": {"role": "assistant", "content": out}, "finish_reason": "stop"}
+        if family.startswith("ollama"):
+            if lps is not None:
+                choice["logprobs"] = lps
+        else:
+            choice["logprobs"] = lps
+        reply = {"id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": model,
+                 "choices": [choice], "usage": usage}
+    else:
+        choice = {"text": out, "index": 0, "logprobs": lps, "finish_reason": "stop"}
+        if family.startswith("ollama"):
+            del choice["logprobs"]
+        reply = {"id": "cmpl-test", "object": "text_completion", "created": 0, "model": model,
+                 "choices": [choice], "usage": usage}
+        if family == "llamacpp-old" and want:
+            reply["completion_probabilities"] = [
+                {"content": t, "probs": [{"tok_str": a, "prob": math.exp(b)} for a, b in alts]}
+                for t, _, alts in tokens]
+    if family == "nousage":
+        del reply["usage"]
+    if family.startswith("llamacpp"):
+        reply["system_fingerprint"] = "b0000-test"
+        reply["timings"] = {"prompt_n": usage["prompt_tokens"], "predicted_n": usage["completion_tokens"]}
+    return reply
+
+
+def embedding_for(text):
+    v = [0.0] * 16
+    for w in words(text):
+        v[zlib.crc32(w.encode()) % 16] += 1.0
+    n = math.sqrt(sum(x * x for x in v)) or 1.0
+    return [x / n for x in v]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        # headers and body go out in separate writes: without this, Nagle's
+        # algorithm and the client's delayed ACK add 40 ms to every reply
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def leave(self):
+        """Stops counting this request as in flight: before its reply goes
+        out, so a client that got it and sends the next one is never
+        counted twice."""
+        with LOCK:
+            if getattr(self, "counted", None) == STATE["generation"]:
+                STATE["inflight"] -= 1
+            self.counted = None
+
+    def send_json(self, code, obj, headers=None, raw=None):
+        data = raw if raw is not None else json.dumps(obj).encode("utf-8")
+        self.leave()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/stats":
+            with LOCK:
+                s = {k: STATE[k] for k in ("requests", "api_requests", "by_path", "auth_seen", "auth_ok",
+                                           "max_inflight")}
+                s["faults_left"] = len(STATE["faults"])
+            self.send_json(200, s)
+        else:
+            self.send_json(404, {"error": {"message": "not found", "type": "not_found_error"}})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if self.path == "/control":
+            self.control(raw)
+            return
+        with LOCK:  # requests from before a reset (a stalled one) do not count
+            self.counted = STATE["generation"]
+            STATE["inflight"] += 1
+            STATE["max_inflight"] = max(STATE["max_inflight"], STATE["inflight"])
+        try:
+            self.api(raw)
+        finally:
+            self.leave()
+
+    def api(self, raw):
+        path = self.path.split("?")[0]
+        auth = self.headers.get("Authorization")
+        with LOCK:
+            STATE["requests"] += 1
+            STATE["api_requests"] += 1
+            n = STATE["api_requests"]
+            STATE["by_path"][path] = STATE["by_path"].get(path, 0) + 1
+            fault = STATE["faults"].pop(0) if STATE["faults"] else None
+            every = STATE["every"]
+            if fault is None and every and n % every["n"] == 0:
+                fault = every
+            need = STATE["require_key"]
+            latency = STATE["latency"]
+            if auth:
+                STATE["auth_seen"] += 1
+            if need is not None and auth == "Bearer " + need:
+                STATE["auth_ok"] += 1
+        if latency > 0:
+            time.sleep(latency)
+        if fault and self.fault(fault, auth):
+            return
+        if need is not None and auth != "Bearer " + need:
+            self.send_json(401, {"error": {"message": "Incorrect API key provided: %s" % auth,
+                                           "type": "invalid_request_error"}})
+            return
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            self.send_json(400, {"error": {"message": "request body is not JSON", "type": "invalid_request_error"}})
+            return
+        model = body.get("model") or ""
+        family = model[5:] if model.startswith("test-") else "openai"
+        if path in ("/v1/completions", "/v1/chat/completions"):
+            self.send_json(200, reply_for(path, body, family))
+        elif path == "/v1/embeddings":
+            inp = body.get("input")
+            texts = inp if isinstance(inp, list) else [inp or ""]
+            data = [{"object": "embedding", "index": i, "embedding": embedding_for(t)} for i, t in enumerate(texts)]
+            reply = {"object": "list", "data": data, "model": model,
+                     "usage": {"prompt_tokens": sum(len(t.split()) for t in texts), "total_tokens": 0}}
+            if family == "nousage":
+                del reply["usage"]
+            self.send_json(200, reply)
+        else:
+            self.send_json(404, {"error": {"message": "no route %s" % path, "type": "not_found_error"}})
+
+    def fault(self, f, auth):
+        """Acts out a fault; True when the request is answered."""
+        kind = str(f.get("kind"))
+        if kind in ("429", "503"):
+            hdr = {"Retry-After": str(f["retry_after"])} if "retry_after" in f else {}
+            self.send_json(int(kind), {"error": {"message": "slow down", "type": "rate_limit"}}, hdr)
+        elif kind in ("500", "502", "400", "404"):
+            self.send_json(int(kind), {"error": {"message": "injected %s" % kind, "type": "server_error"}})
+        elif kind == "echo_auth":
+            self.send_json(401, {"error": {"message": "bad key: %s" % auth, "type": "invalid_request_error"}})
+        elif kind == "stall":
+            time.sleep(float(f.get("seconds", 5)))
+            self.close_connection = True
+            return True
+        elif kind == "drop":
+            self.close_connection = True
+        elif kind == "cut":
+            self.leave()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b'{"choices": [{"text": "half')
+            self.wfile.flush()
+            self.close_connection = True
+        elif kind == "truncate":
+            self.send_json(200, None, raw=b'{"id": "cmpl-test", "choices": [{"text": " cut sh')
+        elif kind == "big":
+            self.send_json(200, {"choices": [{"text": "x" * 20000, "index": 0}]})
+        elif kind == "wrong_shape":
+            self.send_json(200, {"id": "cmpl-test", "result": "no choices here"})
+        else:
+            return False
+        return True
+
+    def control(self, raw):
+        try:
+            c = json.loads(raw.decode("utf-8") or "{}")
+        except ValueError:
+            self.send_json(400, {"error": "control body is not JSON"})
+            return
+        with LOCK:
+            STATE["requests"] += 1
+            if c.get("reset"):
+                STATE.update(faults=[], every=None, require_key=None, latency=0.0, api_requests=0, by_path={},
+                             auth_seen=0, auth_ok=0, inflight=0, max_inflight=0, generation=STATE["generation"] + 1)
+            STATE["faults"].extend(c.get("faults", []))
+            if "every" in c:
+                STATE["every"] = {"n": int(c["every"]), **{k: v for k, v in c.items() if k in ("kind", "retry_after")}}
+            if "require_key" in c:
+                STATE["require_key"] = c["require_key"]
+            if "latency" in c:
+                STATE["latency"] = float(c["latency"])
+        self.send_json(200, {"ok": True})
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def handle_error(self, request, client_address):
+        pass  # clients that time out and hang up are part of the tests
+
+
+def watch_stdin():
+    """Exits when stdin closes: the test that started us has ended."""
+    while sys.stdin.buffer.read(4096):
+        pass
+    os._exit(0)
+
+
+def main():
+    args = sys.argv[1:]
+    if "--latency" in args:
+        STATE["latency"] = float(args[args.index("--latency") + 1])
+    if "--watch-stdin" in args:
+        threading.Thread(target=watch_stdin, daemon=True).start()
+    server = Server(("127.0.0.1", 0), Handler)
+    print("PORT %d" % server.server_address[1], flush=True)
+    try:
+        server.serve_forever(poll_interval=0.05)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,700 @@
+/* test_qdaif.c - QDAIF end to end against the deterministic test server:
+ * the AI-feedback evaluator's scores follow the server's rule (logprobs,
+ * rating fallback, categorical axes, meta), the LLM mutator's config
+ * checks, a full run of 240 jobs with 8 workers whose archive holds
+ * exactly the cells the rule predicts with every elite scored as the rule
+ * says, the same archive whatever the worker count and whatever faults the
+ * server injects, and record then replay with the server stopped giving a
+ * byte-identical archive. */
+#include <ctype.h>
+#include <math.h>
+#include "llmtest.h"
+
+static qdt_server server;
+static int server_up;
+
+static void stop_server(void)
+{
+    qdt_server_stop(&server);
+}
+
+static const qdt_server *srv(void)
+{
+    if (!server_up) {
+        CU_ASSERT_FATAL(qdt_server_start(&server, NULL, NULL) == 0);
+        server_up = 1;
+        atexit(stop_server);
+    }
+    CU_ASSERT_FATAL(qdt_server_control(&server, "{\"reset\": true}") == 0);
+    return &server;
+}
+
+/* ---- the server's rule, written out again ------------------------------ */
+
+static const char *const POSITIVE[] = {"delicious", "love", "wonderful", "great", "healthy", "fresh", "tasty",
+                                       "enjoy", "amazing", "vibrant", NULL};
+static const char *const NEGATIVE[] = {"awful", "hate", "bland", "boring", "bitter", "soggy", "disgusting",
+                                       "terrible", "dull", "gross", NULL};
+static const char *const TOPIC[] = {"vegetables", "broccoli", "spinach", "carrots", "plant-based", "salad", "beans",
+                                    "lentils", "spy", "politician", "secret", "agent", "rhyme", "stanza", "meter",
+                                    "poem", NULL};
+static const double EDGES[] = {0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.10, 0.20, 0.50,
+                               0.80, 0.90, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995, 1};
+
+/* Words of a text in the server's sense: runs of [a-z-], lowercased. */
+static int count_words(const char *text, const char *const *lexicon)
+{
+    char w[64];
+    int n = 0;
+    for (const char *p = text; *p;) {
+        size_t len = 0;
+        while (*p && !(isalpha((unsigned char)*p) || *p == '-'))
+            p++;
+        while (*p && (isalpha((unsigned char)*p) || *p == '-')) {
+            if (len + 1 < sizeof w)
+                w[len++] = (char)tolower((unsigned char)*p);
+            p++;
+        }
+        w[len] = '\0';
+        for (size_t i = 0; len && lexicon[i]; i++)
+            n += strcmp(w, lexicon[i]) == 0;
+    }
+    return n;
+}
+
+static double sigmoid(double x)
+{
+    return 1.0 / (1.0 + exp(-x));
+}
+
+static double rule_quality(const char *text)
+{
+    return sigmoid(1.2 * count_words(text, TOPIC) - 2.0);
+}
+
+static double rule_sentiment(const char *text)
+{
+    return sigmoid(0.55 * (count_words(text, POSITIVE) - count_words(text, NEGATIVE)) + 0.1);
+}
+
+static size_t bin_of(double v)
+{
+    size_t i = 0;
+    while (i + 1 < QDI_ARRAY_LEN(EDGES) - 1 && v >= EDGES[i + 1])
+        i++;
+    return i;
+}
+
+/* ---- evaluator --------------------------------------------------------- */
+
+static const char *QUALITY = "Determine whether or not the input text is closely related to the following topic: "
+                             "\\\"someone talking about whether or not they like to eat vegetables\\\". Answer "
+                             "\\\"yes\\\" if it is about the topic, or \\\"no\\\" if not.";
+static const char *SENTIMENT = "Determine the sentiment of the given opinion on eating vegetables and plant-based "
+                               "foods (from the input text) by writing \\\"positive\\\" or \\\"negative\\\" in the "
+                               "output.";
+
+typedef struct judge {
+    qd_config *cfg;
+    qd_llm *llm;
+    qd_evaluator *ev;
+    qd_worker w;
+} judge;
+
+/* An LLM client for model and an evaluator from its config fields. */
+static int judge_new(judge *j, const char *model, const char *fields)
+{
+    char text[4096], err[512];
+    memset(j, 0, sizeof *j);
+    snprintf(text, sizeof text, "{\"llm\": {\"url\": \"%s\", \"model\": \"%s\"}, \"evaluator\": {\"type\": "
+                                "\"ai_feedback\", %s}}", srv()->url, model, fields);
+    if (qd_config_parse(text, "test.json", &j->cfg, err, sizeof err) != QD_OK) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    qd_config *lc, *ec;
+    qd_config_object(j->cfg, "llm", 1, &lc);
+    qd_config_object(j->cfg, "evaluator", 1, &ec);
+    if (qd_llm_new(lc, 1, &j->llm) != QD_OK || qdi_evaluator_new(ec, j->llm, &j->ev) != QD_OK)
+        return -1;
+    j->w.rng = gsl_rng_alloc(gsl_rng_mt19937);
+    return qd_llm_session_new(j->llm, 0, &j->w.llm);
+}
+
+static void judge_free(judge *j)
+{
+    qd_evaluator_free(j->ev);
+    qd_llm_session_free(j->w.llm);
+    qd_llm_free(j->llm);
+    if (j->w.rng)
+        gsl_rng_free(j->w.rng);
+    qd_config_free(j->cfg);
+}
+
+/* Evaluates a text; the caller frees sol->meta (qd_solution_clear). */
+static int judge_text(judge *j, const char *text, qd_solution *sol, double *measures, size_t m)
+{
+    memset(sol, 0, sizeof *sol);
+    sol->measures = measures;
+    sol->m = m;
+    qd_solution_set_text(sol, text);
+    j->w.error[0] = '\0';
+    return j->ev->type->evaluate(j->ev, sol, &j->w);
+}
+
+static void opinion_fields(char *buf, size_t n, const char *extra)
+{
+    snprintf(buf, n, "\"top_logprobs\": 10, \"quality\": {\"question\": \"%s\"}, \"measures\": [{\"name\": "
+                     "\"sentiment\", \"question\": \"%s\", \"labels\": [\"positive\", \"negative\"]}]%s",
+             QUALITY, SENTIMENT, extra ? extra : "");
+}
+
+static void test_feedback_scores_follow_the_rule(void)
+{
+    static const char *const models[] = {"test-openai", "test-vllm", "test-llamacpp", "test-llamacpp-probs"};
+    static const char *const texts[] = {
+        "I love delicious broccoli and fresh spinach.",
+        "Soggy bland beans, I hate them, awful.",
+        "Nothing about food here at all.",
+    };
+    char fields[2048];
+    for (size_t f = 0; f < QDI_ARRAY_LEN(models); f++)
+        for (int chat = 0; chat < 2; chat++) {
+            judge j;
+            opinion_fields(fields, sizeof fields, chat ? ", \"endpoint\": \"chat\"" : NULL);
+            CU_ASSERT_EQUAL_FATAL(judge_new(&j, models[f], fields), 0);
+            CU_ASSERT_EQUAL(j.ev->space.kind, QD_GENOME_TEXT);
+            CU_ASSERT_EQUAL(j.ev->space.measures, 1);
+            CU_ASSERT_STRING_EQUAL(j.ev->space.measure_names[0], "sentiment");
+            for (size_t t = 0; t < QDI_ARRAY_LEN(texts); t++) {
+                qd_solution sol;
+                double m[1];
+                int rc = judge_text(&j, texts[t], &sol, m, 1);
+                if (rc)
+                    fprintf(stderr, "%s: %s\n", models[f], j.w.error);
+                CU_ASSERT_EQUAL(rc, QD_OK);
+                CU_ASSERT_DOUBLE_EQUAL(sol.objective, rule_quality(texts[t]), 1e-12);
+                CU_ASSERT_DOUBLE_EQUAL(m[0], rule_sentiment(texts[t]), 1e-12);
+                /* the raw feedback is kept */
+                cJSON *meta = cJSON_Parse(sol.meta);
+                const cJSON *q = cJSON_GetObjectItemCaseSensitive(meta, "quality");
+                const cJSON *p = cJSON_GetObjectItemCaseSensitive(q, "p");
+                CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItemCaseSensitive(p, "yes")->valuedouble, sol.objective, 0);
+                CU_ASSERT_DOUBLE_EQUAL(cJSON_GetObjectItemCaseSensitive(p, "no")->valuedouble, 1 - sol.objective,
+                                       1e-15);
+                CU_ASSERT_TRUE(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(q, "answer")));
+                CU_ASSERT_TRUE(cJSON_GetObjectItemCaseSensitive(meta, "tokens")->valuedouble > 0);
+                CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItemCaseSensitive(
+                    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(meta, "sentiment"), "p"),
+                    "negative"));
+                cJSON_Delete(meta);
+                qd_solution_clear(&sol);
+            }
+            judge_free(&j);
+        }
+}
+
+/* The rating the server gives: round(10 p), Python's round-half-even. */
+static double rule_rating(double p)
+{
+    return nearbyint(10.0 * p) / 10.0;
+}
+
+static void test_ratings_replace_missing_logprobs(void)
+{
+    char fields[2048];
+    const char *text = "I love delicious broccoli and fresh spinach.";
+    qdt_log log = {0};
+    qd_solution sol;
+    double m[1];
+    judge j;
+    /* "rating": always the numeric question */
+    opinion_fields(fields, sizeof fields, ", \"feedback\": \"rating\"");
+    CU_ASSERT_EQUAL_FATAL(judge_new(&j, "test-openai", fields), 0);
+    CU_ASSERT_EQUAL(judge_text(&j, text, &sol, m, 1), QD_OK);
+    CU_ASSERT_DOUBLE_EQUAL(sol.objective, rule_rating(rule_quality(text)), 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(m[0], rule_rating(rule_sentiment(text)), 1e-15);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sol.meta, "\"rating\":"));
+    qd_solution_clear(&sol);
+    judge_free(&j);
+    /* "auto" with a server that has no logprobs: ratings, said once */
+    qd_set_log_handler(qdt_log_line, &log);
+    opinion_fields(fields, sizeof fields, NULL);
+    CU_ASSERT_EQUAL_FATAL(judge_new(&j, "test-ollama-old", fields), 0);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(judge_text(&j, text, &sol, m, 1), QD_OK);
+        CU_ASSERT_DOUBLE_EQUAL(sol.objective, rule_rating(rule_quality(text)), 1e-15);
+        CU_ASSERT_DOUBLE_EQUAL(m[0], rule_rating(rule_sentiment(text)), 1e-15);
+        qd_solution_clear(&sol);
+    }
+    qd_set_log_handler(NULL, NULL);
+    CU_ASSERT_EQUAL(log.lines, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "no logprobs"));
+    judge_free(&j);
+    /* "logprobs" with that server: a clear failure */
+    opinion_fields(fields, sizeof fields, ", \"feedback\": \"logprobs\"");
+    CU_ASSERT_EQUAL_FATAL(judge_new(&j, "test-ollama-old", fields), 0);
+    CU_ASSERT_EQUAL(judge_text(&j, text, &sol, m, 1), QD_EEVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(j.w.error, "ai_feedback: quality: the reply has no logprobs"));
+    qd_solution_clear(&sol);
+    judge_free(&j);
+}
+
+static void test_categorical_axes_take_the_likeliest_label(void)
+{
+    const char *fields =
+        "\"top_logprobs\": 20, \"quality\": {\"question\": \"Is this a good poem? Answer yes or no.\"}, "
+        "\"measures\": [{\"name\": \"genre\", \"question\": \"What is the genre of this poem? Answer haiku, sonnet, "
+        "ballad, limerick or hymn.\", \"labels\": [\"haiku\", \"sonnet\", \"ballad\", \"limerick\", \"hymn\"]}, "
+        "{\"name\": \"tone\", \"question\": \"What is the tone of this poem? Answer happy, dark, mysterious, "
+        "romantic or reflective.\", \"labels\": [\"happy\", \"dark\", \"mysterious\", \"romantic\", "
+        "\"reflective\"]}]";
+    static const struct {
+        const char *text;
+        double genre, tone;
+    } poems[] = {
+        {"An autumn pond, a frog in gloom by the grave.", 0.5, 1.5},
+        {"There once was a fellow from Nantucket who whispered a riddle in the mist.", 3.5, 2.5},
+        {"Praise the Lord in glory, my beloved rose.", 4.5, 3.5},
+    };
+    for (int rating = 0; rating < 2; rating++) {
+        char buf[2048];
+        judge j;
+        snprintf(buf, sizeof buf, "%s%s", fields, rating ? ", \"feedback\": \"rating\"" : "");
+        CU_ASSERT_EQUAL_FATAL(judge_new(&j, "test-openai", buf), 0);
+        CU_ASSERT_EQUAL(j.ev->space.measure_upper[0], 5.0);
+        CU_ASSERT_EQUAL(j.ev->space.measure_upper[1], 5.0);
+        for (size_t i = 0; i < QDI_ARRAY_LEN(poems); i++) {
+            qd_solution sol;
+            double m[2];
+            CU_ASSERT_EQUAL(judge_text(&j, poems[i].text, &sol, m, 2), QD_OK);
+            CU_ASSERT_EQUAL(m[0], poems[i].genre);
+            CU_ASSERT_EQUAL(m[1], poems[i].tone);
+            qd_solution_clear(&sol);
+        }
+        judge_free(&j);
+    }
+}
+
+static void expect_search_error(const char *json, const char *message)
+{
+    qd_config *cfg = qdt_config(json);
+    qd_search *s = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(qd_search_new(cfg, &s), QD_EINVAL);
+    if (!strstr(qd_config_error(cfg), message))
+        fprintf(stderr, "expected \"%s\" in \"%s\"\n", message, qd_config_error(cfg));
+    CU_ASSERT_PTR_NOT_NULL(strstr(qd_config_error(cfg), message));
+    qd_config_free(cfg);
+}
+
+static void test_config_errors_name_the_field(void)
+{
+    char json[4096], fields[2048];
+    opinion_fields(fields, sizeof fields, NULL);
+    snprintf(json, sizeof json, "{\"evaluator\": {\"type\": \"ai_feedback\", %s}, \"archive\": {\"dims\": [{\"bins\": "
+                                "10}]}, \"mutators\": [{\"type\": \"gaussian\"}]}", fields);
+    expect_search_error(json, "evaluator.type \"ai_feedback\" needs a language model: add a top-level \"llm\"");
+    snprintf(json, sizeof json, "{\"llm\": {\"url\": \"http://127.0.0.1:9/v1\", \"model\": \"m\"}, \"evaluator\": "
+                                "{\"type\": \"sphere\"}, \"archive\": {\"dims\": [{\"bins\": 10}, {\"bins\": 10}]}, "
+                                "\"mutators\": [{\"type\": \"llm\", \"template\": \"T:\", \"seeds\": [\"a\"]}]}");
+    expect_search_error(json, "mutators[0].type \"llm\" writes texts, but the evaluator's genome is real-valued");
+    snprintf(json, sizeof json, "{\"llm\": {\"url\": \"http://127.0.0.1:9/v1\", \"model\": \"m\"}, \"evaluator\": "
+                                "{\"type\": \"ai_feedback\", %s}, \"archive\": {\"dims\": [{\"bins\": 10}]}, "
+                                "\"mutators\": [{\"type\": \"llm\", \"template\": \"T:\"}]}", fields);
+    expect_search_error(json, "mutators[0].seeds are needed by \"init\": \"seeded\"");
+    snprintf(json, sizeof json, "{\"llm\": {\"url\": \"http://127.0.0.1:9/v1\", \"model\": \"m\"}, \"evaluator\": "
+                                "{\"type\": \"ai_feedback\", %s, \"template\": \"{question} {txt}\"}, \"archive\": "
+                                "{\"dims\": [{\"bins\": 10}]}, \"mutators\": [{\"type\": \"llm\", \"template\": "
+                                "\"T:\", \"init\": \"zero-shot\"}]}", fields);
+    expect_search_error(json, "evaluator.template names an unknown field {txt} (known: {question}, {text}");
+    snprintf(json, sizeof json, "{\"llm\": {\"url\": \"http://127.0.0.1:9/v1\", \"model\": \"m\"}, \"evaluator\": "
+                                "{\"type\": \"ai_feedback\", %s}, \"archive\": {\"dims\": [{\"bins\": 10}]}, "
+                                "\"mutators\": [{\"type\": \"llm\", \"template\": \"T:\", \"init\": \"zero-shot\", "
+                                "\"mode\": \"rewrite\"}]}", fields);
+    expect_search_error(json, "mutators[0].targets is required");
+    snprintf(json, sizeof json, "{\"llm\": {\"url\": \"http://127.0.0.1:9/v1\", \"model\": \"m\"}, \"evaluator\": "
+                                "{\"type\": \"ai_feedback\", %s}, \"archive\": {\"dims\": [{\"bins\": 10}]}, "
+                                "\"mutators\": [{\"type\": \"llm\", \"template\": \"T:\", \"init\": \"zero-shot\", "
+                                "\"lmx_prompt\": \"{exmples}{template}\"}]}", fields);
+    expect_search_error(json, "mutators[0].lmx_prompt names an unknown field {exmples} (known: {examples}, "
+                              "{template}, {topic})");
+    snprintf(json, sizeof json, "{\"llm\": {\"url\": \"http://127.0.0.1:9/v1\", \"model\": \"m\"}, \"evaluator\": "
+                                "{\"type\": \"ai_feedback\", \"quality\": {\"question\": \"q\"}, \"measures\": "
+                                "[{\"name\": \"a\", \"question\": \"q\", \"labels\": [\"x\", \"y\", \"z\"], "
+                                "\"categorical\": false}]}, \"archive\": {\"dims\": [{\"bins\": 10}]}, "
+                                "\"mutators\": [{\"type\": \"llm\", \"template\": \"T:\", \"init\": \"zero-shot\"}]}");
+    expect_search_error(json, "evaluator.measures[0].labels must be two labels for a non-categorical question");
+}
+
+/* ---- full runs --------------------------------------------------------- */
+
+/* The opinions domain as in examples/qdaif-opinions.json, against url. */
+static void qdaif_config(char *buf, size_t n, const char *url, long workers, long iterations, const char *mode,
+                         const char *llm_extra)
+{
+    char fields[2048];
+    opinion_fields(fields, sizeof fields, NULL);
+    snprintf(buf, n,
+             "{\"name\": \"qdaif-test\", \"seed\": 3, \"iterations\": %ld, \"workers\": %ld, "
+             "\"llm\": {\"url\": \"%s\", \"model\": \"test-openai\"%s}, "
+             "\"evaluator\": {\"type\": \"ai_feedback\", %s}, "
+             "\"archive\": {\"type\": \"grid\", \"dims\": [{\"edges\": [0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, "
+             "0.05, 0.10, 0.20, 0.50, 0.80, 0.90, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995, 1]}]}, "
+             "\"mutators\": [{\"type\": \"llm\", \"mode\": \"%s\", \"batch\": 8, \"initial\": 16, "
+             "\"targets\": [\"more positive\", \"more negative\"], "
+             "\"template\": \"Here is a random opinion piece about eating vegetables and plant-based foods:\", "
+             "\"seeds\": [\"Plant-based foods are a great source of healthy micronutrients, and can play a "
+             "significant role in providing you with macronutrients also.\", \"You should eat vegetables because "
+             "they are good for you.\", \"I really don't like eating vegetables, they taste bland and boring.\"]}]}",
+             iterations, workers, url, llm_extra ? llm_extra : "", fields, mode);
+}
+
+/* Runs a config to the end and saves into dir; returns the search (caller
+ * frees it and cfg). */
+static qd_search *run(const char *json, const char *dir, qd_config **cfg)
+{
+    qd_search *s = NULL;
+    *cfg = qdt_config(json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*cfg);
+    if (qd_search_new(*cfg, &s) != QD_OK) {
+        fprintf(stderr, "run: %s\n", qd_config_error(*cfg));
+        return NULL;
+    }
+    while (!qd_search_done(s))
+        if (qd_search_step(s) != QD_OK) {
+            fprintf(stderr, "run: %s\n", qd_search_error(s));
+            break;
+        }
+    if (dir && qd_search_save(s, dir) != QD_OK)
+        fprintf(stderr, "run: %s\n", qd_search_error(s));
+    return s;
+}
+
+static char *file_in(const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return qdt_slurp(path);
+}
+
+static void test_qdaif_run_fills_the_expected_cells(void)
+{
+    char json[8192], *dir = qdt_tmpdir();
+    qd_config *cfg;
+    int expected[20] = {0}, filled[20] = {0};
+    setenv("ELITES_TEST_QDAIF_KEY", "sk-qdaif-SECRET-42", 1);
+    qdaif_config(json, sizeof json, srv()->url, 8, 30, "lmx-near", ", \"api_key_env\": \"ELITES_TEST_QDAIF_KEY\"");
+    qd_search *s = run(json, dir, &cfg);
+    unsetenv("ELITES_TEST_QDAIF_KEY");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    const qd_archive *a = qd_search_archive(s);
+    const qd_counts *c = qd_search_counts(s);
+    /* the rule can give d = #positive - #negative in [-10, 10] */
+    for (int d = -10; d <= 10; d++)
+        expected[bin_of(sigmoid(0.55 * d + 0.1))] = 1;
+    for (size_t i = 0; i < qd_archive_filled(a); i++) {
+        qd_elite e;
+        CU_ASSERT_EQUAL_FATAL(qd_archive_elite_at(a, i, &e), QD_OK);
+        filled[e.cell] = 1;
+        /* each elite is scored as the rule says and sits in its bin */
+        CU_ASSERT_DOUBLE_EQUAL(e.objective, rule_quality(e.text), 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(e.measures[0], rule_sentiment(e.text), 1e-12);
+        CU_ASSERT_EQUAL(e.cell, bin_of(rule_sentiment(e.text)));
+        /* post-processing: one line, a final ".", nothing else around */
+        CU_ASSERT_PTR_NULL(strchr(e.text, '\n'));
+        CU_ASSERT_PTR_NULL(strchr(e.text, '#'));
+        CU_ASSERT_EQUAL(e.text[strlen(e.text) - 1], '.');
+        CU_ASSERT_FALSE(isspace((unsigned char)e.text[0]));
+        CU_ASSERT_PTR_NOT_NULL(strstr(e.lineage, "\"op\":\""));
+        CU_ASSERT_PTR_NOT_NULL(strstr(e.lineage, "\"seed\":"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(e.meta, "\"sentiment\":{\"p\":{\"positive\":"));
+    }
+    for (size_t b = 0; b < 20; b++) {
+        if (filled[b] != expected[b])
+            fprintf(stderr, "bin %zu: filled %d, expected %d\n", b, filled[b], expected[b]);
+        CU_ASSERT_EQUAL(filled[b], expected[b]);
+    }
+    /* every job was asked, evaluated or failed for a reason the mutator
+     * gives (an empty or repeated text); nothing else went wrong */
+    CU_ASSERT_EQUAL(c->asked, 240);
+    CU_ASSERT_EQUAL(c->evaluated + c->failed, 240);
+    CU_ASSERT_TRUE(c->failed > 0);
+    for (size_t k = 0; k < qd_search_failure_kinds(s); k++) {
+        uint64_t n;
+        const char *why = qd_search_failure_kind(s, k, &n);
+        CU_ASSERT_TRUE(strcmp(why, "llm: empty text") == 0 || strcmp(why, "llm: duplicate text") == 0);
+    }
+    /* one generation per job, two questions per text evaluated */
+    qd_llm_stats st;
+    qd_llm_stats_get(qd_search_llm(s), &st);
+    CU_ASSERT_EQUAL(st.calls, c->asked + 2 * c->evaluated);
+    CU_ASSERT_EQUAL(st.requests, st.calls);
+    CU_ASSERT_EQUAL(st.failures, 0);
+    CU_ASSERT_EQUAL(qdt_server_stat(&server, "api_requests"), (double)st.requests);
+    CU_ASSERT_TRUE(st.prompt_tokens > 0 && st.completion_tokens > 0);
+    CU_ASSERT_TRUE(!isnan(st.latency_mean) && st.latency_p95 > 0);
+    /* the saved archive reads back with its texts, meta and lineage */
+    char path[1024], err[512];
+    qd_archive *back = NULL;
+    snprintf(path, sizeof path, "%s/archive.json", dir);
+    CU_ASSERT_EQUAL_FATAL(qd_archive_load_json(path, &back, NULL, err, sizeof err), QD_OK);
+    CU_ASSERT_EQUAL(qd_archive_filled(back), qd_archive_filled(a));
+    for (size_t i = 0; i < qd_archive_filled(a); i++) {
+        qd_elite e, f;
+        qd_archive_elite_at(a, i, &e);
+        CU_ASSERT_EQUAL_FATAL(qd_archive_elite(back, e.cell, &f), QD_OK);
+        CU_ASSERT_STRING_EQUAL(f.text, e.text);
+        CU_ASSERT_STRING_EQUAL(f.meta, e.meta);
+        CU_ASSERT_STRING_EQUAL(f.lineage, e.lineage);
+        CU_ASSERT_EQUAL(f.objective, e.objective);
+    }
+    qd_archive_free(back);
+    char *stats = file_in(dir, "llm.json"), *metrics = file_in(dir, "metrics.csv");
+    CU_ASSERT_PTR_NOT_NULL(stats && strstr(stats, "\"latency_p95\""));
+    CU_ASSERT_PTR_NOT_NULL(metrics && strstr(metrics, ",llm_requests,llm_failures,llm_tokens\n"));
+    free(stats);
+    free(metrics);
+    /* the key went to the server with every request and into no file */
+    CU_ASSERT_EQUAL(qdt_server_stat(&server, "auth_seen"), qdt_server_stat(&server, "api_requests"));
+    static const char *const outputs[] = {"archive.json", "archive.csv", "metrics.csv", "llm.json", "failures.jsonl"};
+    for (size_t i = 0; i < QDI_ARRAY_LEN(outputs); i++) {
+        char *text = file_in(dir, outputs[i]);
+        CU_ASSERT_PTR_NOT_NULL(text);
+        CU_ASSERT_PTR_NULL(text ? strstr(text, "SECRET") : NULL);
+        free(text);
+    }
+    qd_search_free(s);
+    qd_config_free(cfg);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
+static void test_other_modes_run(void)
+{
+    static const char *const modes[] = {"lmx", "lmx-replace", "rewrite", "crossover"};
+    for (size_t i = 0; i < QDI_ARRAY_LEN(modes); i++) {
+        char json[8192];
+        qd_config *cfg;
+        qdaif_config(json, sizeof json, srv()->url, 4, 6, modes[i], NULL);
+        qd_search *s = run(json, NULL, &cfg);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        const qd_archive *a = qd_search_archive(s);
+        CU_ASSERT_TRUE(qd_archive_filled(a) >= 3);
+        int found = 0;
+        for (size_t k = 0; k < qd_archive_filled(a); k++) {
+            qd_elite e;
+            char op[64];
+            qd_archive_elite_at(a, k, &e);
+            snprintf(op, sizeof op, "\"op\":\"%s\"", modes[i]);
+            found |= strstr(e.lineage, op) != NULL;
+            CU_ASSERT_DOUBLE_EQUAL(e.measures[0], rule_sentiment(e.text), 1e-12);
+            if (strcmp(modes[i], "lmx-replace") == 0)
+                CU_ASSERT_PTR_NOT_NULL(strstr(e.lineage, "\"examples\":["));
+        }
+        if (!found)
+            fprintf(stderr, "mode %s made no elite\n", modes[i]);
+        CU_ASSERT_TRUE(found);
+        qd_search_free(s);
+        qd_config_free(cfg);
+    }
+}
+
+static void test_post_processing_when_the_server_ignores_stop(void)
+{
+    char json[8192];
+    qd_config *cfg;
+    /* "test-nostop" runs on past the text ("\n###\nHere is another one");
+     * zero-shot: the first prompts are the bare template; lmx_prompt wraps
+     * the few-shot block */
+    char fixed[8192], extra[700], *dir = qdt_tmpdir(), *cache;
+    snprintf(extra, sizeof extra, ", \"cache\": \"%s/c.jsonl\"", dir);
+    qdaif_config(json, sizeof json, srv()->url, 4, 5, "lmx-near", extra);
+    memcpy(strstr(json, "test-openai"), "test-nostop", 11); /* same length */
+    char *at = strstr(json, "\"initial\": 16");
+    snprintf(fixed, sizeof fixed, "%.*s\"initial\": 8, \"init\": \"zero-shot\", \"lmx_prompt\": \"Examples:\\n"
+                                  "{examples}Now: {template}\"%s", (int)(at - json), json,
+             at + strlen("\"initial\": 16"));
+    qd_search *s = run(fixed, NULL, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    const qd_archive *a = qd_search_archive(s);
+    CU_ASSERT_TRUE(qd_archive_filled(a) >= 3);
+    int zero_shot = 0;
+    for (size_t k = 0; k < qd_archive_filled(a); k++) {
+        qd_elite e;
+        qd_archive_elite_at(a, k, &e);
+        CU_ASSERT_PTR_NULL(strchr(e.text, '\n'));
+        CU_ASSERT_PTR_NULL(strchr(e.text, '#'));
+        CU_ASSERT_PTR_NULL(strstr(e.text, "Here is another"));
+        CU_ASSERT_EQUAL(e.text[strlen(e.text) - 1], '.');
+        CU_ASSERT_DOUBLE_EQUAL(e.measures[0], rule_sentiment(e.text), 1e-12);
+        zero_shot |= strstr(e.lineage, "\"op\":\"zero-shot\",\"seeds\":[]") != NULL;
+    }
+    CU_ASSERT_TRUE(zero_shot);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    cache = file_in(dir, "c.jsonl");
+    CU_ASSERT_PTR_NOT_NULL(cache && strstr(cache, "\"prompt\":\"Examples:\\nNow: Here is a random opinion piece"));
+    CU_ASSERT_PTR_NOT_NULL(cache && strstr(cache, "\"prompt\":\"Examples:\\nHere is a random opinion piece"));
+    free(cache);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
+static void test_worker_count_and_server_faults_do_not_change_the_archive(void)
+{
+    char json[8192], *one = qdt_tmpdir(), *eight = qdt_tmpdir(), *a, *b;
+    qd_config *cfg;
+    qd_search *s;
+    qdaif_config(json, sizeof json, srv()->url, 1, 10, "lmx-near", NULL);
+    s = run(json, one, &cfg);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    /* 8 workers while the server fails every 7th request and a few more */
+    qdt_server_control(&server, "{\"every\": 7, \"kind\": \"500\", \"faults\": [{\"kind\": \"429\", "
+                                "\"retry_after\": 0}, {\"kind\": \"truncate\"}, {\"kind\": \"cut\"}]}");
+    qdaif_config(json, sizeof json, server.url, 8, 10, "lmx-near", ", \"backoff\": 0.001, \"jitter\": 0");
+    s = run(json, eight, &cfg);
+    qd_llm_stats st;
+    qd_llm_stats_get(qd_search_llm(s), &st);
+    CU_ASSERT_TRUE(st.retries >= st.requests / 8);
+    CU_ASSERT_EQUAL(st.failures, 0);
+    CU_ASSERT_EQUAL(qd_search_counts(s)->asked, 80);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    a = file_in(one, "archive.csv");
+    b = file_in(eight, "archive.csv");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    free(a);
+    free(b);
+    qdt_rmdir(one);
+    qdt_rmdir(eight);
+    free(one);
+    free(eight);
+}
+
+/* The part of archive.json after the config echo and counts: the archive,
+ * its stats and its elites. */
+static const char *archive_part(const char *json)
+{
+    const char *p = json ? strstr(json, "\n\t\"archive\":") : NULL;
+    return p ? p : "(none)";
+}
+
+static size_t lines_of(const char *text)
+{
+    size_t n = 0;
+    for (; text && *text; text++)
+        n += *text == '\n';
+    return n;
+}
+
+static void test_record_then_replay_is_byte_identical_without_the_server(void)
+{
+    char json[8192], extra[1024], *dir = qdt_tmpdir(), rec[600], rep[600], rep1[600], again[600], more[600];
+    qdt_server own;
+    qd_config *cfg;
+    qd_search *s;
+    qd_llm_stats st;
+    char *a, *b, *cache;
+    snprintf(rec, sizeof rec, "%s/rec", dir);
+    snprintf(rep, sizeof rep, "%s/rep", dir);
+    snprintf(rep1, sizeof rep1, "%s/rep1", dir);
+    snprintf(again, sizeof again, "%s/again", dir);
+    snprintf(more, sizeof more, "%s/more", dir);
+    /* record, against a server of this test's own */
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&own, NULL, NULL), 0);
+    snprintf(extra, sizeof extra, ", \"cache\": \"%s/cache.jsonl\"", dir);
+    qdaif_config(json, sizeof json, own.url, 8, 20, "lmx-near", extra);
+    s = run(json, rec, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    qd_llm_stats_get(qd_search_llm(s), &st);
+    double requests = qdt_server_stat(&own, "api_requests");
+    CU_ASSERT_EQUAL(st.requests, requests);
+    CU_ASSERT_EQUAL(st.cache_hits + st.requests, st.calls);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    qdt_server_stop(&own);
+    /* one line per request the server answered */
+    snprintf(more, sizeof more, "%s/cache.jsonl", dir);
+    cache = qdt_slurp(more);
+    CU_ASSERT_EQUAL(lines_of(cache), (size_t)requests);
+    free(cache);
+    snprintf(more, sizeof more, "%s/more", dir);
+    /* the same config with the server gone: every call from the cache,
+     * archive.json byte for byte the same */
+    s = run(json, again, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    qd_llm_stats_get(qd_search_llm(s), &st);
+    CU_ASSERT_EQUAL(st.requests, 0);
+    CU_ASSERT_EQUAL(st.cache_hits, st.calls);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    a = file_in(rec, "archive.json");
+    b = file_in(again, "archive.json");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    free(b);
+    /* strict replay (llm.replay), 8 workers and 1: the same archive; only
+     * the config echo says replay */
+    for (int workers = 8; workers >= 1; workers -= 7) {
+        snprintf(extra, sizeof extra, ", \"cache\": \"%s/cache.jsonl\", \"replay\": true", dir);
+        qdaif_config(json, sizeof json, own.url, workers, 20, "lmx-near", extra);
+        s = run(json, workers == 8 ? rep : rep1, &cfg);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        CU_ASSERT_EQUAL(qd_search_counts(s)->failed + qd_search_counts(s)->evaluated, 160);
+        qd_search_free(s);
+        qd_config_free(cfg);
+        b = file_in(workers == 8 ? rep : rep1, "archive.json");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        CU_ASSERT_STRING_EQUAL(archive_part(a), archive_part(b));
+        CU_ASSERT_PTR_NOT_NULL(strstr(b, "\"replay\":\ttrue"));
+        free(b);
+        char *c1 = file_in(rec, "archive.csv"), *c2 = file_in(workers == 8 ? rep : rep1, "archive.csv");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c2);
+        CU_ASSERT_STRING_EQUAL(c1, c2);
+        free(c1);
+        free(c2);
+    }
+    free(a);
+    /* replaying further than was recorded: the new requests fail, counted
+     * under one reason, and the run goes on */
+    qdaif_config(json, sizeof json, own.url, 8, 22, "lmx-near", extra);
+    s = run(json, more, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(qd_search_counts(s)->iterations, 22);
+    int found = 0;
+    for (size_t k = 0; k < qd_search_failure_kinds(s); k++) {
+        uint64_t n;
+        const char *why = qd_search_failure_kind(s, k, &n);
+        if (strcmp(why, "llm: replay: no recorded reply for this completions request in llm.cache (the run asks "
+                        "what the recorded one did not)") == 0)
+            found = n >= 16;
+    }
+    CU_ASSERT_TRUE(found);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
+static const qdt_test tests[] = {
+    {"feedback scores follow the rule", test_feedback_scores_follow_the_rule},
+    {"ratings replace missing logprobs", test_ratings_replace_missing_logprobs},
+    {"categorical axes take the likeliest label", test_categorical_axes_take_the_likeliest_label},
+    {"config errors name the field", test_config_errors_name_the_field},
+    {"a QDAIF run fills the expected cells", test_qdaif_run_fills_the_expected_cells},
+    {"the other mutator modes run", test_other_modes_run},
+    {"post-processing when the server ignores stop", test_post_processing_when_the_server_ignores_stop},
+    {"worker count and server faults do not change the archive",
+     test_worker_count_and_server_faults_do_not_change_the_archive},
+    {"record then replay is byte-identical without the server",
+     test_record_then_replay_is_byte_identical_without_the_server},
+    {NULL, NULL},
+};
+
+QDT_MAIN("qdaif", tests)
