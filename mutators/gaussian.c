@@ -61,6 +61,7 @@ static void gaussian_fini(qd_mutator *m)
 const qd_mutator_type qdi_mutator_gaussian = {
     .name = "gaussian",
     .state_size = sizeof(gaussian),
+    .flags = QD_MUTATOR_ANY_N,
     .init = gaussian_init,
     .ask = gaussian_ask,
     .save = gaussian_save,

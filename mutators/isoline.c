@@ -67,6 +67,7 @@ static void isoline_fini(qd_mutator *m)
 const qd_mutator_type qdi_mutator_isoline = {
     .name = "isoline",
     .state_size = sizeof(isoline),
+    .flags = QD_MUTATOR_ANY_N,
     .init = isoline_init,
     .ask = isoline_ask,
     .save = isoline_save,

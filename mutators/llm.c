@@ -649,6 +649,7 @@ static int llm_load(qd_mutator *m, const cJSON *in)
 const qd_mutator_type qdi_mutator_llm = {
     .name = "llm",
     .state_size = sizeof(llm_mutator),
+    .flags = QD_MUTATOR_ANY_N,
     .init = llm_init,
     .ask = llm_ask,
     .produce = llm_produce,

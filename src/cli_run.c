@@ -16,12 +16,25 @@
 static volatile sig_atomic_t interrupted;
 static qd_search *running;
 
+static void say(const char *msg)
+{
+    ssize_t r = write(STDERR_FILENO, msg, strlen(msg));
+    (void)r;
+}
+
+/* First signal: stop after the jobs in flight; second: give them up and
+ * save what is done; third: end at once. */
 static void on_signal(int sig)
 {
-    interrupted = sig;
+    interrupted++;
+    if (interrupted >= 3) {
+        say("\nelites run: ended at once; the files saved last are kept\n");
+        _exit(128 + sig);
+    }
+    say(interrupted == 1 ? "\nelites run: stopping after the jobs in flight (again to give them up)\n"
+                         : "\nelites run: giving up the jobs in flight; saving what is done\n");
     if (running)
         qd_search_stop(running);
-    signal(sig, SIG_DFL); /* a second signal ends the process at once */
 }
 
 static void usage(FILE *fp)
@@ -30,8 +43,9 @@ static void usage(FILE *fp)
             "usage: elites run CONFIG.json [options]\n"
             "\n"
             "Runs a quality-diversity search described by CONFIG.json and writes\n"
-            "archive.json, archive.csv, metrics.csv, heatmap.svg and report.html into\n"
-            "the output folder.\n"
+            "archive.json, archive.csv, metrics.csv, heatmap.svg, report.html and a\n"
+            "checkpoint/ folder into the output folder. Ctrl-C (or SIGTERM) stops\n"
+            "after the jobs in flight and saves; a second Ctrl-C gives them up.\n"
             "\n"
             "options:\n"
             "  -o, --output DIR     output folder (default: config output.dir, else\n"
@@ -40,6 +54,8 @@ static void usage(FILE *fp)
             "  --iterations N       number of iterations\n"
             "  --set PATH=VALUE     override a config field, e.g. --set evaluator.dim=20\n"
             "                       or --set mutators[0].sigma=0.2 (repeatable)\n"
+            "  --resume DIR         go on from the checkpoint in DIR (a stopped run's\n"
+            "                       output folder; same config, --iterations may grow)\n"
             "  -q, --quiet          no progress output\n"
             "  -h, --help           show this help\n");
 }
@@ -62,11 +78,16 @@ static void format_duration(char *buf, size_t len, double s)
         snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
 }
 
+/* Where this session started (a resumed run counts its rate from there). */
+static uint64_t base_iteration, base_jobs;
+
 static void progress(const qd_search *s, int tty, double started)
 {
     const qd_metrics *r = qd_search_last_metrics(s);
-    double dt = now_seconds() - started, rate = dt > 0 ? (double)(r->evaluations + r->failed) / dt : 0;
-    double left = r->iteration ? dt / (double)r->iteration * (double)(qd_search_iterations(s) - r->iteration) : NAN;
+    double dt = now_seconds() - started;
+    double rate = dt > 0 ? (double)(r->evaluations + r->failed - base_jobs) / dt : 0;
+    uint64_t done = r->iteration - base_iteration;
+    double left = done ? dt / (double)done * (double)(qd_search_iterations(s) - r->iteration) : NAN;
     char eta[32];
     format_duration(eta, sizeof eta, left);
     printf("%siter %llu/%llu  %.0f evals/s  coverage %.2f%%  QD score %.6g  best %.6g  ETA %s%s",
@@ -98,9 +119,10 @@ static void summary(const qd_search *s, const char *outdir, double seconds)
     const qd_counts *c = qd_search_counts(s);
     qd_archive_stats st;
     qd_archive_stats_get(qd_search_result_archive(s), &st);
-    printf("done: %llu iterations, %llu evaluations, %llu failed, in %.1f s (%.0f evals/s)\n",
+    printf("done: %llu iterations, %llu evaluations, %llu failed, in %.1f s (%.0f evals/s)%s\n",
            (unsigned long long)c->iterations, (unsigned long long)c->evaluated, (unsigned long long)c->failed, seconds,
-           seconds > 0 ? (double)c->evaluated / seconds : 0.0);
+           seconds > 0 ? (double)(c->evaluated + c->failed - base_jobs) / seconds : 0.0,
+           base_iteration ? " since the resume" : "");
     printf("archive: %zu of %zu cells filled (coverage %.2f%%), QD score %.6g (normalised %.4g), best %.6g, mean %.6g\n",
            st.filled, st.cells, 100.0 * st.coverage, st.qd_score, st.norm_qd_score, st.obj_max, st.obj_mean);
     printf("inserted: %llu new cells, %llu improvements, %llu not added\n", (unsigned long long)c->new_cells,
@@ -183,9 +205,10 @@ int cli_run(int argc, char **argv)
         {"output", required_argument, NULL, 'o'}, {"seed", required_argument, NULL, 's'},
         {"iterations", required_argument, NULL, 'i'}, {"set", required_argument, NULL, 'S'},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},
+        {"resume", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
-    const char *outopt = NULL, *seed = NULL, *iterations = NULL;
+    const char *outopt = NULL, *seed = NULL, *iterations = NULL, *resume = NULL;
     char **sets = calloc((size_t)argc, sizeof *sets), *outdir = NULL;
     int nsets = 0, quiet = 0, c, status = 0, tty;
     qd_config *cfg = NULL;
@@ -201,6 +224,7 @@ int cli_run(int argc, char **argv)
         case 'i': iterations = optarg; break;
         case 'S': sets[nsets++] = optarg; break;
         case 'q': quiet = 1; break;
+        case 'r': resume = optarg; break;
         case 'h': usage(stdout); free(sets); return 0;
         default: usage(stderr); free(sets); return 2;
         }
@@ -218,22 +242,54 @@ int cli_run(int argc, char **argv)
         status = 2;
         goto done;
     }
-    outdir = outopt ? strdup(outopt) : default_output(argv[optind], s);
+    if (resume && outopt && strcmp(resume, outopt) != 0) {
+        fprintf(stderr, "elites run: --resume %s writes into %s; -o %s cannot differ\n", resume, resume, outopt);
+        status = 2;
+        goto done;
+    }
+    outdir = resume ? strdup(resume) : outopt ? strdup(outopt) : default_output(argv[optind], s);
     if (!outdir) {
         status = 1;
         goto done;
     }
+    if (resume) {
+        char note[2048];
+        int rc = qd_search_resume(s, resume, note, sizeof note);
+        if (rc != QD_OK) {
+            fprintf(stderr, "elites run: cannot resume: %s\n", qd_search_error(s));
+            status = rc == QD_EINVAL ? 2 : 1;
+            goto done;
+        }
+        if (note[0])
+            fprintf(stderr, "elites run: %s\n", note);
+        if (!quiet)
+            printf("resuming %s at iteration %llu\n", resume,
+                   (unsigned long long)qd_search_counts(s)->iterations);
+    }
     running = s;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
     tty = isatty(STDOUT_FILENO);
     started = last_save = now_seconds();
+    base_iteration = qd_search_counts(s)->iterations;
+    base_jobs = qd_search_counts(s)->evaluated + qd_search_counts(s)->failed;
     if (!quiet)
-        printf("elites %s: %s, seed %llu, %llu iterations -> %s\n", qd_version(), argv[optind],
-               (unsigned long long)qd_search_seed(s), (unsigned long long)qd_search_iterations(s), outdir);
+        printf("elites %s: %s, seed %llu, %llu iterations%s -> %s\n", qd_version(), argv[optind],
+               (unsigned long long)qd_search_seed(s), (unsigned long long)qd_search_iterations(s),
+               qd_search_async(s) ? ", async (not bit-reproducible)" : "", outdir);
     double last_draw = 0;
+    uint64_t last_checkpoint = qd_search_counts(s)->iterations;
     while (!qd_search_done(s)) {
-        if (qd_search_step(s) != QD_OK) {
+        int rc = qd_search_step(s);
+        if (rc == QD_EINTR)
+            break; /* jobs given up: saved below */
+        if (rc != QD_OK) {
             fprintf(stderr, "%selites run: %s\n", tty && !quiet ? "\n" : "", qd_search_error(s));
             status = 1;
             break;
@@ -246,10 +302,18 @@ int cli_run(int argc, char **argv)
             last_draw = t;
         }
         double every = qd_search_output(s)->save_every;
-        if (every > 0 && t - last_save >= every && !qd_search_done(s)) {
+        long ck_every = qd_search_output(s)->checkpoint_every;
+        int save_now = every > 0 && t - last_save >= every && !qd_search_done(s);
+        if (save_now) {
             if (qd_search_save(s, outdir) != QD_OK)
                 fprintf(stderr, "%selites run: could not save: %s\n", tty && !quiet ? "\n" : "", qd_search_error(s));
             last_save = t;
+        }
+        if (!qd_search_done(s) && (ck_every > 0 ? r->iteration - last_checkpoint >= (uint64_t)ck_every : save_now)) {
+            if (qd_search_checkpoint(s, outdir) != QD_OK)
+                fprintf(stderr, "%selites run: could not write a checkpoint: %s\n", tty && !quiet ? "\n" : "",
+                        qd_search_error(s));
+            last_checkpoint = r->iteration;
         }
     }
     if (!quiet && tty)
@@ -259,12 +323,24 @@ int cli_run(int argc, char **argv)
         status = 1;
         goto done;
     }
+    int checkpointed = qd_search_checkpoint(s, outdir) == QD_OK;
+    if (!checkpointed)
+        fprintf(stderr, "elites run: %s\n", qd_search_error(s));
     if (!quiet)
         summary(s, outdir, now_seconds() - started);
     if (interrupted && status == 0) {
-        fprintf(stderr, "elites run: interrupted after iteration %llu; saved the archive and metrics in %s\n",
-                (unsigned long long)qd_search_counts(s)->iterations, outdir);
+        fprintf(stderr,
+                "elites run: interrupted after iteration %llu; saved the archive and metrics%s in %s "
+                "(go on with: elites run %s --resume %s)\n",
+                (unsigned long long)qd_search_counts(s)->iterations, checkpointed ? " and a checkpoint" : "",
+                outdir, argv[optind], outdir);
         status = 130;
+    }
+    if (s && qd_search_abandoned(s)) {
+        /* jobs given up still run in their threads: joining them could
+         * take for ever, so leave now (s stays reachable from running) */
+        fflush(stdout);
+        _exit(status);
     }
 done:
     running = NULL;

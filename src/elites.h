@@ -325,6 +325,10 @@ typedef struct qd_worker {
     void *eval_state;
     char error[512];
     qd_llm_session *llm; /* this thread's LLM session (NULL: no "llm" section) */
+    double deadline;     /* CLOCK_MONOTONIC seconds by which the current job
+                          * should be done (0: no limit; config job_timeout).
+                          * Slow plug-ins honour it: a job that ends later
+                          * is counted as timed out anyway. */
 } qd_worker;
 
 /* Records a failure reason in w->error and returns QD_EEVAL. */
@@ -345,9 +349,15 @@ typedef struct qd_job {
 
 typedef struct qd_mutator qd_mutator;
 
+/* qd_mutator_type.flags: ask and tell take any number of jobs, one at a
+ * time included (async mode then asks one job at a time; without it a
+ * mutator is always asked and told its whole batch). */
+#define QD_MUTATOR_ANY_N 1u
+
 typedef struct qd_mutator_type {
     const char *name;
     size_t state_size;
+    unsigned flags; /* QD_MUTATOR_* */
     /* Reads its config; sets m->batch. */
     int (*init)(qd_mutator *m, qd_config *cfg, const qd_space *space);
     /* Fills n jobs (genomes or produce payloads) on the main thread. */
@@ -579,6 +589,7 @@ typedef struct qd_output_options {
     const char *dir;      /* default output folder (NULL: none set) */
     long log_every;       /* iterations between plain log lines */
     double save_every;    /* seconds between intermediate saves (0: only at end) */
+    long checkpoint_every; /* iterations between checkpoints (0: with each save) */
 } qd_output_options;
 
 /* Options of an HTML report: title and description (NULL: none), the run's
@@ -611,10 +622,33 @@ void qd_search_free(qd_search *s);
 /* Runs one iteration: ask every mutator, produce and evaluate each job,
  * add the results in job order, tell each mutator, record metrics. */
 int qd_search_step(qd_search *s);
-/* Nonzero once the configured iterations are done. */
+/* Nonzero once the configured iterations are done, or a stop has been
+ * carried out (async: the jobs in flight collected or given up). */
 int qd_search_done(const qd_search *s);
-/* Asks the search to stop (safe from a signal handler). */
+/* Asks the search to stop (safe from a signal handler): the jobs in flight
+ * may finish for the config's "grace" seconds (default 30). A second call
+ * gives them up at once. Jobs given up keep running in their threads (C
+ * cannot cancel a thread safely): qd_search_step then returns QD_EINTR
+ * (batch mode: the iteration is dropped, the archive is as after the last
+ * whole iteration), the search can still be saved, and qd_search_free
+ * waits for them to return (a program in a hurry exits instead). */
 void qd_search_stop(qd_search *s);
+/* Nonzero in mode "async" (results told as they land: not bit-reproducible). */
+int qd_search_async(const qd_search *s);
+/* Nonzero once a stop gave up jobs that were still running. */
+int qd_search_abandoned(const qd_search *s);
+/* Writes a checkpoint into dir/checkpoint/ (archives, every mutator's state
+ * and RNG, the scheduler, counts, metrics, failures; exact numbers), the
+ * previous one kept as dir/checkpoint.prev/ until the new one is complete.
+ * Refused (QD_EINVAL) after a batch iteration was given up half way. */
+int qd_search_checkpoint(qd_search *s, const char *dir);
+/* Loads the checkpoint of dir into a search just built from the same config
+ * (only iterations, output, workers, inflight, job_timeout, grace, name,
+ * description and the LLM connection settings may differ: anything else is
+ * refused naming the field). A bad newest checkpoint falls back to
+ * dir/checkpoint.prev/, saying so in note (may be NULL). Errors name the
+ * file; the search must then be freed. */
+int qd_search_resume(qd_search *s, const char *dir, char *note, size_t notelen);
 /* Writes archive.json, archive.csv, metrics.csv, heatmap.svg, report.html
  * (and failures.jsonl when there were failures, llm.json when there is an
  * LLM client) into dir, each atomically. */

@@ -127,15 +127,24 @@ void qdi_scheduler_tell(qdi_scheduler *sc, size_t i, uint64_t asked, uint64_t ad
     sc->success[i] += (double)added;
 }
 
+int qdi_scheduler_bandit(const qdi_scheduler *sc)
+{
+    return sc->bandit;
+}
+
 int qdi_scheduler_save(const qdi_scheduler *sc, cJSON *out)
 {
-    cJSON *active = cJSON_AddArrayToObject(out, "active");
+    cJSON *active = cJSON_AddArrayToObject(out, "active"), *restarts;
     if (!active)
         return QD_ENOMEM;
     for (size_t i = 0; i < sc->n; i++)
         cJSON_AddItemToArray(active, cJSON_CreateBool(sc->active[i]));
     cJSON_AddItemToObject(out, "success", cJSON_CreateDoubleArray(sc->success, (int)sc->n));
     cJSON_AddItemToObject(out, "selected", cJSON_CreateDoubleArray(sc->selected, (int)sc->n));
+    if (!(restarts = cJSON_AddArrayToObject(out, "restarts_seen")))
+        return QD_ENOMEM;
+    for (size_t i = 0; i < sc->n; i++)
+        cJSON_AddItemToArray(restarts, cJSON_CreateNumber((double)sc->restarts_seen[i]));
     return QD_OK;
 }
 
@@ -144,7 +153,9 @@ int qdi_scheduler_load(qdi_scheduler *sc, const cJSON *in)
     const cJSON *active = cJSON_GetObjectItemCaseSensitive(in, "active");
     const cJSON *success = cJSON_GetObjectItemCaseSensitive(in, "success");
     const cJSON *selected = cJSON_GetObjectItemCaseSensitive(in, "selected");
+    const cJSON *restarts = cJSON_GetObjectItemCaseSensitive(in, "restarts_seen");
     if (!cJSON_IsArray(active) || !cJSON_IsArray(success) || !cJSON_IsArray(selected) ||
+        !cJSON_IsArray(restarts) || (size_t)cJSON_GetArraySize(restarts) != sc->n ||
         (size_t)cJSON_GetArraySize(active) != sc->n || (size_t)cJSON_GetArraySize(success) != sc->n ||
         (size_t)cJSON_GetArraySize(selected) != sc->n)
         return QD_EFORMAT;
@@ -152,6 +163,7 @@ int qdi_scheduler_load(qdi_scheduler *sc, const cJSON *in)
         sc->active[i] = cJSON_IsTrue(cJSON_GetArrayItem(active, (int)i));
         sc->success[i] = cJSON_GetArrayItem(success, (int)i)->valuedouble;
         sc->selected[i] = cJSON_GetArrayItem(selected, (int)i)->valuedouble;
+        sc->restarts_seen[i] = (uint64_t)cJSON_GetArrayItem(restarts, (int)i)->valuedouble;
     }
     return QD_OK;
 }

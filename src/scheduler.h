@@ -17,6 +17,8 @@ size_t qdi_scheduler_select(qdi_scheduler *sc, qd_mutator *const *mutators, size
 /* Records that mutator i had `asked` solutions evaluated and `added` of them
  * entered the archive. */
 void qdi_scheduler_tell(qdi_scheduler *sc, size_t i, uint64_t asked, uint64_t added);
+/* Nonzero for the bandit scheduler. */
+int qdi_scheduler_bandit(const qdi_scheduler *sc);
 /* Checkpoint state. */
 int qdi_scheduler_save(const qdi_scheduler *sc, cJSON *out);
 int qdi_scheduler_load(qdi_scheduler *sc, const cJSON *in);

@@ -11,6 +11,19 @@
  * them before telling, so the archive is the same bit for bit whatever the
  * number of threads. A failed job is counted with its reason and
  * never inserted; the run goes on.
+ *
+ * In mode "async" the loop keeps `inflight` jobs running and tells each as
+ * it lands: a mutator whose ask and tell take any number of jobs
+ * (QD_MUTATOR_ANY_N) is asked one job at a time, one that works in whole
+ * batches (CMA-ES) is asked its batch and told when the batch is back.
+ * Each result enters the archive on its own. An iteration is as many told
+ * jobs as a batch iteration runs. Not bit-reproducible: the order results
+ * land in depends on timing.
+ *
+ * A stop (qd_search_stop) lets the jobs in flight finish for `grace`
+ * seconds; a second stop, or the grace running out, gives them up: they
+ * are left running in their threads (C cannot cancel them) and the search
+ * can then only be saved, not freed.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -20,6 +33,15 @@
 #include "scheduler.h"
 #include "search_internal.h"
 
+enum { SLOT_FREE, SLOT_RUNNING, SLOT_DONE };
+
+static double now_mono(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static double elapsed(const struct timespec *t0)
 {
     struct timespec now;
@@ -27,19 +49,74 @@ static double elapsed(const struct timespec *t0)
     return (double)(now.tv_sec - t0->tv_sec) + 1e-9 * (double)(now.tv_nsec - t0->tv_nsec);
 }
 
+double qdi_search_elapsed(const qd_search *s)
+{
+    return elapsed(&s->start);
+}
+
+void qdi_search_set_elapsed(qd_search *s, double secs)
+{
+    double t = now_mono() - (secs > 0 ? secs : 0);
+    s->start.tv_sec = (time_t)floor(t);
+    s->start.tv_nsec = (long)((t - floor(t)) * 1e9);
+}
+
+uint64_t qdi_search_inflight(const qd_search *s)
+{
+    uint64_t n = 0;
+    if (!s->async)
+        return 0;
+    for (size_t j = 0; j < s->njobs; j++)
+        n += s->slot[j] != SLOT_FREE;
+    return n;
+}
+
+void qdi_search_reset_loaded(qd_search *s)
+{
+    memset(&s->counts, 0, sizeof s->counts);
+    s->next_job = 0;
+    s->nhistory = 0;
+    for (size_t i = 0; i < s->nkinds; i++)
+        free(s->kinds[i].reason);
+    s->nkinds = 0;
+    s->other_failures = 0;
+    for (size_t i = 0; i < s->nfailure_lines; i++)
+        free(s->failure_lines[i]);
+    free(s->failure_lines);
+    s->failure_lines = NULL;
+    s->nfailure_lines = s->capfailure_lines = 0;
+}
+
 static int read_output(qd_search *s, qd_config *cfg)
 {
     qd_config *out;
     const char *dir = NULL;
-    long log_every = 0;
+    long log_every = 0, checkpoint_every = 0;
     double save_every = 60.0;
     if (qd_config_object(cfg, "output", 0, &out) || qd_config_string(out, "dir", &dir) ||
         qd_config_int(out, "log_every", &log_every, ">= 0") ||
-        qd_config_number(out, "save_every", &save_every, ">= 0") || qd_config_check_keys(out))
+        qd_config_number(out, "save_every", &save_every, ">= 0") ||
+        qd_config_int(out, "checkpoint_every", &checkpoint_every, ">= 0") || qd_config_check_keys(out))
         return QD_EINVAL;
+    s->output.checkpoint_every = checkpoint_every;
     s->output.dir = dir;
     s->output.log_every = log_every ? log_every : (long)(s->iterations >= 10 ? s->iterations / 10 : 1);
     s->output.save_every = save_every;
+    return QD_OK;
+}
+
+/* mode, inflight, job_timeout and grace. */
+static int read_mode(qd_search *s, qd_config *cfg)
+{
+    static const char *const modes[] = {"batch", "async", NULL};
+    int mode = 0;
+    long inflight = 0;
+    if (qd_config_choice(cfg, "mode", modes, &mode) || qd_config_int(cfg, "inflight", &inflight, ">= 0 <= 1000000") ||
+        qd_config_number(cfg, "job_timeout", &s->job_timeout, ">= 0") ||
+        qd_config_number(cfg, "grace", &s->grace, ">= 0"))
+        return QD_EINVAL;
+    s->async = mode == 1;
+    s->inflight_max = (size_t)inflight;
     return QD_OK;
 }
 
@@ -120,8 +197,13 @@ static int alloc_jobs(qd_search *s)
     s->batch_job = malloc(s->njobs * sizeof *s->batch_job);
     s->batch_res = malloc(s->njobs * sizeof *s->batch_res);
     s->active = malloc(s->nmutators * sizeof *s->active);
-    if (!s->active || !s->jobs || !s->xbuf || !s->mbuf || !s->batch || !s->batch_job || !s->batch_res)
+    s->mut_off = malloc(s->nmutators * sizeof *s->mut_off);
+    s->slot = calloc(s->njobs, 1);
+    if (!s->active || !s->jobs || !s->xbuf || !s->mbuf || !s->batch || !s->batch_job || !s->batch_res ||
+        !s->mut_off || !s->slot)
         return QD_ENOMEM;
+    for (size_t i = 0, off = 0; i < s->nmutators; off += s->mutators[i]->batch, i++)
+        s->mut_off[i] = off;
     for (size_t j = 0; j < s->njobs; j++) {
         s->jobs[j].sol.x = dim ? s->xbuf + j * dim : NULL;
         s->jobs[j].sol.n = dim;
@@ -133,7 +215,8 @@ static int alloc_jobs(qd_search *s)
 
 static void run_job(void *ctx, qd_job *job, qd_worker *w);
 
-/* Sets up the workers (0: one per core) and, with more than one, the pool. */
+/* Sets up the workers (0: one per core) and the pool. Even one worker runs
+ * in its own thread, so the loop can always answer a stop. */
 static int start_workers(qd_search *s, qd_config *cfg, long n)
 {
     if (n == 0) {
@@ -155,32 +238,57 @@ static int start_workers(qd_search *s, qd_config *cfg, long n)
             return qd_config_fail(cfg, "evaluator", "could not set up worker %zu: %s", i, w->error);
         s->workers_ready++;
     }
-    if (s->nworkers > 1 && qdi_pool_new(s->nworkers, s->workers, 4 * s->nworkers, run_job, s, &s->pool) != QD_OK)
+    if (s->async && s->inflight_max == 0)
+        s->inflight_max = 2 * s->nworkers;
+    /* async hands over one job per task, batch at most 4 runs per worker */
+    if (qdi_pool_new(s->nworkers, s->workers, s->njobs + 4 * s->nworkers, run_job, s, &s->pool) != QD_OK)
         return qd_config_fail(cfg, "workers", "could not start %zu threads", s->nworkers);
     return QD_OK;
 }
 
-/* Runs every job of the iteration, in the pool or inline. */
-static void run_jobs(qd_search *s)
+/* The stop level (0 none, 1 stop, 2 give up): an atomic, as a signal
+ * handler or another thread may raise it. */
+static int stopped(const qd_search *s)
+{
+    return __atomic_load_n(&s->stop, __ATOMIC_SEQ_CST);
+}
+
+/* After a stop, whether the jobs still running are given up: at once on
+ * a second stop, else when the grace period is over. */
+static int give_up(qd_search *s)
+{
+    int stop = stopped(s);
+    if (!stop)
+        return 0;
+    if (s->stop_seen == 0)
+        s->stop_seen = now_mono();
+    return stop >= 2 || now_mono() - s->stop_seen >= s->grace;
+}
+
+/* Runs every job of the iteration in the pool and waits for them; QD_EINTR
+ * when a stop gave them up (the iteration is then torn: nothing of it is
+ * told). */
+static int run_jobs(qd_search *s)
 {
     qdi_task task;
-    if (!s->pool) {
-        for (size_t j = 0; j < s->nrun; j++)
-            run_job(s, &s->jobs[j], &s->workers[0]);
-        return;
-    }
     /* runs of consecutive jobs, at most four per worker, keep the queue
-     * traffic small for cheap evaluations and the load balanced. Rounding
-     * up keeps the number of runs within the pool's queues (4 per worker):
-     * nothing is collected until all are submitted, so one more would
-     * block the submit for ever. */
+     * traffic small for cheap evaluations and the load balanced. */
     size_t chunk = (s->nrun + 4 * s->nworkers - 1) / (4 * s->nworkers);
     if (chunk == 0)
         chunk = 1;
     for (size_t off = 0; off < s->nrun; off += chunk)
         qdi_pool_submit(s->pool, s->jobs + off, off + chunk <= s->nrun ? chunk : s->nrun - off);
-    while (qdi_pool_pending(s->pool) > 0)
-        qdi_pool_wait(s->pool, -1, &task);
+    while (qdi_pool_pending(s->pool) > 0) {
+        /* wake up now and then to see a stop */
+        if (qdi_pool_wait(s->pool, 0.1, &task) == QD_ETIMEOUT && give_up(s)) {
+            s->abandoned = s->torn = 1;
+            qdi_set_error(s->error, sizeof s->error,
+                          "stopped: gave up the %zu jobs of iteration %llu still running", s->nrun,
+                          (unsigned long long)s->counts.iterations + 1);
+            return QD_EINTR;
+        }
+    }
+    return QD_OK;
 }
 
 int qd_search_new(qd_config *cfg, qd_search **out)
@@ -195,9 +303,10 @@ int qd_search_new(qd_config *cfg, qd_search **out)
     if (!(s = calloc(1, sizeof *s)))
         return qd_config_fail(cfg, NULL, "out of memory");
     s->cfg = cfg;
+    s->grace = 30;
     if (qd_config_int(cfg, "seed", &seed, ">= 0") || qd_config_int(cfg, "iterations", &iterations, ">= 1") ||
         qd_config_string(cfg, "name", &name) || qd_config_string(cfg, "description", &description) ||
-        qd_config_int(cfg, "workers", &workers, ">= 0 <= 4096"))
+        qd_config_int(cfg, "workers", &workers, ">= 0 <= 4096") || read_mode(s, cfg))
         goto fail;
     s->seed = (uint64_t)seed;
     s->iterations = (uint64_t)iterations;
@@ -207,6 +316,10 @@ int qd_search_new(qd_config *cfg, qd_search **out)
         build_result_archive(s, cfg) || build_mutators(s, cfg) ||
         qdi_scheduler_new(cfg, s->nmutators, &s->scheduler) || qd_config_check_keys(cfg))
         goto fail;
+    if (s->async && qdi_scheduler_bandit(s->scheduler)) {
+        qd_config_fail(cfg, "scheduler", "type \"bandit\" needs mode \"batch\" (async mode asks every mutator)");
+        goto fail;
+    }
     if (alloc_jobs(s)) {
         qd_config_fail(cfg, NULL, "out of memory for %zu jobs", s->njobs);
         goto fail;
@@ -225,6 +338,7 @@ void qd_search_free(qd_search *s)
 {
     if (!s)
         return;
+    /* joins the threads: waits for jobs given up after a stop to return */
     qdi_pool_free(s->pool);
     for (size_t i = 0; i < s->nworkers; i++) {
         if (i < s->workers_ready && s->ev->type->worker_fini)
@@ -251,6 +365,8 @@ void qd_search_free(qd_search *s)
     free(s->batch_job);
     free(s->batch_res);
     free(s->active);
+    free(s->mut_off);
+    free(s->slot);
     qdi_scheduler_free(s->scheduler);
     free(s->history);
     for (size_t i = 0; i < s->nkinds; i++)
@@ -268,8 +384,10 @@ static void run_job(void *ctx, qd_job *job, qd_worker *w)
     const qd_search *s = ctx;
     const qd_mutator *m = s->mutators[job->mutator];
     int rc = QD_OK;
+    double t0 = s->job_timeout > 0 ? now_mono() : 0;
     qdi_rng_seed(w->rng, qdi_seed_mix(s->seed, job->id));
     w->error[0] = '\0';
+    w->deadline = s->job_timeout > 0 ? t0 + s->job_timeout : 0;
     if (m->type->produce && (rc = m->type->produce(m, job, w)) != QD_OK) {
         qdi_set_error(job->reason, sizeof job->reason, "%s: %s", m->type->name,
                       w->error[0] ? w->error : qd_strerror(rc));
@@ -288,7 +406,25 @@ static void run_job(void *ctx, qd_job *job, qd_worker *w)
                 break;
             }
     }
+    if (rc == QD_OK && s->job_timeout > 0 && now_mono() - t0 > s->job_timeout) {
+        rc = QD_ETIMEOUT;
+        qdi_set_error(job->reason, sizeof job->reason, "timed out: the job took longer than job_timeout (%g s)",
+                      s->job_timeout);
+    }
     job->status = rc == QD_OK ? QD_OK : (rc == QD_ENOMEM ? QD_ENOMEM : QD_EEVAL);
+}
+
+static void prepare_job(qd_search *s, qd_job *job, size_t mutator)
+{
+    job->id = s->next_job++;
+    job->mutator = mutator;
+    job->data = NULL;
+    job->status = QD_OK;
+    job->reason[0] = '\0';
+    job->sol.objective = NAN;
+    memset(&job->add, 0, sizeof job->add);
+    for (size_t k = 0; k < job->sol.m; k++)
+        job->sol.measures[k] = NAN;
 }
 
 static int ask_all(qd_search *s)
@@ -298,18 +434,8 @@ static int ask_all(qd_search *s)
     for (size_t a = 0; a < s->nactive; a++) {
         size_t i = s->active[a];
         qd_mutator *m = s->mutators[i];
-        for (size_t j = off; j < off + m->batch; j++) {
-            qd_job *job = &s->jobs[j];
-            job->id = s->next_job++;
-            job->mutator = i;
-            job->data = NULL;
-            job->status = QD_OK;
-            job->reason[0] = '\0';
-            job->sol.objective = NAN;
-            memset(&job->add, 0, sizeof job->add);
-            for (size_t k = 0; k < job->sol.m; k++)
-                job->sol.measures[k] = NAN;
-        }
+        for (size_t j = off; j < off + m->batch; j++)
+            prepare_job(s, &s->jobs[j], i);
         m->error[0] = '\0';
         int rc = m->type->ask(m, s->archive, s->jobs + off, m->batch);
         if (rc != QD_OK) {
@@ -388,7 +514,7 @@ static int tell_all(qd_search *s, qd_metrics *row)
     return QD_OK;
 }
 
-static int push_metrics(qd_search *s, const qd_metrics *row)
+int qdi_search_push_metrics(qd_search *s, const qd_metrics *row)
 {
     if (s->nhistory == s->caphistory) {
         size_t cap = s->caphistory ? 2 * s->caphistory : 256;
@@ -402,22 +528,167 @@ static int push_metrics(qd_search *s, const qd_metrics *row)
     return QD_OK;
 }
 
+/* ---- async mode ------------------------------------------------------- */
+
+static int any_n(const qd_mutator *m)
+{
+    return (m->type->flags & QD_MUTATOR_ANY_N) != 0;
+}
+
+/* Asks mutators, round robin, for jobs while fewer than inflight_max run:
+ * one job from an any-n mutator with a free slot, a whole batch from a
+ * batch mutator whose slots are all free. */
+static int async_fill(qd_search *s)
+{
+    size_t idle = 0;
+    uint64_t budget = s->iterations * s->njobs; /* asks of the whole run */
+    while (s->running < s->inflight_max && idle < s->nmutators && s->counts.asked < budget) {
+        size_t i = s->rr, off = s->mut_off[i], j, n = 0;
+        qd_mutator *m = s->mutators[i];
+        s->rr = (s->rr + 1) % s->nmutators;
+        if (any_n(m)) {
+            for (j = off; j < off + m->batch && s->slot[j] != SLOT_FREE; j++)
+                ;
+            if (j < off + m->batch)
+                n = 1;
+        } else {
+            for (j = off; j < off + m->batch && s->slot[j] == SLOT_FREE; j++)
+                ;
+            n = j == off + m->batch ? m->batch : 0;
+            j = off;
+        }
+        if (!n || s->counts.asked + n > budget) {
+            idle++;
+            continue;
+        }
+        idle = 0;
+        for (size_t k = j; k < j + n; k++)
+            prepare_job(s, &s->jobs[k], i);
+        m->error[0] = '\0';
+        int rc = m->type->ask(m, s->archive, s->jobs + j, n);
+        if (rc != QD_OK) {
+            qdi_set_error(s->error, sizeof s->error, "mutators[%zu] (%s) failed to ask: %s", i, m->type->name,
+                          m->error[0] ? m->error : qd_strerror(rc));
+            return rc;
+        }
+        s->counts.asked += n;
+        for (size_t k = j; k < j + n; k++) {
+            s->slot[k] = SLOT_RUNNING;
+            qdi_pool_submit(s->pool, &s->jobs[k], 1);
+        }
+        s->running += n;
+    }
+    return QD_OK;
+}
+
+/* Tells mutator i about its jobs [j, j + n) and frees their slots. */
+static int async_tell(qd_search *s, size_t i, size_t j, size_t n)
+{
+    qd_mutator *m = s->mutators[i];
+    size_t added = 0;
+    if (m->type->tell && m->type->tell(m, s->archive, s->jobs + j, n) != QD_OK) {
+        qdi_set_error(s->error, sizeof s->error, "mutators[%zu] (%s) failed to learn: %s", i, m->type->name, m->error);
+        return QD_EINVAL;
+    }
+    for (size_t k = j; k < j + n; k++) {
+        added += s->jobs[k].status == QD_OK && s->jobs[k].add.status != QD_NOT_ADDED;
+        qd_solution_clear(&s->jobs[k].sol);
+        s->slot[k] = SLOT_FREE;
+    }
+    qdi_scheduler_tell(s->scheduler, i, n, added);
+    return QD_OK;
+}
+
+/* One job is back: into the archive(s) at once, then told (any-n) or kept
+ * until its mutator's batch is complete. */
+static int async_land(qd_search *s, qd_job *job, qd_metrics *row)
+{
+    size_t slot = (size_t)(job - s->jobs), i = job->mutator, off = s->mut_off[i];
+    qd_mutator *m = s->mutators[i];
+    s->running--;
+    if (job->status == QD_OK) {
+        if (qd_archive_add(s->archive, &job->sol, &job->add) != QD_OK ||
+            (s->result && qd_archive_add(s->result, &job->sol, &(qd_add_result){0}) != QD_OK)) {
+            qdi_set_error(s->error, sizeof s->error, "archive refused a solution: %s",
+                          qd_archive_error(s->archive)[0] ? qd_archive_error(s->archive) : qd_archive_error(s->result));
+            return QD_EINVAL;
+        }
+        s->counts.evaluated++;
+        if (job->add.status == QD_IMPROVE)
+            row->improved++;
+        else if (job->add.status == QD_NOT_ADDED)
+            s->counts.not_added++;
+    } else {
+        s->counts.failed++;
+        if (qdi_search_record_failure(s, job) != QD_OK)
+            return QD_ENOMEM;
+    }
+    if (any_n(m))
+        return async_tell(s, i, slot, 1);
+    s->slot[slot] = SLOT_DONE;
+    for (size_t k = off; k < off + m->batch; k++)
+        if (s->slot[k] != SLOT_DONE)
+            return QD_OK;
+    return async_tell(s, i, off, m->batch);
+}
+
+/* One async iteration: as many jobs told as a batch iteration runs, or
+ * fewer when a stop comes (then the jobs in flight are waited for, within
+ * the grace period). QD_EINTR when the stop left nothing to count. */
+static int async_step(qd_search *s, qd_metrics *row)
+{
+    size_t told = 0, filled = qd_archive_filled(qd_search_result_archive(s));
+    qdi_task task;
+    int rc;
+    while (told < s->njobs) {
+        if (!stopped(s) && (rc = async_fill(s)))
+            return rc;
+        if (s->running == 0)
+            break; /* stopped, all in: done */
+        rc = qdi_pool_wait(s->pool, 0.1, &task);
+        if (rc == QD_ETIMEOUT) {
+            if (give_up(s)) {
+                s->abandoned = 1;
+                break;
+            }
+            continue;
+        }
+        if (rc != QD_OK)
+            break;
+        if ((rc = async_land(s, task.jobs, row)))
+            return rc;
+        told++;
+    }
+    row->new_cells = qd_archive_filled(qd_search_result_archive(s)) - filled;
+    s->counts.new_cells += row->new_cells;
+    s->counts.improved += row->improved;
+    return told ? QD_OK : QD_EINTR;
+}
+
 int qd_search_step(qd_search *s)
 {
     qd_metrics row = {0};
     int rc;
-    if (qd_search_done(s))
+    if (qd_search_done(s) || s->abandoned)
         return QD_OK;
-    if ((rc = ask_all(s)))
-        return rc;
-    run_jobs(s);
-    rc = tell_all(s, &row);
-    for (size_t j = 0; j < s->nrun; j++)
-        qd_solution_clear(&s->jobs[j].sol);
-    if (rc) {
-        if (!s->error[0])
-            qdi_set_error(s->error, sizeof s->error, "out of memory");
-        return rc;
+    if (s->async) {
+        if ((rc = async_step(s, &row)) == QD_EINTR)
+            return QD_OK; /* stopped before anything came back */
+        if (rc)
+            return rc;
+    } else {
+        if ((rc = ask_all(s)))
+            return rc;
+        if ((rc = run_jobs(s)))
+            return rc;
+        rc = tell_all(s, &row);
+        for (size_t j = 0; j < s->nrun; j++)
+            qd_solution_clear(&s->jobs[j].sol);
+        if (rc) {
+            if (!s->error[0])
+                qdi_set_error(s->error, sizeof s->error, "out of memory");
+            return rc;
+        }
     }
     s->counts.iterations++;
     row.iteration = s->counts.iterations;
@@ -432,7 +703,7 @@ int qd_search_step(qd_search *s)
         row.llm_failures = st.failures;
         row.llm_tokens = st.prompt_tokens + st.completion_tokens;
     }
-    if (push_metrics(s, &row)) {
+    if (qdi_search_push_metrics(s, &row)) {
         qdi_set_error(s->error, sizeof s->error, "out of memory");
         return QD_ENOMEM;
     }
@@ -441,12 +712,27 @@ int qd_search_step(qd_search *s)
 
 int qd_search_done(const qd_search *s)
 {
-    return s->stop || s->counts.iterations >= s->iterations;
+    /* async: a stopped run first collects the jobs still in flight */
+    if (s->async && s->running > 0 && !s->abandoned)
+        return 0;
+    return stopped(s) || s->counts.iterations >= s->iterations || s->abandoned;
 }
 
 void qd_search_stop(qd_search *s)
 {
-    s->stop = 1;
+    /* async-signal-safe: lock-free atomics, no locks */
+    int old = __atomic_load_n(&s->stop, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&s->stop, old ? 2 : 1, __ATOMIC_SEQ_CST);
+}
+
+int qd_search_async(const qd_search *s)
+{
+    return s->async;
+}
+
+int qd_search_abandoned(const qd_search *s)
+{
+    return s->abandoned;
 }
 
 const qd_archive *qd_search_archive(const qd_search *s) { return s->archive; }

@@ -36,13 +36,24 @@ struct qd_search {
     qd_add_result *batch_res;
     qd_worker *workers;   /* one per thread (one when running inline) */
     size_t nworkers, workers_ready;
-    struct qdi_pool *pool; /* NULL with one worker: jobs run inline */
+    struct qdi_pool *pool;
     uint64_t next_job;
+    int async;            /* mode "async": jobs told as they land */
+    size_t inflight_max;  /* async: jobs kept running */
+    double job_timeout;   /* seconds a job may take (0: no limit) */
+    double grace;         /* seconds in-flight jobs get after a stop */
+    size_t *mut_off;      /* first job slot of each mutator */
+    unsigned char *slot;  /* async: each job slot free, running or done */
+    size_t running;       /* jobs handed to the pool, not yet back */
+    size_t rr;            /* async: the next mutator to ask */
+    int abandoned;        /* jobs were left running after a stop */
+    int torn;             /* an iteration was given up half way: no checkpoint */
+    double stop_seen;     /* when the loop first saw the stop (monotonic) */
     qd_counts counts;
     qd_metrics *history; /* one row per iteration */
     size_t nhistory, caphistory;
     qd_output_options output;
-    volatile sig_atomic_t stop;
+    int stop; /* 1: stop after in-flight jobs; 2: give them up (atomic access) */
     struct timespec start;
     qdi_failure_kind kinds[QDI_MAX_FAILURE_KINDS];
     size_t nkinds;
@@ -54,5 +65,17 @@ struct qd_search {
 
 /* Records a failed job (reason counted by kind, row kept for failures.jsonl). */
 int qdi_search_record_failure(qd_search *s, const qd_job *job);
+/* Appends a metrics row. */
+int qdi_search_push_metrics(qd_search *s, const qd_metrics *row);
+/* Seconds the search has run (including the run before a resume). */
+double qdi_search_elapsed(const qd_search *s);
+/* Makes the elapsed time read secs now (resume). */
+void qdi_search_set_elapsed(qd_search *s, double secs);
+/* Jobs asked and not yet told (async; 0 between batch iterations). */
+uint64_t qdi_search_inflight(const qd_search *s);
+/* Forgets counts, metrics and failures read from a bad checkpoint. */
+void qdi_search_reset_loaded(qd_search *s);
+/* Writes dir/checkpoint (see checkpoint.c); inflight jobs are left out. */
+int qdi_search_checkpoint(qd_search *s, const char *dir, uint64_t inflight);
 
 #endif

@@ -373,11 +373,15 @@ static void test_sigint_saves_finished_work_and_exits_130(void)
     CU_ASSERT(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 130);
 
     /* the message names the last finished iteration, the files hold it */
-    char *err = qdt_slurp(err_path), want[1200];
+    char *err = qdt_slurp(err_path), want[3300];
+    const char *line = err ? strstr(err, "elites run: interrupted") : NULL;
     unsigned long long done = 0;
-    CU_ASSERT_FATAL(err && sscanf(err, "elites run: interrupted after iteration %llu;", &done) == 1);
-    snprintf(want, sizeof want, "elites run: interrupted after iteration %llu; saved the archive and metrics in %s\n",
-             done, out);
+    CU_ASSERT_FATAL(line && sscanf(line, "elites run: interrupted after iteration %llu;", &done) == 1);
+    snprintf(want, sizeof want,
+             "\nelites run: stopping after the jobs in flight (again to give them up)\n"
+             "elites run: interrupted after iteration %llu; saved the archive and metrics and a checkpoint in %s "
+             "(go on with: elites run %s --resume %s)\n",
+             done, out, config, out);
     CU_ASSERT_STRING_EQUAL(err, want);
     CU_ASSERT(done >= 1);
     snprintf(path, sizeof path, "%s/metrics.csv", out);
@@ -393,6 +397,23 @@ static void test_sigint_saves_finished_work_and_exits_130(void)
     CU_ASSERT(cJSON_IsNumber(it) && it->valuedouble == (double)done);
     cJSON_Delete(doc);
     free(text);
+    free(metrics);
+
+    /* the run goes on from its checkpoint to 5 more iterations */
+    char more[32];
+    snprintf(more, sizeof more, "%llu", done + 5);
+    const char *again[] = {"run", config, "--iterations", more, "--set", "evaluator.dim=4",
+                           "--set", "mutators[0].batch=10", "--resume", out, "-q", NULL};
+    cli_result r = run_elites(tmp, again);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_STRING_EQUAL(r.err, "");
+    cli_result_free(&r);
+    snprintf(path, sizeof path, "%s/metrics.csv", out);
+    metrics = qdt_slurp(path);
+    lines = 0;
+    for (const char *p = metrics; p && *p; p++)
+        lines += *p == '\n';
+    CU_ASSERT_EQUAL(lines, done + 5 + 1);
     free(metrics);
     free(err);
     qdt_rmdir(tmp);
