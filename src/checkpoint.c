@@ -2,8 +2,9 @@
  * go on as if it had never stopped.
  *
  * OUTDIR/checkpoint/ holds state.json (format, the resolved config, counts,
- * the job counter, every mutator's state and RNG, the scheduler, the
- * metrics rows and the failure records), archive.json (the search archive
+ * the job counter, every mutator's state and RNG, the scheduler, the number
+ * of metrics rows - kept in OUTDIR/checkpoint-metrics - and the failure
+ * records), archive.json (the search archive
  * with its CMA-MAE thresholds) and, with CMA-MAE, result.json. Every number
  * is written exactly, so a batch-mode run stopped at an iteration and
  * resumed gives the same archive bit for bit as one that never stopped.
@@ -84,25 +85,25 @@ static void add_u64(cJSON *o, const char *key, uint64_t v)
     cJSON_AddNumberToObject(o, key, (double)v);
 }
 
-static cJSON *metrics_row(const qd_metrics *r)
-{
-    cJSON *a = cJSON_CreateArray();
-    double v[] = {(double)r->iteration, (double)r->evaluations, (double)r->failed, (double)r->new_cells,
-                  (double)r->improved, (double)r->stats.cells, (double)r->stats.filled, r->stats.coverage,
-                  r->stats.qd_score, r->stats.norm_qd_score, r->stats.obj_max, r->stats.obj_mean, r->seconds,
-                  (double)r->llm_requests, (double)r->llm_failures, (double)r->llm_tokens};
-    for (size_t i = 0; a && i < QDI_ARRAY_LEN(v); i++)
-        cJSON_AddItemToArray(a, qdi_json_double(v[i]));
-    return a;
-}
-
+/* The metrics rows go to OUTDIR/checkpoint-metrics, one line of hex
+ * doubles ("%a": exact and cheap to print) per iteration, appended at each
+ * checkpoint; state.json records how many rows belong to it. Rewriting the
+ * whole history into every checkpoint would make checkpoints cost more and
+ * more as a run grows (every iteration's row at every checkpoint). */
 #define METRICS_FIELDS 16
 
-static int metrics_load(qd_metrics *r, const cJSON *row)
+static void metrics_values(const qd_metrics *r, double *v)
 {
-    double v[METRICS_FIELDS];
-    if (qdi_json_get_doubles(row, v, METRICS_FIELDS))
-        return QD_EFORMAT;
+    double x[METRICS_FIELDS] = {(double)r->iteration, (double)r->evaluations, (double)r->failed,
+                                (double)r->new_cells, (double)r->improved, (double)r->stats.cells,
+                                (double)r->stats.filled, r->stats.coverage, r->stats.qd_score,
+                                r->stats.norm_qd_score, r->stats.obj_max, r->stats.obj_mean, r->seconds,
+                                (double)r->llm_requests, (double)r->llm_failures, (double)r->llm_tokens};
+    memcpy(v, x, sizeof x);
+}
+
+static void metrics_from(qd_metrics *r, const double *v)
+{
     r->iteration = (uint64_t)v[0];
     r->evaluations = (uint64_t)v[1];
     r->failed = (uint64_t)v[2];
@@ -119,12 +120,103 @@ static int metrics_load(qd_metrics *r, const cJSON *row)
     r->llm_requests = (uint64_t)v[13];
     r->llm_failures = (uint64_t)v[14];
     r->llm_tokens = (uint64_t)v[15];
+}
+
+/* Appends the rows not yet in the journal of dir (a new journal for a run
+ * that has not written one there) and syncs it. */
+static int journal_append(qd_search *s, const char *path)
+{
+    if (s->journal && strcmp(s->journal_path, path) != 0) {
+        fclose(s->journal);
+        s->journal = NULL;
+        s->journal_rows = 0;
+    }
+    if (!s->journal) {
+        free(s->journal_path);
+        if (!(s->journal_path = strdup(path)))
+            return QD_ENOMEM;
+        /* a resumed run reopened it in qd_search_resume; else it starts over */
+        if (!(s->journal = fopen(path, "w"))) {
+            qdi_set_error(s->error, sizeof s->error, "%s: cannot write: %s", path, strerror(errno));
+            return QD_EIO;
+        }
+        s->journal_rows = 0;
+    }
+    for (size_t i = s->journal_rows; i < s->nhistory; i++) {
+        double v[METRICS_FIELDS];
+        metrics_values(&s->history[i], v);
+        for (size_t k = 0; k < METRICS_FIELDS; k++)
+            fprintf(s->journal, k ? ",%a" : "%a", v[k]);
+        fputc('\n', s->journal);
+    }
+    if (fflush(s->journal) != 0 || ferror(s->journal) || fsync(fileno(s->journal)) != 0) {
+        qdi_set_error(s->error, sizeof s->error, "%s: write failed: %s", path, strerror(errno));
+        return QD_EIO;
+    }
+    s->journal_rows = s->nhistory;
+    return QD_OK;
+}
+
+/* Reads the first n rows of the journal into s's history, cuts off what
+ * follows (rows of a checkpoint that was never completed) and keeps it
+ * open for appending. */
+static int journal_load(qd_search *s, const char *path, size_t n, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r+");
+    char line[1024];
+    size_t rows = 0;
+    if (!fp) {
+        qdi_set_error(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return QD_EIO;
+    }
+    s->nhistory = 0;
+    while (rows < n && fgets(line, sizeof line, fp)) {
+        double v[METRICS_FIELDS];
+        char *p = line, *end;
+        qd_metrics row = {0};
+        size_t k;
+        for (k = 0; k < METRICS_FIELDS; k++) {
+            v[k] = strtod(p, &end);
+            if (end == p || (*end != (k + 1 < METRICS_FIELDS ? ',' : '\n')))
+                break;
+            p = end + 1;
+        }
+        if (k < METRICS_FIELDS)
+            break;
+        metrics_from(&row, v);
+        if (qdi_search_push_metrics(s, &row)) {
+            fclose(fp);
+            qdi_set_error(err, errlen, "out of memory");
+            return QD_ENOMEM;
+        }
+        rows++;
+    }
+    if (rows < n) {
+        fclose(fp);
+        qdi_set_error(err, errlen, "%s: has %zu whole rows, the checkpoint needs %zu", path, rows, n);
+        return QD_EFORMAT;
+    }
+    if (fflush(fp) != 0 || ftruncate(fileno(fp), ftell(fp)) != 0 || fseek(fp, 0, SEEK_END) != 0) {
+        fclose(fp);
+        qdi_set_error(err, errlen, "%s: cannot cut off the rows after %zu: %s", path, n, strerror(errno));
+        return QD_EIO;
+    }
+    if (s->journal)
+        fclose(s->journal);
+    free(s->journal_path);
+    s->journal = fp;
+    s->journal_path = strdup(path);
+    s->journal_rows = n;
+    if (!s->journal_path) {
+        qdi_set_error(err, errlen, "out of memory");
+        return QD_ENOMEM;
+    }
     return QD_OK;
 }
 
 static cJSON *state_json(const qd_search *s, uint64_t inflight)
 {
-    cJSON *st = cJSON_CreateObject(), *c, *ms, *sc, *rows, *f, *kinds, *lines;
+    cJSON *st = cJSON_CreateObject(), *c, *ms, *sc, *f, *kinds, *lines;
     if (!st)
         return NULL;
     cJSON_AddStringToObject(st, "format", CKPT_FORMAT);
@@ -163,9 +255,7 @@ static cJSON *state_json(const qd_search *s, uint64_t inflight)
         cJSON_Delete(st);
         return NULL;
     }
-    if ((rows = cJSON_AddArrayToObject(st, "metrics")))
-        for (size_t i = 0; i < s->nhistory; i++)
-            cJSON_AddItemToArray(rows, metrics_row(&s->history[i]));
+    add_u64(st, "metrics_rows", s->nhistory); /* in OUTDIR/checkpoint-metrics */
     if ((f = cJSON_AddObjectToObject(st, "failures"))) {
         if ((kinds = cJSON_AddArrayToObject(f, "kinds")))
             for (size_t i = 0; i < s->nkinds; i++) {
@@ -248,6 +338,12 @@ int qdi_search_checkpoint(qd_search *s, const char *dir, uint64_t inflight)
             goto done;
         free(path);
     }
+    rc = QD_ENOMEM;
+    if (!(path = join(dir, "checkpoint-metrics")))
+        goto done;
+    if ((rc = journal_append(s, path)))
+        goto done;
+    free(path);
     path = NULL;
     rc = QD_ENOMEM;
     if (!(st = state_json(s, inflight)) || !(text = cJSON_Print(st)) || !(path = join(tmp, "state.json")))
@@ -385,16 +481,18 @@ static int load_failures(qd_search *s, const cJSON *f)
 /* Loads the state of one checkpoint folder into s; on error the message
  * names the file and s may be half loaded (the caller then stops). The
  * config check comes first, so a refused resume changes nothing. */
-static int load_from(qd_search *s, const char *ck, char *err, size_t errlen)
+static int load_from(qd_search *s, const char *dir, const char *ck, char *err, size_t errlen)
 {
     char *spath = join(ck, "state.json"), *apath = join(ck, "archive.json"), *rpath = join(ck, "result.json");
+    char *mpath = join(dir, "checkpoint-metrics");
+    uint64_t nrows;
     char *text = NULL, diff[768];
     cJSON *st = NULL;
     qd_archive *a = NULL, *r = NULL;
-    const cJSON *c, *ms, *x, *rows;
+    const cJSON *c, *ms, *x;
     int rc = QD_ENOMEM;
     size_t i = 0;
-    if (!spath || !apath || !rpath) {
+    if (!spath || !apath || !rpath || !mpath) {
         qdi_set_error(err, errlen, "out of memory");
         goto done;
     }
@@ -463,19 +561,13 @@ static int load_from(qd_search *s, const char *ck, char *err, size_t errlen)
         qdi_set_error(err, errlen, "%s: scheduler state missing or wrong", spath);
         goto done;
     }
-    rows = field(st, "metrics");
-    if (!cJSON_IsArray(rows)) {
-        qdi_set_error(err, errlen, "%s: metrics must be an array", spath);
+    if (u64_field(st, "metrics_rows", &nrows)) {
+        qdi_set_error(err, errlen, "%s: metrics_rows missing", spath);
         goto done;
     }
-    s->nhistory = 0;
-    cJSON_ArrayForEach(x, rows) {
-        qd_metrics row = {0};
-        if (metrics_load(&row, x) || qdi_search_push_metrics(s, &row)) {
-            qdi_set_error(err, errlen, "%s: metrics[%zu] cannot be read", spath, s->nhistory);
-            goto done;
-        }
-    }
+    if ((rc = journal_load(s, mpath, (size_t)nrows, err, errlen)))
+        goto done;
+    rc = QD_EFORMAT;
     if ((rc = load_failures(s, field(st, "failures")))) {
         qdi_set_error(err, errlen, "%s: failures cannot be read", spath);
         goto done;
@@ -502,6 +594,7 @@ done:
     free(spath);
     free(apath);
     free(rpath);
+    free(mpath);
     return rc;
 }
 
@@ -528,12 +621,12 @@ int qd_search_resume(qd_search *s, const char *dir, char *note, size_t notelen)
         rc = QD_ENOTFOUND;
         goto done;
     }
-    rc = load_from(s, cur, err1, sizeof err1);
+    rc = load_from(s, dir, cur, err1, sizeof err1);
     /* a refused config is refused whichever checkpoint is read; a bad
      * newest checkpoint falls back to the one before it */
     if (rc != QD_OK && rc != QD_EINVAL && stat(prev, &sb) == 0) {
         qdi_search_reset_loaded(s);
-        if ((rc = load_from(s, prev, err2, sizeof err2)) == QD_OK && note)
+        if ((rc = load_from(s, dir, prev, err2, sizeof err2)) == QD_OK && note)
             snprintf(note, notelen, "%.1000s; resumed from the previous checkpoint, %s", err1, prev);
     }
     if (rc != QD_OK)

@@ -369,6 +369,9 @@ void qd_search_free(qd_search *s)
     free(s->slot);
     qdi_scheduler_free(s->scheduler);
     free(s->history);
+    if (s->journal)
+        fclose(s->journal);
+    free(s->journal_path);
     for (size_t i = 0; i < s->nkinds; i++)
         free(s->kinds[i].reason);
     for (size_t i = 0; i < s->nfailure_lines; i++)

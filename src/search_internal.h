@@ -52,6 +52,9 @@ struct qd_search {
     qd_counts counts;
     qd_metrics *history; /* one row per iteration */
     size_t nhistory, caphistory;
+    FILE *journal;        /* OUTDIR/checkpoint-metrics, appended at checkpoints */
+    char *journal_path;
+    size_t journal_rows;  /* rows of history in the journal */
     qd_output_options output;
     int stop; /* 1: stop after in-flight jobs; 2: give them up (atomic access) */
     struct timespec start;

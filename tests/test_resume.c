@@ -1,0 +1,535 @@
+/* test_resume.c - checkpoints and resume (src/checkpoint.c): a batch-mode
+ * run stopped at an iteration and resumed from its checkpoint leaves the
+ * same archive.json, archive.csv, metrics (but for the wall-clock column)
+ * and failures.jsonl, byte for byte, as one that never stopped - for
+ * MAP-Elites, Iso+LineDD under a bandit scheduler, CMA-MAE with its result
+ * archive and a CVT archive, with another worker count after the resume,
+ * and stopped twice; a config that would change results is refused naming
+ * the field; a truncated or unreadable checkpoint is named and the previous
+ * one used; a SIGKILL at a random moment leaves a run that resumes to the
+ * uninterrupted archive. */
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "testutil.h"
+
+/* "picky": the sphere on [-1, 1]^n that refuses jobs with x[0] > 0.6, so
+ * runs have failures to carry over. */
+static int picky_init(qd_evaluator *ev, qd_config *cfg)
+{
+    long dim = 4;
+    if (qd_config_int(cfg, "dim", &dim, ">= 2"))
+        return QD_EINVAL;
+    if (qd_space_init(&ev->space, QD_GENOME_REAL, (size_t)dim, 2))
+        return QD_ENOMEM;
+    for (size_t i = 0; i < (size_t)dim; i++) {
+        ev->space.lower[i] = -1;
+        ev->space.upper[i] = 1;
+    }
+    for (size_t k = 0; k < 2; k++) {
+        ev->space.measure_lower[k] = -1;
+        ev->space.measure_upper[k] = 1;
+    }
+    ev->space.objective_min = 0;
+    ev->space.objective_max = 1;
+    return QD_OK;
+}
+
+static int picky_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *w)
+{
+    double f = 0;
+    (void)ev;
+    if (sol->x[0] > 0.6)
+        return qd_worker_fail(w, "picky: x[0] = %.3f is too large", sol->x[0]);
+    for (size_t i = 0; i < sol->n; i++)
+        f += sol->x[i] * sol->x[i];
+    sol->objective = 1.0 / (1.0 + f);
+    sol->measures[0] = tanh(sol->x[0] + sol->x[1]);
+    sol->measures[1] = tanh(sol->x[1] - sol->x[2 % sol->n]);
+    return QD_OK;
+}
+
+static const qd_evaluator_type picky_type = {
+    .name = "picky",
+    .init = picky_init,
+    .evaluate = picky_evaluate,
+};
+
+static void register_picky(void)
+{
+    static int done;
+    if (!done) {
+        CU_ASSERT_EQUAL(qd_register_evaluator(&picky_type), QD_OK);
+        done = 1;
+    }
+}
+
+/* ---- configs ----------------------------------------------------------- */
+
+#define MAP_ELITES                                                                                              \
+    "\"seed\": 11, \"evaluator\": {\"type\": \"picky\", \"dim\": 5},"                                         \
+    "\"archive\": {\"dims\": [{\"bins\": 12}, {\"bins\": 12}]},"                                                \
+    "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.2, \"batch\": 24, \"initial\": 24}]"
+
+#define BANDIT                                                                                                  \
+    "\"seed\": 5, \"evaluator\": {\"type\": \"sphere\", \"dim\": 6},"                                           \
+    "\"archive\": {\"dims\": [{\"bins\": 10}, {\"bins\": 10}]},"                                                \
+    "\"mutators\": [{\"type\": \"isoline\", \"batch\": 16, \"initial\": 16},"                                   \
+    "               {\"type\": \"cmaes\", \"batch\": 12, \"sigma0\": 0.5, \"count\": 2}],"                       \
+    "\"scheduler\": {\"type\": \"bandit\", \"active\": 2}"
+
+#define CMA_MAE                                                                                                 \
+    "\"seed\": 3, \"evaluator\": {\"type\": \"sphere\", \"dim\": 8},"                                           \
+    "\"archive\": {\"dims\": [{\"bins\": 16}, {\"bins\": 16}], \"learning_rate\": 0.05, \"threshold_min\": 0},"   \
+    "\"mutators\": [{\"type\": \"cmaes\", \"batch\": 10, \"sigma0\": 0.5, \"count\": 3, \"ranker\": "          \
+    "\"improvement\", \"restart\": \"basic\"}]"
+
+#define CVT                                                                                                     \
+    "\"seed\": 9, \"evaluator\": {\"type\": \"rastrigin\", \"dim\": 6},"                                        \
+    "\"archive\": {\"type\": \"cvt\", \"cells\": 64, \"samples\": 2000},"                                        \
+    "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.3, \"batch\": 20, \"initial\": 20}]"
+
+static const char *const configs[] = {MAP_ELITES, BANDIT, CMA_MAE, CVT, NULL};
+
+/* qd_search_free does not free the config it was built from. */
+static void finish(qd_search *s, qd_config *cfg)
+{
+    qd_search_free(s);
+    qd_config_free(cfg);
+}
+
+static qd_config *config_of(const char *body, long iterations, long workers, qd_search **s)
+{
+    char json[4096];
+    qd_config *cfg;
+    snprintf(json, sizeof json, "{%s, \"iterations\": %ld, \"workers\": %ld}", body, iterations, workers);
+    cfg = qdt_config(json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    *s = NULL;
+    if (qd_search_new(cfg, s) != QD_OK)
+        fprintf(stderr, "config: %s\n", qd_config_error(cfg));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*s);
+    return cfg;
+}
+
+static void steps(qd_search *s, long n)
+{
+    for (long i = 0; i < n && !qd_search_done(s); i++)
+        CU_ASSERT_EQUAL_FATAL(qd_search_step(s), QD_OK);
+}
+
+static char *file_in(const char *dir, const char *name)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return qdt_slurp(path);
+}
+
+/* metrics.csv without its last column (wall-clock seconds) */
+static char *metrics_sans_seconds(const char *dir)
+{
+    char *text = file_in(dir, "metrics.csv"), *out, *o;
+    if (!text)
+        return NULL;
+    out = o = malloc(strlen(text) + 1);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *cut = strrchr(line, ',');
+        size_t n = cut ? (size_t)(cut - line) : strlen(line);
+        memcpy(o, line, n);
+        o += n;
+        *o++ = '\n';
+    }
+    *o = '\0';
+    free(text);
+    return out;
+}
+
+/* Drops the line of the config echo that gives the worker count (it may
+ * change at a resume without changing the results). */
+static void drop_workers_line(char *text)
+{
+    char *w = text ? strstr(text, "\"workers\":") : NULL, *nl;
+    if (!w)
+        return;
+    while (w > text && w[-1] != '\n')
+        w--;
+    nl = strchr(w, '\n');
+    memmove(w, nl ? nl + 1 : w + strlen(w), strlen(nl ? nl + 1 : w + strlen(w)) + 1);
+}
+
+static void assert_same_file(const char *a, const char *b, const char *name)
+{
+    char *x = file_in(a, name), *y = file_in(b, name);
+    drop_workers_line(x);
+    drop_workers_line(y);
+    CU_ASSERT_PTR_NOT_NULL(x);
+    CU_ASSERT_PTR_NOT_NULL(y);
+    if (x && y && strcmp(x, y) != 0) {
+        fprintf(stderr, "\n%s differs between %s and %s\n", name, a, b);
+        CU_FAIL("files differ");
+    }
+    free(x);
+    free(y);
+}
+
+static void assert_same_run(const char *a, const char *b)
+{
+    char *x, *y;
+    assert_same_file(a, b, "archive.json");
+    assert_same_file(a, b, "archive.csv");
+    x = metrics_sans_seconds(a);
+    y = metrics_sans_seconds(b);
+    CU_ASSERT(x && y && strcmp(x, y) == 0);
+    free(x);
+    free(y);
+    x = file_in(a, "failures.jsonl");
+    y = file_in(b, "failures.jsonl");
+    CU_ASSERT((!x && !y) || (x && y && strcmp(x, y) == 0));
+    free(x);
+    free(y);
+}
+
+/* Runs body to `total` iterations in one go into dir/straight, and with
+ * stops after each of stops[] (0-terminated) into dir/stopped, resuming
+ * each time with the next worker count. */
+static void stop_and_resume(const char *body, long total, const long *stops, const long *workers, const char *dir)
+{
+    char straight[1024], stopped[1024];
+    qd_search *s;
+    qd_config *cfg;
+    long done = 0;
+    snprintf(straight, sizeof straight, "%s/straight", dir);
+    snprintf(stopped, sizeof stopped, "%s/stopped", dir);
+    cfg = config_of(body, total, 2, &s);
+    steps(s, total);
+    CU_ASSERT(qd_search_done(s));
+    CU_ASSERT_EQUAL(qd_search_save(s, straight), QD_OK);
+    finish(s, cfg);
+    for (size_t k = 0;; k++) {
+        cfg = config_of(body, total, workers[k], &s);
+        if (k > 0) {
+            char note[256] = "x";
+            CU_ASSERT_EQUAL_FATAL(qd_search_resume(s, stopped, note, sizeof note), QD_OK);
+            CU_ASSERT_STRING_EQUAL(note, "");
+            CU_ASSERT_EQUAL(qd_search_counts(s)->iterations, (uint64_t)done);
+        }
+        if (!stops[k]) {
+            steps(s, total);
+            CU_ASSERT(qd_search_done(s));
+            CU_ASSERT_EQUAL(qd_search_save(s, stopped), QD_OK);
+            finish(s, cfg);
+            break;
+        }
+        steps(s, stops[k] - done);
+        done = stops[k];
+        CU_ASSERT_EQUAL(qd_search_save(s, stopped), QD_OK);
+        CU_ASSERT_EQUAL(qd_search_checkpoint(s, stopped), QD_OK);
+        finish(s, cfg);
+    }
+    assert_same_run(straight, stopped);
+}
+
+static void test_stop_and_resume_equals_an_uninterrupted_run(void)
+{
+    static const long stops[] = {7, 0}, workers[] = {1, 3};
+    register_picky();
+    for (size_t i = 0; configs[i]; i++) {
+        char *tmp = qdt_tmpdir();
+        CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+        stop_and_resume(configs[i], 20, stops, workers, tmp);
+        qdt_rmdir(tmp);
+        free(tmp);
+    }
+}
+
+static void test_stopped_twice_and_another_worker_count(void)
+{
+    static const long stops[] = {1, 9, 0}, workers[] = {2, 1, 7};
+    register_picky();
+    for (size_t i = 0; configs[i]; i++) {
+        char *tmp = qdt_tmpdir();
+        CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+        stop_and_resume(configs[i], 15, stops, workers, tmp);
+        qdt_rmdir(tmp);
+        free(tmp);
+    }
+}
+
+/* The picky runs do fail: the failures carried over are real ones. */
+static void test_failures_carry_over(void)
+{
+    char *tmp = qdt_tmpdir(), *lines;
+    qd_search *s;
+    qd_config *cfg;
+    uint64_t n = 0;
+    register_picky();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    cfg = config_of(MAP_ELITES, 10, 2, &s);
+    steps(s, 4);
+    CU_ASSERT(qd_search_counts(s)->failed > 0);
+    CU_ASSERT_EQUAL(qd_search_checkpoint(s, tmp), QD_OK);
+    uint64_t failed = qd_search_counts(s)->failed;
+    finish(s, cfg);
+    cfg = config_of(MAP_ELITES, 10, 2, &s);
+    CU_ASSERT_EQUAL_FATAL(qd_search_resume(s, tmp, NULL, 0), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_counts(s)->failed, failed);
+    for (size_t i = 0; i < qd_search_failure_kinds(s); i++) {
+        uint64_t c;
+        qd_search_failure_kind(s, i, &c);
+        n += c;
+    }
+    CU_ASSERT_EQUAL(n, failed);
+    CU_ASSERT_EQUAL(qd_search_save(s, tmp), QD_OK);
+    lines = file_in(tmp, "failures.jsonl");
+    n = 0;
+    for (const char *p = lines; p && *p; p++)
+        n += *p == '\n';
+    CU_ASSERT_EQUAL(n, failed);
+    free(lines);
+    finish(s, cfg);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* ---- what may and may not change --------------------------------------- */
+
+static void test_changed_config_is_refused_naming_the_field(void)
+{
+    char *tmp = qdt_tmpdir(), want[2048];
+    qd_search *s;
+    qd_config *cfg;
+    register_picky();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    cfg = config_of(MAP_ELITES, 10, 1, &s);
+    steps(s, 2);
+    CU_ASSERT_EQUAL(qd_search_checkpoint(s, tmp), QD_OK);
+    finish(s, cfg);
+
+    /* sigma changed */
+    cfg = qdt_config("{\"seed\": 11, \"evaluator\": {\"type\": \"picky\", \"dim\": 5},"
+                     "\"archive\": {\"dims\": [{\"bins\": 12}, {\"bins\": 12}]},"
+                     "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.3, \"batch\": 24, \"initial\": 24}],"
+                     "\"iterations\": 10}");
+    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, NULL, 0), QD_EINVAL);
+    snprintf(want, sizeof want,
+             "%s/checkpoint/state.json: the config does not match the checkpoint's: mutators[0].sigma is 0.3 here "
+             "but 0.2 in the checkpoint (a resumed run must search as the stopped one did; only iterations, output, "
+             "workers, name, description and how to reach the LLM may change)",
+             tmp);
+    CU_ASSERT_STRING_EQUAL(qd_search_error(s), want);
+    finish(s, cfg);
+
+    /* another seed */
+    cfg = qdt_config("{\"seed\": 12, \"evaluator\": {\"type\": \"picky\", \"dim\": 5},"
+                     "\"archive\": {\"dims\": [{\"bins\": 12}, {\"bins\": 12}]},"
+                     "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.2, \"batch\": 24, \"initial\": 24}]}");
+    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, NULL, 0), QD_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(qd_search_error(s), ": seed is 12 here but 11 in the checkpoint"));
+    finish(s, cfg);
+
+    /* more bins */
+    cfg = qdt_config("{\"seed\": 11, \"evaluator\": {\"type\": \"picky\", \"dim\": 5},"
+                     "\"archive\": {\"dims\": [{\"bins\": 12}, {\"bins\": 13}]},"
+                     "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.2, \"batch\": 24, \"initial\": 24}]}");
+    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, NULL, 0), QD_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(qd_search_error(s), ": archive.dims[1].bins is 13 here but 12 in the checkpoint"));
+    finish(s, cfg);
+
+    /* a mutator more */
+    cfg = qdt_config("{\"seed\": 11, \"evaluator\": {\"type\": \"picky\", \"dim\": 5},"
+                     "\"archive\": {\"dims\": [{\"bins\": 12}, {\"bins\": 12}]},"
+                     "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.2, \"batch\": 24, \"initial\": 24},"
+                     "{\"type\": \"isoline\"}]}");
+    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, NULL, 0), QD_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(qd_search_error(s), ": mutators is [{"));
+    finish(s, cfg);
+
+    /* iterations, workers, output and name may change */
+    cfg = qdt_config("{\"seed\": 11, \"evaluator\": {\"type\": \"picky\", \"dim\": 5},"
+                     "\"archive\": {\"dims\": [{\"bins\": 12}, {\"bins\": 12}]},"
+                     "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.2, \"batch\": 24, \"initial\": 24}],"
+                     "\"iterations\": 50, \"workers\": 3, \"name\": \"longer\", \"output\": {\"save_every\": 5}}");
+    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, NULL, 0), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_counts(s)->iterations, 2);
+    finish(s, cfg);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* ---- damaged checkpoints ----------------------------------------------- */
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char path[1200];
+    FILE *fp;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    fp = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static void test_bad_checkpoint_falls_back_to_the_previous_one(void)
+{
+    char *tmp = qdt_tmpdir(), want[3000], note[2048], dir[1100];
+    qd_search *s;
+    qd_config *cfg;
+    register_picky();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+
+    /* nothing there */
+    cfg = config_of(MAP_ELITES, 10, 1, &s);
+    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, NULL, 0), QD_ENOTFOUND);
+    snprintf(want, sizeof want, "%s: no checkpoint to resume from (no %s/checkpoint)", tmp, tmp);
+    CU_ASSERT_STRING_EQUAL(qd_search_error(s), want);
+    /* two checkpoints: after iterations 2 and 3 */
+    steps(s, 2);
+    CU_ASSERT_EQUAL(qd_search_checkpoint(s, tmp), QD_OK);
+    steps(s, 1);
+    CU_ASSERT_EQUAL(qd_search_checkpoint(s, tmp), QD_OK);
+    finish(s, cfg);
+
+    /* the newest state.json cut short: the previous one is used */
+    snprintf(dir, sizeof dir, "%s/checkpoint", tmp);
+    write_text(dir, "state.json", "{\"format\": \"elites-checkpoint\", \"format_ver");
+    cfg = config_of(MAP_ELITES, 10, 1, &s);
+    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, note, sizeof note), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_counts(s)->iterations, 2);
+    snprintf(want, sizeof want,
+             "%s/checkpoint/state.json: not a JSON object (truncated?); resumed from the previous checkpoint, "
+             "%s/checkpoint.prev",
+             tmp, tmp);
+    CU_ASSERT_STRING_EQUAL(note, want);
+    steps(s, 10);
+    CU_ASSERT(qd_search_done(s));
+    finish(s, cfg);
+
+    /* the newest archive.json damaged (state.json fine): also named */
+    cfg = config_of(MAP_ELITES, 10, 1, &s);
+    steps(s, 2);
+    CU_ASSERT_EQUAL(qd_search_checkpoint(s, tmp), QD_OK);
+    steps(s, 1);
+    CU_ASSERT_EQUAL(qd_search_checkpoint(s, tmp), QD_OK);
+    finish(s, cfg);
+    write_text(dir, "archive.json", "[1, 2");
+    cfg = config_of(MAP_ELITES, 10, 1, &s);
+    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, note, sizeof note), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_counts(s)->iterations, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(note, "/checkpoint/archive.json: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(note, "; resumed from the previous checkpoint, "));
+    finish(s, cfg);
+
+    /* both bad: both named, nothing resumed */
+    snprintf(dir, sizeof dir, "%s/checkpoint.prev", tmp);
+    write_text(dir, "state.json", "");
+    cfg = config_of(MAP_ELITES, 10, 1, &s);
+    CU_ASSERT_NOT_EQUAL(qd_search_resume(s, tmp, note, sizeof note), QD_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(qd_search_error(s), "/checkpoint/archive.json: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(qd_search_error(s), "; the previous checkpoint: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(qd_search_error(s), "/checkpoint.prev/state.json"));
+    finish(s, cfg);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* ---- SIGKILL ------------------------------------------------------------ */
+
+static const char *bin(void)
+{
+    const char *b = getenv("ELITES_BIN");
+    return b ? b : "./elites";
+}
+
+static int run_cli(const char *const *argv, int kill_after_ms)
+{
+    int wstatus;
+    pid_t pid;
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    if (pid < 0)
+        return -1;
+    if (kill_after_ms > 0) {
+        usleep((useconds_t)kill_after_ms * 1000);
+        kill(pid, SIGKILL);
+    }
+    if (waitpid(pid, &wstatus, 0) != pid)
+        return -1;
+    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+static void test_sigkill_at_a_random_moment_leaves_a_resumable_run(void)
+{
+    static const char cfgtext[] =
+        "{\"seed\": 4, \"iterations\": 150, \"workers\": 2, \"evaluator\": {\"type\": \"sphere\", \"dim\": 8},"
+        " \"archive\": {\"dims\": [{\"bins\": 16}, {\"bins\": 16}]},"
+        " \"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.4, \"batch\": 50, \"init\": \"uniform\"},"
+        "                {\"type\": \"cmaes\", \"batch\": 12, \"sigma0\": 0.5}],"
+        " \"output\": {\"checkpoint_every\": 1, \"save_every\": 0}}";
+    char *tmp = qdt_tmpdir(), config[1100], straight[1100], killed[1100];
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    gsl_rng_set(r, (unsigned long)time(NULL)); /* a random moment: which one is in the log on failure */
+    snprintf(config, sizeof config, "%s/run.json", tmp);
+    write_text(tmp, "run.json", cfgtext);
+    snprintf(straight, sizeof straight, "%s/straight", tmp);
+    const char *full[] = {bin(), "run", config, "-o", straight, "-q", NULL};
+    CU_ASSERT_EQUAL_FATAL(run_cli(full, 0), 0);
+    int resumed = 0;
+    for (int round = 0; round < 3; round++) {
+        int ms = 30 + (int)gsl_rng_uniform_int(r, 1000);
+        snprintf(killed, sizeof killed, "%s/killed%d", tmp, round);
+        const char *first[] = {bin(), "run", config, "-o", killed, "-q", NULL};
+        const char *again[] = {bin(), "run", config, "--resume", killed, "-q", NULL};
+        int st = run_cli(first, ms);
+        struct stat sb;
+        char ck[1200];
+        snprintf(ck, sizeof ck, "%s/checkpoint", killed);
+        if (st == 0 || (stat(ck, &sb) != 0 && (snprintf(ck, sizeof ck, "%s/checkpoint.prev", killed), stat(ck, &sb)) != 0)) {
+            /* finished before the kill, or killed before the first checkpoint */
+            continue;
+        }
+        CU_ASSERT_EQUAL(st, 128 + SIGKILL);
+        int rc = run_cli(again, 0);
+        if (rc != 0)
+            fprintf(stderr, "\nresume after a SIGKILL at %d ms exited %d\n", ms, rc);
+        CU_ASSERT_EQUAL(rc, 0);
+        assert_same_file(straight, killed, "archive.csv");
+        assert_same_file(straight, killed, "archive.json");
+        resumed++;
+    }
+    /* the run takes well over a second (a synced checkpoint per iteration):
+     * some kill must have hit it between its first checkpoint and its end */
+    CU_ASSERT(resumed >= 1);
+    gsl_rng_free(r);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+static const qdt_test tests[] = {
+    {"stop and resume equals an uninterrupted run", test_stop_and_resume_equals_an_uninterrupted_run},
+    {"stopped twice and another worker count", test_stopped_twice_and_another_worker_count},
+    {"failures carry over", test_failures_carry_over},
+    {"changed config is refused naming the field", test_changed_config_is_refused_naming_the_field},
+    {"bad checkpoint falls back to the previous one", test_bad_checkpoint_falls_back_to_the_previous_one},
+    {"SIGKILL at a random moment leaves a resumable run", test_sigkill_at_a_random_moment_leaves_a_resumable_run},
+    {NULL, NULL},
+};
+
+QDT_MAIN("resume", tests)
