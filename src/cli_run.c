@@ -114,7 +114,7 @@ static char *default_output(const char *config_path, const qd_search *s)
     return out;
 }
 
-static void summary(const qd_search *s, const char *outdir, double seconds)
+static void summary(const qd_search *s, const char *outdir, double seconds, int checkpointed)
 {
     const qd_counts *c = qd_search_counts(s);
     qd_archive_stats st;
@@ -149,8 +149,9 @@ static void summary(const qd_search *s, const char *outdir, double seconds)
             if (ls.errors[k])
                 printf("llm: %llu failed attempts: %s\n", (unsigned long long)ls.errors[k], qd_llm_error_kind_name(k));
     }
-    printf("wrote %s/archive.json, archive.csv, metrics.csv, heatmap.svg, report.html%s%s\n", outdir,
-           c->failed ? ", failures.jsonl" : "", qd_search_llm(s) ? ", llm.json" : "");
+    printf("wrote %s/archive.json, archive.csv, metrics.csv, heatmap.svg, report.html%s%s%s\n", outdir,
+           c->failed ? ", failures.jsonl" : "", qd_search_llm(s) ? ", llm.json" : "",
+           checkpointed ? ", checkpoint/" : "");
 }
 
 /* Nonzero if s is a whole number in digits, at least min. */
@@ -327,7 +328,7 @@ int cli_run(int argc, char **argv)
     if (!checkpointed)
         fprintf(stderr, "elites run: %s\n", qd_search_error(s));
     if (!quiet)
-        summary(s, outdir, now_seconds() - started);
+        summary(s, outdir, now_seconds() - started, checkpointed);
     if (interrupted && status == 0) {
         fprintf(stderr,
                 "elites run: interrupted after iteration %llu; saved the archive and metrics%s in %s "

@@ -172,7 +172,7 @@ static void test_run_logs_plain_lines_when_not_a_terminal(void)
     CU_ASSERT(strstr(r.out, "\niter 1/4  ") != NULL);
     CU_ASSERT(strstr(r.out, "\niter 4/4  ") != NULL);
     CU_ASSERT(strstr(r.out, "\ndone: 4 iterations, 80 evaluations, 0 failed") != NULL);
-    CU_ASSERT(strstr(r.out, "archive.json, archive.csv, metrics.csv, heatmap.svg, report.html\n") != NULL);
+    CU_ASSERT(strstr(r.out, "archive.json, archive.csv, metrics.csv, heatmap.svg, report.html, checkpoint/\n") != NULL);
     cli_result_free(&r);
     qdt_rmdir(tmp);
     free(tmp);
