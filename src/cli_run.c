@@ -127,6 +127,8 @@ static void summary(const qd_search *s, const char *outdir, double seconds, int 
            st.filled, st.cells, 100.0 * st.coverage, st.qd_score, st.norm_qd_score, st.obj_max, st.obj_mean);
     printf("inserted: %llu new cells, %llu improvements, %llu not added\n", (unsigned long long)c->new_cells,
            (unsigned long long)c->improved, (unsigned long long)c->not_added);
+    if (qd_search_async(s))
+        printf("mode async: results were told as they landed, so this run is not bit-reproducible\n");
     for (size_t i = 0; i < qd_search_failure_kinds(s); i++) {
         uint64_t n;
         const char *why = qd_search_failure_kind(s, i, &n);
