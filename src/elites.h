@@ -522,6 +522,10 @@ void qd_llm_free(qd_llm *llm);
 int qd_llm_session_new(qd_llm *llm, unsigned id, qd_llm_session **out);
 /* Frees a session. Accepts NULL. */
 void qd_llm_session_free(qd_llm_session *s);
+/* The CLOCK_MONOTONIC time by which the session's current job must end (0:
+ * none): requests time out by then and no retry starts after it. The loop
+ * sets it from job_timeout before each job. Accepts NULL. */
+void qd_llm_session_set_deadline(qd_llm_session *s, double deadline);
 /* Sends a completion or chat request (retrying as configured) and parses
  * the reply into *reply (output only; the caller clears it after). On
  * failure returns QD_EHTTP, QD_ETIMEOUT, QD_EFORMAT or QD_ENOTFOUND (a

@@ -76,10 +76,17 @@ struct qd_llm_session {
     int too_large;
     uint64_t rng;            /* jitter */
     char *url;               /* scratch for base + path */
+    double deadline;         /* monotonic time the current job must end by (0: none) */
     char error[512];
 };
 
 /* ---- clock ------------------------------------------------------------- */
+
+void qd_llm_session_set_deadline(qd_llm_session *s, double deadline)
+{
+    if (s)
+        s->deadline = deadline;
+}
 
 static double real_now(void *ctx)
 {
@@ -610,6 +617,11 @@ static void attempt(qd_llm_session *s, size_t u, const char *path, const char *b
     if (s->buf)
         s->buf[0] = '\0';
     curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
+    {
+        /* the job's deadline (job_timeout) shortens the request timeout */
+        double t = llm->timeout, left = s->deadline > 0 ? s->deadline - real_now(NULL) : t;
+        curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)(1000.0 * (left < t ? (left > 0.001 ? left : 0.001) : t)));
+    }
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     take_slot(llm);
@@ -786,6 +798,14 @@ static int call(qd_llm_session *s, const char *path, const char *body, parse_fn 
         double delay = o.retry_after > 0 ? (o.retry_after < llm->retry_after_max ? o.retry_after : llm->retry_after_max)
                                          : qdi_llm_backoff(llm->backoff, llm->backoff_max, llm->jitter, n,
                                                            (double)(splitmix(&s->rng) >> 11) * 0x1.0p-53);
+        if (s->deadline > 0 && real_now(NULL) + delay >= s->deadline) {
+            qdi_set_error(s->error, sizeof s->error, "llm: no time left for attempt %u before job_timeout", n + 2);
+            pthread_mutex_lock(&llm->lock);
+            llm->st.failures++;
+            pthread_mutex_unlock(&llm->lock);
+            rc = QD_ETIMEOUT;
+            goto done;
+        }
         llm->sleep(llm->clock_ctx, delay);
     }
 done:

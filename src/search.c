@@ -391,6 +391,7 @@ static void run_job(void *ctx, qd_job *job, qd_worker *w)
     qdi_rng_seed(w->rng, qdi_seed_mix(s->seed, job->id));
     w->error[0] = '\0';
     w->deadline = s->job_timeout > 0 ? t0 + s->job_timeout : 0;
+    qd_llm_session_set_deadline(w->llm, w->deadline);
     if (m->type->produce && (rc = m->type->produce(m, job, w)) != QD_OK) {
         qdi_set_error(job->reason, sizeof job->reason, "%s: %s", m->type->name,
                       w->error[0] ? w->error : qd_strerror(rc));

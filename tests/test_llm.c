@@ -499,6 +499,29 @@ static void test_stall_times_out_and_dropped_connection_retries(void)
     qd_llm_free(llm);
 }
 
+/* A job deadline (job_timeout) cuts a request short though the client's
+ * own timeout is long, and no retry starts after it. */
+static void test_job_deadline_cuts_requests_short(void)
+{
+    qdt_clock clk = {0};
+    qd_llm *llm = client("test-openai", ", \"timeout\": 30, \"retries\": 5", &clk);
+    qd_llm_session *s = session(llm);
+    qd_llm_request req = gen_request();
+    qd_llm_reply r;
+    struct timespec t0, t1;
+    qdt_server_control(&server, "{\"faults\": [{\"kind\": \"stall\", \"seconds\": 3}]}");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    qd_llm_session_set_deadline(s, (double)t0.tv_sec + 1e-9 * (double)t0.tv_nsec + 0.3);
+    CU_ASSERT_EQUAL(qd_llm_complete(s, &req, &r), QD_ETIMEOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* well under the stall and the client's 30 s (loose: a busy machine) */
+    CU_ASSERT((double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec) < 2.5);
+    CU_ASSERT_STRING_EQUAL(qd_llm_session_error(s), "llm: no time left for attempt 2 before job_timeout");
+    qd_llm_session_set_deadline(s, 0);
+    qd_llm_session_free(s);
+    qd_llm_free(llm);
+}
+
 /* Requests per base URL, from the accounting JSON. */
 static void url_requests(const qd_llm *llm, double *out, size_t n)
 {
@@ -852,6 +875,7 @@ static const qdt_test tests[] = {
     {"client errors are not retried", test_client_errors_are_not_retried},
     {"retries run out", test_retries_run_out},
     {"a stall times out and a dropped connection retries", test_stall_times_out_and_dropped_connection_retries},
+    {"a job deadline cuts requests short", test_job_deadline_cuts_requests_short},
     {"round robin skips a dead URL", test_round_robin_skips_a_dead_url},
     {"requests in flight are capped", test_requests_in_flight_are_capped},
     {"the key is sent but never shown", test_key_is_sent_but_never_shown},
