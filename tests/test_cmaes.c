@@ -2,7 +2,8 @@
  * (mutators/cmaes.c): convergence on the sphere within the reference
  * implementation's budget, weights for fewer parents, every ranker's
  * ordering of a hand-made batch, the restart rules, CMA-MAE with
- * learning_rate 1 equal to CMA-ME through whole searches, checkpoints that
+ * learning_rate 1 equal to CMA-ME and with learning_rate 0 equal to CMA-ES
+ * (the optimizing emitter) through whole searches, checkpoints that
  * resume bit for bit (core and emitter), exact JSON doubles, config errors. */
 #define _GNU_SOURCE /* qsort_r */
 #include <math.h>
@@ -551,7 +552,7 @@ static void test_emitter_checkpoint_resumes_identically(void)
 
 /* ---- whole searches ---------------------------------------------------- */
 
-static qd_search *run_search(const char *archive_extra, qd_config **cfg_out)
+static qd_search *run_search_ranked(const char *archive_extra, const char *ranker, qd_config **cfg_out)
 {
     char json[1024];
     qd_search *s = NULL;
@@ -560,8 +561,8 @@ static qd_search *run_search(const char *archive_extra, qd_config **cfg_out)
              " \"evaluator\": {\"type\": \"sphere\", \"dim\": 10},"
              " \"archive\": {\"type\": \"grid\", \"dims\": [{\"bins\": 20}, {\"bins\": 20}]%s},"
              " \"mutators\": [{\"type\": \"cmaes\", \"count\": 3, \"batch\": 12, \"sigma0\": 0.5, \"clip\": true,"
-             " \"ranker\": \"improvement\", \"selection\": \"mu\", \"restart\": \"basic\"}]}",
-             archive_extra);
+             " \"ranker\": \"%s\", \"selection\": \"mu\", \"restart\": \"basic\"}]}",
+             archive_extra, ranker);
     *cfg_out = qdt_config(json);
     if (!*cfg_out || qd_search_new(*cfg_out, &s) != QD_OK) {
         fprintf(stderr, "run_search: %s\n", *cfg_out ? qd_config_error(*cfg_out) : "bad JSON");
@@ -571,6 +572,27 @@ static qd_search *run_search(const char *archive_extra, qd_config **cfg_out)
         if (qd_search_step(s) != QD_OK)
             break;
     return s;
+}
+
+static qd_search *run_search(const char *archive_extra, qd_config **cfg_out)
+{
+    return run_search_ranked(archive_extra, "improvement", cfg_out);
+}
+
+/* Elites of b that equal a's, cell for cell, bit for bit. */
+static size_t same_elites(const qd_archive *a, const qd_archive *b)
+{
+    size_t same = 0;
+    for (size_t i = 0; i < qd_archive_filled(a); i++) {
+        qd_elite ea, eb;
+        qd_archive_elite_at(a, i, &ea);
+        if (qd_archive_elite(b, ea.cell, &eb) != QD_OK)
+            continue;
+        same += ea.objective == eb.objective && ea.threshold == eb.threshold &&
+                memcmp(ea.x, eb.x, ea.n * sizeof *ea.x) == 0 &&
+                memcmp(ea.measures, eb.measures, ea.m * sizeof *ea.measures) == 0;
+    }
+    return same;
 }
 
 /* CMA-MAE with learning rate 1 is CMA-ME: the same archive, elite for
@@ -591,17 +613,7 @@ static void test_learning_rate_one_equals_cma_me(void)
     CU_ASSERT_EQUAL(qd_search_counts(me)->iterations, 60);
     CU_ASSERT(qd_archive_filled(a) > 20);
     CU_ASSERT_EQUAL(qd_archive_filled(a), qd_archive_filled(b));
-    size_t same = 0;
-    for (size_t i = 0; i < qd_archive_filled(a); i++) {
-        qd_elite ea, eb;
-        qd_archive_elite_at(a, i, &ea);
-        if (qd_archive_elite(b, ea.cell, &eb) != QD_OK)
-            continue;
-        same += ea.objective == eb.objective && ea.threshold == eb.threshold &&
-                memcmp(ea.x, eb.x, ea.n * sizeof *ea.x) == 0 &&
-                memcmp(ea.measures, eb.measures, ea.m * sizeof *ea.measures) == 0;
-    }
-    CU_ASSERT_EQUAL(same, qd_archive_filled(a));
+    CU_ASSERT_EQUAL(same_elites(a, b), qd_archive_filled(a));
     CU_ASSERT_EQUAL(qd_search_counts(me)->improved, qd_search_counts(mae)->improved);
     /* and an annealing archive (0.5) does differ, so the check can fail */
     qd_config *cc;
@@ -616,6 +628,45 @@ static void test_learning_rate_one_equals_cma_me(void)
     qd_config_free(cc);
 }
 
+/* CMA-MAE with learning rate 0 is CMA-ES: the thresholds never leave
+ * threshold_min (0), so every improvement value is f - 0 = f and the
+ * improvement ranker orders each batch by objective, as the optimizing
+ * emitter ("objective" ranker) does. Both searches draw the same samples and
+ * build the same archive, bit for bit (the emitters clip to the box, where
+ * the sphere's objective is in [0, 100]). With learning rate 0.01 the
+ * thresholds move and the two part ways, so the check can fail. */
+static void test_learning_rate_zero_equals_cma_es(void)
+{
+    const char *lr0 = ", \"learning_rate\": 0, \"threshold_min\": 0";
+    const char *lr001 = ", \"learning_rate\": 0.01, \"threshold_min\": 0";
+    qd_config *ca, *cb, *cc, *cd;
+    qd_search *mae = run_search_ranked(lr0, "improvement", &ca), *es = run_search_ranked(lr0, "objective", &cb);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mae);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(es);
+    const qd_archive *a = qd_search_archive(mae), *b = qd_search_archive(es);
+    CU_ASSERT_EQUAL(qd_search_counts(mae)->iterations, 60);
+    CU_ASSERT(qd_archive_filled(a) > 20);
+    CU_ASSERT_EQUAL(qd_archive_filled(a), qd_archive_filled(b));
+    CU_ASSERT_EQUAL(same_elites(a, b), qd_archive_filled(a));
+    for (size_t i = 0; i < qd_archive_filled(a); i++) {
+        qd_elite e;
+        qd_archive_elite_at(a, i, &e);
+        CU_ASSERT_EQUAL(e.threshold, 0.0);
+    }
+    qd_search *mae2 = run_search_ranked(lr001, "improvement", &cc), *es2 = run_search_ranked(lr001, "objective", &cd);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mae2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(es2);
+    CU_ASSERT(same_elites(qd_search_archive(mae2), qd_search_archive(es2)) < qd_archive_filled(qd_search_archive(mae2)));
+    qd_search_free(mae);
+    qd_search_free(es);
+    qd_search_free(mae2);
+    qd_search_free(es2);
+    qd_config_free(ca);
+    qd_config_free(cb);
+    qd_config_free(cc);
+    qd_config_free(cd);
+}
+
 static const qdt_test tests[] = {
     {"converges on sphere within reference budget", test_converges_on_sphere_within_reference_budget},
     {"tell weights follow the number of parents", test_tell_weights_follow_the_number_of_parents},
@@ -626,6 +677,7 @@ static const qdt_test tests[] = {
     {"bad configs name field and value", test_bad_configs_name_field_and_value},
     {"emitter checkpoint resumes identically", test_emitter_checkpoint_resumes_identically},
     {"learning rate one equals CMA-ME", test_learning_rate_one_equals_cma_me},
+    {"learning rate zero equals CMA-ES", test_learning_rate_zero_equals_cma_es},
     {NULL, NULL},
 };
 
