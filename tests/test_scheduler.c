@@ -150,13 +150,16 @@ static void test_bandit_state_survives_save_and_load(void)
     expect_active(&f, (size_t[]){1, 2}, 2);
     qdi_scheduler_tell(f.sc, 2, 10, 2);
 
-    /* Known gap, left to the checkpoint/resume work: the saved state does
-     * not hold the restart counts the scheduler last saw, so a resumed
-     * bandit takes an active mutator that had restarted before the save
-     * (restarts > 0) as just restarted and frees its place. Active
-     * mutators 1 and 2 have not restarted here, so this checks the rest. */
+    /* the restart counts the scheduler last saw are saved too: without
+     * them a resumed bandit would take an active mutator that restarted
+     * before the save as just restarted */
     cJSON *state = cJSON_CreateObject();
     CU_ASSERT_EQUAL_FATAL(qdi_scheduler_save(f.sc, state), QD_OK);
+    const cJSON *seen = cJSON_GetObjectItemCaseSensitive(state, "restarts_seen");
+    CU_ASSERT_FATAL(cJSON_IsArray(seen) && cJSON_GetArraySize(seen) == POOL);
+    CU_ASSERT_EQUAL(cJSON_GetArrayItem(seen, 0)->valuedouble, 1);
+    for (int i = 1; i < POOL; i++)
+        CU_ASSERT_EQUAL(cJSON_GetArrayItem(seen, i)->valuedouble, 0);
     CU_ASSERT_EQUAL_FATAL(qdi_scheduler_load(g.sc, state), QD_OK);
     for (size_t i = 0; i < POOL; i++)
         g.m[i].restarts = f.m[i].restarts;
