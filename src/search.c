@@ -66,8 +66,10 @@ uint64_t qdi_search_inflight(const qd_search *s)
     uint64_t n = 0;
     if (!s->async)
         return 0;
+    /* a job that is back (SLOT_DONE: its batch is not complete) is in the
+     * archive and the counts already: it is not in flight */
     for (size_t j = 0; j < s->njobs; j++)
-        n += s->slot[j] != SLOT_FREE;
+        n += s->slot[j] == SLOT_RUNNING;
     return n;
 }
 
