@@ -66,8 +66,10 @@ uint64_t qdi_search_inflight(const qd_search *s)
     uint64_t n = 0;
     if (!s->async)
         return 0;
+    /* a job that is back (SLOT_DONE: its batch is not complete) is in the
+     * archive and the counts already: it is not in flight */
     for (size_t j = 0; j < s->njobs; j++)
-        n += s->slot[j] != SLOT_FREE;
+        n += s->slot[j] == SLOT_RUNNING;
     return n;
 }
 
@@ -666,7 +668,12 @@ static int async_step(qd_search *s, qd_metrics *row)
     row->new_cells = qd_archive_filled(qd_search_result_archive(s)) - filled;
     s->counts.new_cells += row->new_cells;
     s->counts.improved += row->improved;
-    return told ? QD_OK : QD_EINTR;
+    if (!told) {
+        qdi_set_error(s->error, sizeof s->error, "stopped: gave up the %zu jobs in flight before any came back",
+                      s->running);
+        return QD_EINTR;
+    }
+    return QD_OK;
 }
 
 int qd_search_step(qd_search *s)
@@ -676,9 +683,9 @@ int qd_search_step(qd_search *s)
     if (qd_search_done(s) || s->abandoned)
         return QD_OK;
     if (s->async) {
-        if ((rc = async_step(s, &row)) == QD_EINTR)
-            return QD_OK; /* stopped before anything came back */
-        if (rc)
+        /* QD_EINTR: stopped before anything came back; no iteration to
+         * record (the caller saves what is done, as in batch mode) */
+        if ((rc = async_step(s, &row)))
             return rc;
     } else {
         if ((rc = ask_all(s)))

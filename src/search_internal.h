@@ -74,7 +74,8 @@ int qdi_search_push_metrics(qd_search *s, const qd_metrics *row);
 double qdi_search_elapsed(const qd_search *s);
 /* Makes the elapsed time read secs now (resume). */
 void qdi_search_set_elapsed(qd_search *s, double secs);
-/* Jobs asked and not yet told (async; 0 between batch iterations). */
+/* Jobs asked and not yet back from the workers (async; 0 between batch
+ * iterations). */
 uint64_t qdi_search_inflight(const qd_search *s);
 /* Forgets counts, metrics and failures read from a bad checkpoint. */
 void qdi_search_reset_loaded(qd_search *s);
