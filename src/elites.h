@@ -632,9 +632,11 @@ int qd_search_done(const qd_search *s);
 /* Asks the search to stop (safe from a signal handler): the jobs in flight
  * may finish for the config's "grace" seconds (default 30). A second call
  * gives them up at once. Jobs given up keep running in their threads (C
- * cannot cancel a thread safely): qd_search_step then returns QD_EINTR
- * (batch mode: the iteration is dropped, the archive is as after the last
- * whole iteration), the search can still be saved, and qd_search_free
+ * cannot cancel a thread safely). In batch mode qd_search_step then
+ * returns QD_EINTR (the iteration is dropped, the archive is as after the
+ * last whole iteration); in async mode it records the jobs that came back
+ * as a short iteration (QD_EINTR if none did). The search can still be
+ * saved (qd_search_abandoned tells it happened), and qd_search_free
  * waits for them to return (a program in a hurry exits instead). */
 void qd_search_stop(qd_search *s);
 /* Nonzero in mode "async" (results told as they land: not bit-reproducible). */

@@ -22,8 +22,8 @@
  *
  * A stop (qd_search_stop) lets the jobs in flight finish for `grace`
  * seconds; a second stop, or the grace running out, gives them up: they
- * are left running in their threads (C cannot cancel them) and the search
- * can then only be saved, not freed.
+ * are left running in their threads (C cannot cancel them); the search can
+ * be saved, and freeing it waits for them.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -282,8 +282,10 @@ static int run_jobs(qd_search *s)
         qdi_pool_submit(s->pool, s->jobs + off, off + chunk <= s->nrun ? chunk : s->nrun - off);
     while (qdi_pool_pending(s->pool) > 0) {
         /* wake up now and then to see a stop */
-        if (qdi_pool_wait(s->pool, 0.1, &task) == QD_ETIMEOUT && give_up(s)) {
+        qdi_pool_wait(s->pool, 0.1, &task);
+        if (qdi_pool_pending(s->pool) > 0 && give_up(s)) {
             s->abandoned = s->torn = 1;
+            s->counts.asked -= s->nrun; /* the dropped iteration was never asked */
             qdi_set_error(s->error, sizeof s->error,
                           "stopped: gave up the %zu jobs of iteration %llu still running", s->nrun,
                           (unsigned long long)s->counts.iterations + 1);
@@ -643,7 +645,7 @@ static int async_land(qd_search *s, qd_job *job, qd_metrics *row)
  * the grace period). QD_EINTR when the stop left nothing to count. */
 static int async_step(qd_search *s, qd_metrics *row)
 {
-    size_t told = 0, filled = qd_archive_filled(qd_search_result_archive(s));
+    size_t told = 0, filled = qd_archive_filled(s->archive);
     qdi_task task;
     int rc;
     while (told < s->njobs) {
@@ -652,20 +654,20 @@ static int async_step(qd_search *s, qd_metrics *row)
         if (s->running == 0)
             break; /* stopped, all in: done */
         rc = qdi_pool_wait(s->pool, 0.1, &task);
-        if (rc == QD_ETIMEOUT) {
-            if (give_up(s)) {
-                s->abandoned = 1;
-                break;
-            }
-            continue;
-        }
-        if (rc != QD_OK)
+        if (rc == QD_OK) {
+            if ((rc = async_land(s, task.jobs, row)))
+                return rc;
+            told++;
+        } else if (rc != QD_ETIMEOUT) {
             break;
-        if ((rc = async_land(s, task.jobs, row)))
-            return rc;
-        told++;
+        }
+        if (s->running > 0 && give_up(s)) {
+            s->abandoned = 1;
+            break;
+        }
     }
-    row->new_cells = qd_archive_filled(qd_search_result_archive(s)) - filled;
+    /* new cells of the search archive, as batch mode counts them */
+    row->new_cells = qd_archive_filled(s->archive) - filled;
     s->counts.new_cells += row->new_cells;
     s->counts.improved += row->improved;
     if (!told) {
