@@ -275,14 +275,27 @@ static int finish(const command *c, command_worker *cw, double until, int *kille
     *killed = 0;
     close_fd(&cw->in);
     close_fd(&cw->out);
-    close_fd(&cw->err);
-    if (cw->pid <= 0)
+    if (cw->pid <= 0) {
+        close_fd(&cw->err);
         return 0;
+    }
     if (!wait_exit(cw->pid, until)) {
         *killed = 1;
         kill(-cw->pid, SIGTERM);
         wait_exit(cw->pid, now_s() + c->kill_grace);
         kill(-cw->pid, SIGKILL);
+    }
+    /* what it wrote to stderr before it ended is in the pipe (a process it
+     * started may still hold the pipe: read only what is there) */
+    while (cw->err >= 0) {
+        char buf[4096];
+        ssize_t n = read(cw->err, buf, sizeof buf);
+        if (n > 0)
+            tail_push(cw, c->tail_max, buf, (size_t)n);
+        else if (n < 0 && errno == EINTR)
+            continue;
+        else
+            close_fd(&cw->err);
     }
     while (waitpid(cw->pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -583,13 +596,15 @@ static int reply_number(const cJSON *item, double *v)
 /* Shows the start of a text on one line, quoted, for a message. */
 static void snippet(const char *s, char *buf, size_t len)
 {
-    size_t k = 0, i = 0;
-    while (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')
+    size_t k = 0, i = 0, n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == '\t'))
+        n--;
+    while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
         i++;
     buf[k++] = '"';
-    for (; s[i] && k + 5 < len && i < 200; i++)
+    for (; i < n && k + 5 < len && k < 80; i++)
         buf[k++] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
-    if (s[i] && k + 4 < len) {
+    if (i < n && k + 4 < len) {
         memcpy(buf + k, "...", 3);
         k += 3;
     }
@@ -625,11 +640,7 @@ static int read_reply(const command *c, const command_worker *cw, char *text, in
     item = cJSON_GetObjectItemCaseSensitive(j, "id");
     if (item && !(cJSON_IsNumber(item) && item->valuedouble == (double)id)) {
         *protocol = 1;
-        if (cJSON_IsNumber(item))
-            rc = fail(c, cw, w, 1, "command: reply is for id %.17g, expected %llu", item->valuedouble,
-                      (unsigned long long)id);
-        else
-            rc = fail(c, cw, w, 1, "command: reply \"id\" is not a number");
+        rc = fail(c, cw, w, 1, "command: reply's \"id\" is not the request's (one reply per request line, in order)");
         goto done;
     }
     item = cJSON_GetObjectItemCaseSensitive(j, "error");
