@@ -415,7 +415,8 @@ static int exchange(const command *c, command_worker *cw, const char *req, size_
         int n = 0, iin = -1, iout = -1, ierr = -1, ms;
         double left;
         if (c->mode == MODE_PERSISTENT) {
-            char *nl = memchr(cw->out_buf.data + scanned, '\n', cw->out_buf.len - scanned);
+            char *nl = cw->out_buf.len > scanned ? memchr(cw->out_buf.data + scanned, '\n', cw->out_buf.len - scanned)
+                                                 : NULL;
             if (nl) {
                 *line_end = (size_t)(nl - cw->out_buf.data);
                 return X_DONE;
