@@ -622,7 +622,7 @@ static int read_reply(const command *c, const command_worker *cw, char *text, in
     cJSON *j = parse_reply_text(text, last_line);
     const cJSON *item, *e;
     char show[120];
-    double v;
+    double v = 0.0;
     int rc = QD_OK, kind;
     size_t i = 0;
     *protocol = 0;
