@@ -20,7 +20,8 @@
  * non-finite field; the reasons about the process itself end with the tail
  * of its stderr. Each process runs in its own process group, so a timeout
  * ends everything it started (SIGTERM, then SIGKILL after kill_grace), and
- * every process is reaped. The job id and seed are not handed to
+ * every process is reaped. A job deadline (the search's job_timeout) cuts
+ * the timeout short. The job id and seed are not handed to
  * evaluators, so "id" is a run-wide evaluation number (the job number when
  * one worker evaluates every job) and "seed" the first draw of the job's
  * RNG, which the search seeds from (run seed, job number): the same for the
@@ -702,12 +703,28 @@ done:
 
 /* ---- evaluation ----------------------------------------------------------- */
 
+/* The candidate's deadline: timeout seconds from now, or the job's own
+ * (the search's job_timeout, in w->deadline) when that comes first. */
+static double candidate_deadline(const command *c, const qd_worker *w, int *by_job)
+{
+    double deadline = now_s() + c->timeout;
+    *by_job = w->deadline > 0 && w->deadline < deadline;
+    return *by_job ? w->deadline : deadline;
+}
+
+static int fail_timeout(const command *c, const command_worker *cw, qd_worker *w, int by_job)
+{
+    if (by_job)
+        return fail(c, cw, w, 1, "command: timed out at the job's deadline (job_timeout)");
+    return fail(c, cw, w, 1, "command: timed out after %g s", c->timeout);
+}
+
 static int evaluate_fork(const command *c, command_worker *cw, const char *req, size_t len, uint64_t id,
                          qd_solution *sol, qd_worker *w)
 {
-    double deadline = now_s() + c->timeout;
     char status_text[64];
-    int x, status, killed, protocol;
+    int x, status, killed, protocol, by_job;
+    double deadline = candidate_deadline(c, w, &by_job);
     cw->out_buf.len = 0;
     tail_reset(cw);
     if (start(c, cw, w) != QD_OK)
@@ -715,7 +732,7 @@ static int evaluate_fork(const command *c, command_worker *cw, const char *req, 
     x = exchange(c, cw, req, len, deadline, NULL);
     status = finish(c, cw, x == X_DONE ? deadline : now_s(), &killed);
     if (x == X_TIMEOUT || killed)
-        return fail(c, cw, w, 1, "command: timed out after %g s", c->timeout);
+        return fail_timeout(c, cw, w, by_job);
     if (x == X_TOO_BIG)
         return fail(c, cw, w, 1, "command: more than %zu MiB on stdout", MAX_OUTPUT >> 20);
     if (x == X_IO)
@@ -743,10 +760,10 @@ static int stop_persistent(const command *c, command_worker *cw, int *killed)
 static int evaluate_persistent(const command *c, command_worker *cw, const char *req, size_t len, uint64_t id,
                                qd_solution *sol, qd_worker *w)
 {
-    double deadline = now_s() + c->timeout;
     char status_text[64];
     size_t end = 0;
-    int x, rc, killed, protocol, status;
+    int x, rc, killed, protocol, status, by_job;
+    double deadline = candidate_deadline(c, w, &by_job);
     tail_reset(cw);
     if (!cw->pid) {
         cw->out_buf.len = 0;
@@ -757,7 +774,7 @@ static int evaluate_persistent(const command *c, command_worker *cw, const char 
     if (x == X_TIMEOUT) {
         finish(c, cw, now_s(), &killed);
         cw->out_buf.len = 0;
-        return fail(c, cw, w, 1, "command: timed out after %g s", c->timeout);
+        return fail_timeout(c, cw, w, by_job);
     }
     if (x != X_DONE) {
         status = stop_persistent(c, cw, &killed);

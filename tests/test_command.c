@@ -7,9 +7,10 @@
  * writes its reply in pieces succeeds; persistent mode gives the same
  * archive as fork mode for a seed and starts one process per worker; a
  * persistent process that dies or hangs is replaced for the next candidate
- * and its candidate counted as failed; a program that never reads its
- * input does not bring SIGPIPE down on the search; env, cwd, text genomes
- * and the config checks; and no child process is left behind. */
+ * and its candidate counted as failed; the search's job_timeout ends a
+ * program early; a program that never reads its input does not bring
+ * SIGPIPE down on the search; env, cwd, text genomes, the config checks and
+ * the examples; and no child process is left behind. */
 #define _GNU_SOURCE /* realpath */
 #include <errno.h>
 #include <limits.h>
@@ -277,6 +278,32 @@ static void test_hanging_command_times_out(void)
     qd_config_free(cfg);
     CU_ASSERT(no_children());
     qdt_rmdir(dir);
+    free(prog);
+    free(dir);
+}
+
+static void test_job_timeout_cuts_the_command_short(void)
+{
+    char *dir = qdt_tmpdir(), *json = malloc(4096);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    char *prog = script(dir, "long.sh", "#!/bin/sh\nsleep 30\n");
+    qd_config *cfg;
+    double t0 = now_s();
+    snprintf(json, 4096,
+             "{\"seed\": 7, \"iterations\": 1, \"workers\": 2, \"job_timeout\": 0.3,"
+             "\"evaluator\": {\"type\": \"command\", \"argv\": [\"%s\"], \"timeout\": 60, \"dim\": 3,"
+             " \"measures\": 2, \"measure_lower\": 0, \"measure_upper\": 1},"
+             "\"archive\": {\"type\": \"grid\", \"dims\": [{\"bins\": 10}, {\"bins\": 10}]},"
+             "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.3, \"batch\": 2}]}",
+             prog);
+    qd_search *s = run_json(json, dir, &cfg);
+    check_all_failed_with(s, dir, "command: timed out at the job's deadline (job_timeout)");
+    CU_ASSERT(now_s() - t0 < 10.0);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    CU_ASSERT(no_children());
+    qdt_rmdir(dir);
+    free(json);
     free(prog);
     free(dir);
 }
@@ -699,6 +726,7 @@ static const qdt_test tests[] = {
     {"good command fills archive", test_good_command_fills_archive},
     {"crashing command gives exit status and stderr", test_crashing_command_gives_exit_status_and_stderr},
     {"hanging command times out", test_hanging_command_times_out},
+    {"job timeout cuts the command short", test_job_timeout_cuts_the_command_short},
     {"command ignoring SIGTERM is killed", test_command_ignoring_sigterm_is_killed},
     {"garbage-printing command", test_garbage_printing_command},
     {"missing-field command", test_missing_field_command},
