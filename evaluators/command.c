@@ -614,6 +614,51 @@ static void snippet(const char *s, char *buf, size_t len)
     buf[k] = '\0';
 }
 
+/* Reads the objective, measures and meta of a reply object into sol. */
+static int read_values(const command *c, const command_worker *cw, const cJSON *j, qd_solution *sol, qd_worker *w)
+{
+    const cJSON *item, *e;
+    double v = 0.0;
+    size_t i = 0;
+    char *meta;
+    int kind = reply_number(cJSON_GetObjectItemCaseSensitive(j, "objective"), &v);
+    if (kind == NUM_MISSING)
+        return fail(c, cw, w, 0, "command: reply has no \"objective\"");
+    if (kind == NUM_NULL)
+        return fail(c, cw, w, 0, "command: objective is null");
+    if (kind == NUM_NOT_NUMBER)
+        return fail(c, cw, w, 0, "command: \"objective\" is not a number");
+    if (!isfinite(v))
+        return fail(c, cw, w, 0, "command: objective is %s", isnan(v) ? "NaN" : "infinite");
+    sol->objective = v;
+    if (!(item = cJSON_GetObjectItemCaseSensitive(j, "measures")))
+        return fail(c, cw, w, 0, "command: reply has no \"measures\"");
+    if (!cJSON_IsArray(item))
+        return fail(c, cw, w, 0, "command: \"measures\" is not an array");
+    if ((size_t)cJSON_GetArraySize(item) != sol->m)
+        return fail(c, cw, w, 0, "command: \"measures\" must be an array of %zu numbers, got %d", sol->m,
+                    cJSON_GetArraySize(item));
+    cJSON_ArrayForEach(e, item) {
+        kind = reply_number(e, &v);
+        if (kind == NUM_NULL)
+            return fail(c, cw, w, 0, "command: measures[%zu] is null", i);
+        if (kind != NUM_OK)
+            return fail(c, cw, w, 0, "command: measures[%zu] is not a number", i);
+        if (!isfinite(v))
+            return fail(c, cw, w, 0, "command: measures[%zu] is %s", i, isnan(v) ? "NaN" : "infinite");
+        sol->measures[i++] = v;
+    }
+    item = cJSON_GetObjectItemCaseSensitive(j, "meta");
+    if (!item || cJSON_IsNull(item))
+        return QD_OK;
+    if (!cJSON_IsObject(item))
+        return fail(c, cw, w, 0, "command: \"meta\" is not an object");
+    meta = cJSON_PrintUnformatted(item);
+    kind = meta && qd_solution_set_meta(sol, meta) == QD_OK;
+    free(meta);
+    return kind ? QD_OK : fail(c, cw, w, 0, "command: out of memory");
+}
+
 /* Reads a reply into sol. *protocol is set when the reply cannot belong to
  * this request (not JSON, not an object, another id): a persistent process
  * is then out of step and is restarted. */
@@ -621,82 +666,30 @@ static int read_reply(const command *c, const command_worker *cw, char *text, in
                       qd_solution *sol, qd_worker *w, int *protocol)
 {
     cJSON *j = parse_reply_text(text, last_line);
-    const cJSON *item, *e;
+    const cJSON *item;
     char show[120];
-    double v = 0.0;
-    int rc = QD_OK, kind;
-    size_t i = 0;
-    *protocol = 0;
+    int rc;
+    *protocol = 1;
     if (!j) {
-        *protocol = 1;
         snippet(text, show, sizeof show);
         if (strlen(show) == 2)
             return fail(c, cw, w, 1, "command: no reply on stdout");
         return fail(c, cw, w, 1, "command: bad JSON on stdout: %s", show);
     }
-    if (!cJSON_IsObject(j)) {
-        *protocol = 1;
-        rc = fail(c, cw, w, 1, "command: reply is not a JSON object");
-        goto done;
-    }
     item = cJSON_GetObjectItemCaseSensitive(j, "id");
-    if (item && !(cJSON_IsNumber(item) && item->valuedouble == (double)id)) {
-        *protocol = 1;
+    if (!cJSON_IsObject(j)) {
+        rc = fail(c, cw, w, 1, "command: reply is not a JSON object");
+    } else if (item && !(cJSON_IsNumber(item) && item->valuedouble == (double)id)) {
         rc = fail(c, cw, w, 1, "command: reply's \"id\" is not the request's (one reply per request line, in order)");
-        goto done;
+    } else {
+        *protocol = 0;
+        item = cJSON_GetObjectItemCaseSensitive(j, "error");
+        if (item && !cJSON_IsNull(item))
+            rc = fail(c, cw, w, 0, "command: program reported: %s",
+                      cJSON_IsString(item) ? item->valuestring : "(\"error\" is not a string)");
+        else
+            rc = read_values(c, cw, j, sol, w);
     }
-    item = cJSON_GetObjectItemCaseSensitive(j, "error");
-    if (item && !cJSON_IsNull(item)) {
-        rc = fail(c, cw, w, 0, "command: program reported: %s",
-                  cJSON_IsString(item) ? item->valuestring : "(\"error\" is not a string)");
-        goto done;
-    }
-    kind = reply_number(cJSON_GetObjectItemCaseSensitive(j, "objective"), &v);
-    if (kind == NUM_MISSING)
-        rc = fail(c, cw, w, 0, "command: reply has no \"objective\"");
-    else if (kind == NUM_NULL)
-        rc = fail(c, cw, w, 0, "command: objective is null");
-    else if (kind == NUM_NOT_NUMBER)
-        rc = fail(c, cw, w, 0, "command: \"objective\" is not a number");
-    else if (!isfinite(v))
-        rc = fail(c, cw, w, 0, "command: objective is %s", isnan(v) ? "NaN" : "infinite");
-    if (rc)
-        goto done;
-    sol->objective = v;
-    item = cJSON_GetObjectItemCaseSensitive(j, "measures");
-    if (!item) {
-        rc = fail(c, cw, w, 0, "command: reply has no \"measures\"");
-        goto done;
-    }
-    if (!cJSON_IsArray(item) || (size_t)cJSON_GetArraySize(item) != sol->m) {
-        rc = fail(c, cw, w, 0, "command: \"measures\" must be an array of %zu numbers, got %s%d", sol->m,
-                  cJSON_IsArray(item) ? "" : "no array: ", cJSON_IsArray(item) ? cJSON_GetArraySize(item) : 0);
-        goto done;
-    }
-    cJSON_ArrayForEach(e, item) {
-        kind = reply_number(e, &v);
-        if (kind == NUM_NULL)
-            rc = fail(c, cw, w, 0, "command: measures[%zu] is null", i);
-        else if (kind != NUM_OK)
-            rc = fail(c, cw, w, 0, "command: measures[%zu] is not a number", i);
-        else if (!isfinite(v))
-            rc = fail(c, cw, w, 0, "command: measures[%zu] is %s", i, isnan(v) ? "NaN" : "infinite");
-        if (rc)
-            goto done;
-        sol->measures[i++] = v;
-    }
-    item = cJSON_GetObjectItemCaseSensitive(j, "meta");
-    if (item && !cJSON_IsNull(item)) {
-        char *meta;
-        if (!cJSON_IsObject(item)) {
-            rc = fail(c, cw, w, 0, "command: \"meta\" is not an object");
-            goto done;
-        }
-        if (!(meta = cJSON_PrintUnformatted(item)) || qd_solution_set_meta(sol, meta) != QD_OK)
-            rc = fail(c, cw, w, 0, "command: out of memory");
-        free(meta);
-    }
-done:
     cJSON_Delete(j);
     return rc;
 }
