@@ -179,8 +179,7 @@ static void search_table(double scale)
         int dim;
         long iterations;
     } cases[] = {{20, 2000}, {1000, 100}};
-    printf("\nqd_search, sphere, MAP-Elites (Gaussian mutator, batch 540, 100x100 grid); with 1 worker the jobs run "
-           "inline, with 2 in the pool\n\n");
+    printf("\nqd_search, sphere, MAP-Elites (Gaussian mutator, batch 540, 100x100 grid)\n\n");
     printf("| n | iterations | workers | seconds | evaluations/s | CPU s |\n");
     printf("|---|---|---|---|---|---|\n");
     for (size_t c = 0; c < QDI_ARRAY_LEN(cases); c++)
