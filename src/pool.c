@@ -1,12 +1,18 @@
 /* pool.c - a fixed set of pthreads over a bounded job queue and a completion
  * queue, both ring buffers under one mutex. Jobs are pointers owned by the
  * caller, handed over as tasks (a run of consecutive jobs, so cheap
- * evaluations are not swamped by queue traffic); a worker takes a task, runs it with its own qd_worker (RNG, plug-in
- * thread state) and puts it on the completion queue. One lock keeps the
- * code obviously correct; at the job rates QD runs reach (an evaluation is
- * microseconds to minutes) it is not the bottleneck (see bench/). */
+ * evaluations are not swamped by queue traffic); a worker takes a task, runs
+ * it with its own qd_worker (RNG, plug-in thread state) and puts it on the
+ * completion queue. Only the job queue is bounded: the completion queue
+ * grows in submit (the caller's thread) to hold every task not yet
+ * collected, so a worker never waits to hand a task back and a caller that
+ * submits more than the queue holds before collecting is only slowed down
+ * to the workers' pace, never deadlocked. One lock keeps the code obviously
+ * correct; at the job rates QD runs reach (an evaluation is microseconds to
+ * minutes) it is not the bottleneck (bench/bench_pool, bench/RESULTS.md). */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 #include "pool.h"
@@ -20,7 +26,7 @@ struct qdi_pool {
     pthread_mutex_t lock;
     pthread_cond_t work;     /* a job was queued, or stop */
     pthread_cond_t space;    /* the job queue has room */
-    pthread_cond_t done_cv;  /* a job finished */
+    pthread_cond_t done_cv;  /* a job finished (timed waits on CLOCK_MONOTONIC) */
     ring todo, done;
     size_t pending;          /* submitted, not yet collected */
     int stop;
@@ -50,6 +56,27 @@ static qdi_task ring_pop(ring *r)
     return j;
 }
 
+/* Grows r to hold at least need items, keeping their order. Called with the
+ * lock held, by the caller's thread only. */
+static int ring_reserve(ring *r, size_t need)
+{
+    size_t cap = r->cap;
+    qdi_task *items;
+    if (need <= cap)
+        return QD_OK;
+    while (cap < need)
+        cap *= 2;
+    if (!(items = malloc(cap * sizeof *items)))
+        return QD_ENOMEM;
+    for (size_t i = 0; i < r->len; i++)
+        items[i] = r->items[(r->head + i) % r->cap];
+    free(r->items);
+    r->items = items;
+    r->cap = cap;
+    r->head = 0;
+    return QD_OK;
+}
+
 static void *worker_main(void *arg)
 {
     qdi_pool *p = ((worker_arg *)arg)->pool;
@@ -77,13 +104,14 @@ static void *worker_main(void *arg)
 int qdi_pool_new(size_t n, qd_worker *workers, size_t queue_cap, qdi_pool_run_fn run, void *ctx, qdi_pool **out)
 {
     qdi_pool *p;
+    pthread_condattr_t monotonic;
     *out = NULL;
     if (n == 0 || queue_cap == 0)
         return QD_EINVAL;
     if (!(p = calloc(1, sizeof *p)))
         return QD_ENOMEM;
     p->todo.cap = queue_cap;
-    /* every submitted job may sit in the completion queue at once */
+    /* room for every task queued or running; submit grows it beyond */
     p->done.cap = queue_cap + n;
     p->todo.items = malloc(p->todo.cap * sizeof *p->todo.items);
     p->done.items = malloc(p->done.cap * sizeof *p->done.items);
@@ -98,19 +126,34 @@ int qdi_pool_new(size_t n, qd_worker *workers, size_t queue_cap, qdi_pool_run_fn
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->space, NULL);
-    pthread_cond_init(&p->done_cv, NULL);
+    /* a timed wait must not stretch or shrink when the wall clock is set */
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->done_cv, &monotonic);
+    pthread_condattr_destroy(&monotonic);
     p->workers = workers;
     p->run = run;
     p->ctx = ctx;
+    /* workers block the stop signals (they inherit the mask), so SIGINT
+     * and SIGTERM reach the thread that asked for them, not a worker in
+     * the middle of an HTTP call or a pipe read */
+    sigset_t stop_signals, old;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
     for (size_t i = 0; i < n; i++) {
         worker_arg *a = malloc(sizeof *a);
         if (!a || (a->pool = p, a->w = &workers[i], pthread_create(&p->threads[i], NULL, worker_main, a)) != 0) {
             free(a);
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
             qdi_pool_free(p);
             return QD_ENOMEM;
         }
         p->nthreads++;
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     *out = p;
     return QD_OK;
 }
@@ -118,9 +161,14 @@ int qdi_pool_new(size_t n, qd_worker *workers, size_t queue_cap, qdi_pool_run_fn
 int qdi_pool_submit(qdi_pool *p, qd_job *jobs, size_t n)
 {
     pthread_mutex_lock(&p->lock);
-    /* the completion queue must also have room for this job */
-    while (p->todo.len == p->todo.cap || p->pending >= p->done.cap)
+    while (p->todo.len == p->todo.cap)
         pthread_cond_wait(&p->space, &p->lock);
+    /* the completion queue must have room for every uncollected task, so a
+     * worker can always hand this one back */
+    if (ring_reserve(&p->done, p->pending + 1) != QD_OK) {
+        pthread_mutex_unlock(&p->lock);
+        return QD_ENOMEM;
+    }
     ring_push(&p->todo, (qdi_task){jobs, n});
     p->pending++;
     pthread_cond_signal(&p->work);
@@ -134,8 +182,10 @@ int qdi_pool_wait(qdi_pool *p, double timeout_s, qdi_task *task)
     int rc = 0;
     task->jobs = NULL;
     task->n = 0;
+    if (timeout_s > 1e9) /* beyond 30 years is for ever (and fits a time_t) */
+        timeout_s = -1;
     if (timeout_s >= 0) {
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += (time_t)timeout_s;
         until.tv_nsec += (long)((timeout_s - (double)(time_t)timeout_s) * 1e9);
         if (until.tv_nsec >= 1000000000L) {
@@ -160,7 +210,6 @@ int qdi_pool_wait(qdi_pool *p, double timeout_s, qdi_task *task)
     }
     *task = ring_pop(&p->done);
     p->pending--;
-    pthread_cond_signal(&p->space);
     pthread_mutex_unlock(&p->lock);
     return QD_OK;
 }

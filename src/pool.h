@@ -23,13 +23,16 @@ typedef void (*qdi_pool_run_fn)(void *ctx, qd_job *job, qd_worker *w);
 int qdi_pool_new(size_t n, qd_worker *workers, size_t queue_cap, qdi_pool_run_fn run, void *ctx,
                  qdi_pool **out);
 /* Queues the n jobs from jobs[0] as one task; blocks while the queue is
- * full. */
+ * full, until a worker takes a task (collecting is not needed: any number
+ * of tasks may wait to be collected). QD_ENOMEM when the completion queue
+ * could not grow (nothing was queued). */
 int qdi_pool_submit(qdi_pool *p, qd_job *jobs, size_t n);
 /* Waits for the next finished task (any order). timeout_s < 0 waits
  * forever; QD_ETIMEOUT when nothing finished in time, QD_ENOTFOUND when
  * nothing is pending. */
 int qdi_pool_wait(qdi_pool *p, double timeout_s, qdi_task *task);
-/* Tasks submitted and not yet returned by qdi_pool_wait. */
+/* Tasks submitted and not yet returned by qdi_pool_wait. Unlocked: call it
+ * from the thread that submits and waits. */
 size_t qdi_pool_pending(const qdi_pool *p);
 /* Stops the threads after the job each is running, drops queued jobs (they
  * belong to the caller) and joins the threads. Accepts NULL. */

@@ -279,7 +279,13 @@ static int run_jobs(qd_search *s)
     if (chunk == 0)
         chunk = 1;
     for (size_t off = 0; off < s->nrun; off += chunk)
-        qdi_pool_submit(s->pool, s->jobs + off, off + chunk <= s->nrun ? chunk : s->nrun - off);
+        if (qdi_pool_submit(s->pool, s->jobs + off, off + chunk <= s->nrun ? chunk : s->nrun - off) != QD_OK) {
+            /* out of memory: collect what went out, then stop the run */
+            while (qdi_pool_wait(s->pool, -1, &task) == QD_OK)
+                ;
+            qdi_set_error(s->error, sizeof s->error, "out of memory handing jobs to the workers");
+            return QD_ENOMEM;
+        }
     while (qdi_pool_pending(s->pool) > 0) {
         /* wake up now and then to see a stop */
         qdi_pool_wait(s->pool, 0.1, &task);
@@ -581,10 +587,13 @@ static int async_fill(qd_search *s)
         }
         s->counts.asked += n;
         for (size_t k = j; k < j + n; k++) {
+            if (qdi_pool_submit(s->pool, &s->jobs[k], 1) != QD_OK) {
+                qdi_set_error(s->error, sizeof s->error, "out of memory handing jobs to the workers");
+                return QD_ENOMEM; /* the jobs already out are collected at the free */
+            }
             s->slot[k] = SLOT_RUNNING;
-            qdi_pool_submit(s->pool, &s->jobs[k], 1);
+            s->running++;
         }
-        s->running += n;
     }
     return QD_OK;
 }
