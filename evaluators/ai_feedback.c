@@ -363,6 +363,7 @@ static int ai_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *w)
 const qd_evaluator_type qdi_evaluator_ai_feedback = {
     .name = "ai_feedback",
     .state_size = sizeof(ai_feedback),
+    .flags = QD_EVALUATOR_NO_RNG,
     .init = ai_init,
     .evaluate = ai_evaluate,
     .fini = ai_fini,

@@ -73,6 +73,7 @@ static int arm_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *w)
 const qd_evaluator_type qdi_evaluator_arm = {
     .name = "arm",
     .state_size = sizeof(arm),
+    .flags = QD_EVALUATOR_NO_RNG,
     .init = arm_init,
     .evaluate = arm_evaluate,
 };

@@ -353,6 +353,9 @@ typedef struct qd_mutator qd_mutator;
  * time included (async mode then asks one job at a time; without it a
  * mutator is always asked and told its whole batch). */
 #define QD_MUTATOR_ANY_N 1u
+/* qd_mutator_type.flags: produce never reads w->rng (a mutator with no
+ * produce never needs it). */
+#define QD_MUTATOR_NO_RNG 2u
 
 typedef struct qd_mutator_type {
     const char *name;
@@ -400,9 +403,15 @@ int qd_mutator_fail(qd_mutator *m, int code, const char *fmt, ...) __attribute__
 
 typedef struct qd_evaluator qd_evaluator;
 
+/* qd_evaluator_type.flags: evaluate never reads w->rng, so the loop need
+ * not seed it for each job (seeding a Mersenne Twister costs about 1 us,
+ * half of a cheap benchmark evaluation's whole cost). */
+#define QD_EVALUATOR_NO_RNG 1u
+
 typedef struct qd_evaluator_type {
     const char *name;
     size_t state_size;
+    unsigned flags; /* QD_EVALUATOR_* */
     /* Reads its config and declares the space (ev->space). */
     int (*init)(qd_evaluator *ev, qd_config *cfg);
     /* Sets sol->objective, sol->measures[0..m) and optionally meta;

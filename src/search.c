@@ -398,7 +398,9 @@ static void run_job(void *ctx, qd_job *job, qd_worker *w)
     const qd_mutator *m = s->mutators[job->mutator];
     int rc = QD_OK;
     double t0 = s->job_timeout > 0 ? now_mono() : 0;
-    qdi_rng_seed(w->rng, qdi_seed_mix(s->seed, job->id));
+    /* the job's own stream, for the plug-ins that read it */
+    if (!(s->ev->type->flags & QD_EVALUATOR_NO_RNG) || (m->type->produce && !(m->type->flags & QD_MUTATOR_NO_RNG)))
+        qdi_rng_seed(w->rng, qdi_seed_mix(s->seed, job->id));
     w->error[0] = '\0';
     w->deadline = s->job_timeout > 0 ? t0 + s->job_timeout : 0;
     qd_llm_session_set_deadline(w->llm, w->deadline);
