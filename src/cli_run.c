@@ -319,6 +319,7 @@ int cli_run(int argc, char **argv)
             last_checkpoint = r->iteration;
         }
     }
+    double searched = now_seconds() - started; /* the summary's rate leaves the saving out */
     if (!quiet && tty)
         putchar('\n');
     if (qd_search_save(s, outdir) != QD_OK) {
@@ -330,7 +331,7 @@ int cli_run(int argc, char **argv)
     if (!checkpointed)
         fprintf(stderr, "elites run: %s\n", qd_search_error(s));
     if (!quiet)
-        summary(s, outdir, now_seconds() - started, checkpointed);
+        summary(s, outdir, searched, checkpointed);
     if (interrupted && status == 0) {
         fprintf(stderr,
                 "elites run: interrupted after iteration %llu; saved the archive and metrics%s in %s "
