@@ -298,9 +298,12 @@ static int finish(const command *c, command_worker *cw, double until, int *kille
         else
             close_fd(&cw->err);
     }
-    while (waitpid(cw->pid, &status, 0) < 0 && errno == EINTR)
+    /* pid reads 0 before the reap frees its process group for reuse, so a
+     * cancel (another thread) never signals a group that is not ours */
+    pid_t pid = cw->pid;
+    __atomic_store_n(&cw->pid, 0, __ATOMIC_SEQ_CST);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    cw->pid = 0;
     return status;
 }
 
@@ -346,7 +349,7 @@ static int start(const command *c, command_worker *cw, qd_worker *w)
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (rc == 0) {
-        cw->pid = pid;
+        __atomic_store_n(&cw->pid, pid, __ATOMIC_SEQ_CST);
         cw->in = in[1];
         cw->out = out[0];
         cw->err = err[0];
@@ -1050,6 +1053,19 @@ static void command_fini(qd_evaluator *ev)
     free(c->cwd);
 }
 
+/* A job given up after a stop: kill the worker's program (its whole
+ * process group) so evaluate returns at once instead of at the timeout.
+ * Runs in the loop's thread; pid is read atomically and is nonzero only
+ * while the process is not yet reaped. */
+static void command_cancel(const qd_evaluator *ev, qd_worker *w)
+{
+    const command_worker *cw = w->eval_state;
+    pid_t pid;
+    (void)ev;
+    if (cw && (pid = __atomic_load_n(&cw->pid, __ATOMIC_SEQ_CST)) > 0)
+        kill(-pid, SIGKILL);
+}
+
 const qd_evaluator_type qdi_evaluator_command = {
     .name = "command",
     .state_size = sizeof(command),
@@ -1058,4 +1074,5 @@ const qd_evaluator_type qdi_evaluator_command = {
     .worker_init = command_worker_init,
     .worker_fini = command_worker_fini,
     .fini = command_fini,
+    .cancel = command_cancel,
 };

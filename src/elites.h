@@ -421,6 +421,11 @@ typedef struct qd_evaluator_type {
     int (*worker_init)(const qd_evaluator *ev, qd_worker *w);
     void (*worker_fini)(const qd_evaluator *ev, qd_worker *w);
     void (*fini)(qd_evaluator *ev);
+    /* Optional: the job running in w is given up (a second stop, or the
+     * grace period ran out): make evaluate return soon, e.g. kill the
+     * process it waits for. Called from the loop's thread while evaluate
+     * may be running in w's thread, so it must be safe against it. */
+    void (*cancel)(const qd_evaluator *ev, qd_worker *w);
 } qd_evaluator_type;
 
 struct qd_evaluator {

@@ -30,6 +30,7 @@ struct qdi_pool {
     ring todo, done;
     size_t pending;          /* submitted, not yet collected */
     int stop;
+    int cancel;              /* atomic: skip the rest of every task */
     size_t nthreads;
     pthread_t *threads;
     qd_worker *workers;
@@ -91,7 +92,7 @@ static void *worker_main(void *arg)
         qdi_task task = ring_pop(&p->todo);
         pthread_cond_signal(&p->space);
         pthread_mutex_unlock(&p->lock);
-        for (size_t i = 0; i < task.n; i++)
+        for (size_t i = 0; i < task.n && !__atomic_load_n(&p->cancel, __ATOMIC_SEQ_CST); i++)
             p->run(p->ctx, &task.jobs[i], w);
         pthread_mutex_lock(&p->lock);
         ring_push(&p->done, task);
@@ -237,4 +238,14 @@ void qdi_pool_free(qdi_pool *p)
     free(p->done.items);
     free(p->threads);
     free(p);
+}
+
+void qdi_pool_cancel(qdi_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    __atomic_store_n(&p->cancel, 1, __ATOMIC_SEQ_CST);
+    p->pending -= p->todo.len; /* dropped: never run, never returned */
+    p->todo.len = 0;
+    pthread_cond_broadcast(&p->space);
+    pthread_mutex_unlock(&p->lock);
 }

@@ -34,6 +34,10 @@ int qdi_pool_wait(qdi_pool *p, double timeout_s, qdi_task *task);
 /* Tasks submitted and not yet returned by qdi_pool_wait. Unlocked: call it
  * from the thread that submits and waits. */
 size_t qdi_pool_pending(const qdi_pool *p);
+/* Gives up: drops the queued tasks and has each worker stop after the job
+ * it is running (the rest of its task is skipped; tasks still running come
+ * back as usual). For a stop that no longer wants results. */
+void qdi_pool_cancel(qdi_pool *p);
 /* Stops the threads after the job each is running, drops queued jobs (they
  * belong to the caller) and joins the threads. Accepts NULL. */
 void qdi_pool_free(qdi_pool *p);

@@ -267,6 +267,17 @@ static int give_up(qd_search *s)
     return stop >= 2 || now_mono() - s->stop_seen >= s->grace;
 }
 
+/* Gives up the jobs in flight: nothing queued starts, and evaluators that
+ * can (the command evaluator kills its program) end the running ones. */
+static void cancel_jobs(qd_search *s)
+{
+    s->abandoned = 1;
+    qdi_pool_cancel(s->pool);
+    if (s->ev->type->cancel)
+        for (size_t i = 0; i < s->nworkers; i++)
+            s->ev->type->cancel(s->ev, &s->workers[i]);
+}
+
 /* Runs every job of the iteration in the pool and waits for them; QD_EINTR
  * when a stop gave them up (the iteration is then torn: nothing of it is
  * told). */
@@ -290,7 +301,8 @@ static int run_jobs(qd_search *s)
         /* wake up now and then to see a stop */
         qdi_pool_wait(s->pool, 0.1, &task);
         if (qdi_pool_pending(s->pool) > 0 && give_up(s)) {
-            s->abandoned = s->torn = 1;
+            cancel_jobs(s);
+            s->torn = 1;
             s->counts.asked -= s->nrun; /* the dropped iteration was never asked */
             qdi_set_error(s->error, sizeof s->error,
                           "stopped: gave up the %zu jobs of iteration %llu still running", s->nrun,
@@ -673,7 +685,7 @@ static int async_step(qd_search *s, qd_metrics *row)
             break;
         }
         if (s->running > 0 && give_up(s)) {
-            s->abandoned = 1;
+            cancel_jobs(s);
             break;
         }
     }

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE /* realpath */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -300,6 +301,50 @@ static void test_job_timeout_cuts_the_command_short(void)
     check_all_failed_with(s, dir, "command: timed out at the job's deadline (job_timeout)");
     CU_ASSERT(now_s() - t0 < 10.0);
     qd_search_free(s);
+    qd_config_free(cfg);
+    CU_ASSERT(no_children());
+    qdt_rmdir(dir);
+    free(json);
+    free(prog);
+    free(dir);
+}
+
+static void *stop_later(void *arg)
+{
+    struct timespec t = {0, 300000000};
+    nanosleep(&t, NULL);
+    qd_search_stop(arg);
+    return NULL;
+}
+
+/* A stop whose grace runs out gives the jobs up, and the evaluator's
+ * cancel kills the programs: the search is freed at once, not when the
+ * programs' 60 s timeout would have ended them, and no child is left. */
+static void test_given_up_jobs_kill_their_programs(void)
+{
+    char *dir = qdt_tmpdir(), *json = malloc(4096);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    char *prog = script(dir, "long.sh", "#!/bin/sh\nsleep 30\n");
+    qd_config *cfg;
+    qd_search *s = NULL;
+    pthread_t stopper;
+    double t0 = now_s();
+    snprintf(json, 4096,
+             "{\"seed\": 7, \"iterations\": 5, \"workers\": 2, \"grace\": 0.2,"
+             "\"evaluator\": {\"type\": \"command\", \"argv\": [\"%s\"], \"timeout\": 60, \"dim\": 3,"
+             " \"measures\": 2, \"measure_lower\": 0, \"measure_upper\": 1},"
+             "\"archive\": {\"type\": \"grid\", \"dims\": [{\"bins\": 10}, {\"bins\": 10}]},"
+             "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.3, \"batch\": 6}]}",
+             prog);
+    cfg = qdt_config(json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&stopper, NULL, stop_later, s), 0);
+    CU_ASSERT_EQUAL(qd_search_step(s), QD_EINTR);
+    CU_ASSERT(qd_search_abandoned(s));
+    pthread_join(stopper, NULL);
+    qd_search_free(s);
+    CU_ASSERT(now_s() - t0 < 10.0); /* the programs would sleep 30 s */
     qd_config_free(cfg);
     CU_ASSERT(no_children());
     qdt_rmdir(dir);
@@ -727,6 +772,7 @@ static const qdt_test tests[] = {
     {"crashing command gives exit status and stderr", test_crashing_command_gives_exit_status_and_stderr},
     {"hanging command times out", test_hanging_command_times_out},
     {"job timeout cuts the command short", test_job_timeout_cuts_the_command_short},
+    {"given-up jobs kill their programs", test_given_up_jobs_kill_their_programs},
     {"command ignoring SIGTERM is killed", test_command_ignoring_sigterm_is_killed},
     {"garbage-printing command", test_garbage_printing_command},
     {"missing-field command", test_missing_field_command},
