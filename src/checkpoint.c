@@ -636,3 +636,36 @@ done:
     free(prev);
     return rc;
 }
+
+int qd_checkpoint_config(const char *dir, qd_config **out, char *err, size_t errlen)
+{
+    static const char *const names[] = {"checkpoint/state.json", "checkpoint.prev/state.json"};
+    char why[2][700] = {"", ""};
+    *out = NULL;
+    for (size_t i = 0; i < 2; i++) {
+        char *path = join(dir, names[i]), *text = NULL;
+        cJSON *st = NULL, *c;
+        if (!path) {
+            qdi_set_error(err, errlen, "out of memory");
+            return QD_ENOMEM;
+        }
+        if (qdi_read_file(path, &text, NULL, why[i], sizeof why[i]) == QD_OK) {
+            st = cJSON_Parse(text);
+            c = st ? cJSON_DetachItemFromObjectCaseSensitive(st, "config") : NULL;
+            if (!cJSON_IsObject(c)) {
+                qdi_set_error(why[i], sizeof why[i], "%s: no \"config\" object (truncated?)", path);
+                cJSON_Delete(c);
+            } else if (qd_config_wrap(c, path, out) != QD_OK) {
+                cJSON_Delete(c);
+                qdi_set_error(why[i], sizeof why[i], "out of memory");
+            }
+        }
+        cJSON_Delete(st);
+        free(text);
+        free(path);
+        if (*out)
+            return QD_OK;
+    }
+    qdi_set_error(err, errlen, "%s: no readable checkpoint (%s; %s)", dir, why[0], why[1]);
+    return QD_ENOTFOUND;
+}

@@ -41,6 +41,7 @@ static void usage(FILE *fp)
 {
     fprintf(fp,
             "usage: elites run CONFIG.json [options]\n"
+            "       elites run --resume DIR [options]\n"
             "\n"
             "Runs a quality-diversity search described by CONFIG.json and writes\n"
             "archive.json, archive.csv, metrics.csv, heatmap.svg, report.html and a\n"
@@ -55,7 +56,9 @@ static void usage(FILE *fp)
             "  --set PATH=VALUE     override a config field, e.g. --set evaluator.dim=20\n"
             "                       or --set mutators[0].sigma=0.2 (repeatable)\n"
             "  --resume DIR         go on from the checkpoint in DIR (a stopped run's\n"
-            "                       output folder; same config, --iterations may grow)\n"
+            "                       output folder) with the config it holds, or with\n"
+            "                       CONFIG.json if given (the same search; --iterations\n"
+            "                       may grow)\n"
             "  -q, --quiet          no progress output\n"
             "  -h, --help           show this help\n");
 }
@@ -166,8 +169,10 @@ static int whole_number(const char *s, unsigned long long min)
     return strtoull(s, &end, 10) >= min && errno == 0;
 }
 
-static int load_config(const char *path, char **sets, int nsets, const char *seed, const char *iterations,
-                       qd_config **cfg)
+/* Loads the config file at path, or with path NULL the config of the
+ * checkpoint in resume_dir, then applies the overrides. */
+static int load_config(const char *path, const char *resume_dir, char **sets, int nsets, const char *seed,
+                       const char *iterations, qd_config **cfg)
 {
     char err[1024], buf[64];
     /* checked here, so the message names the option the user typed */
@@ -179,9 +184,10 @@ static int load_config(const char *path, char **sets, int nsets, const char *see
         fprintf(stderr, "elites run: --iterations takes a whole number >= 1, got \"%s\"\n", iterations);
         return 2;
     }
-    if (qd_config_load_file(path, cfg, err, sizeof err) != QD_OK) {
+    if (path ? qd_config_load_file(path, cfg, err, sizeof err) != QD_OK
+             : qd_checkpoint_config(resume_dir, cfg, err, sizeof err) != QD_OK) {
         fprintf(stderr, "elites run: %s\n", err);
-        return 2;
+        return path ? 2 : 1;
     }
     for (int i = 0; i < nsets; i++)
         if (qd_config_set(*cfg, sets[i]) != QD_OK)
@@ -232,13 +238,19 @@ int cli_run(int argc, char **argv)
         default: usage(stderr); free(sets); return 2;
         }
     }
-    if (optind != argc - 1) {
+    /* --resume DIR may go without CONFIG: the checkpoint holds it */
+    if (optind != argc - 1 && !(resume && optind == argc)) {
         fprintf(stderr, "elites run: give exactly one CONFIG.json\n");
         usage(stderr);
         free(sets);
         return 2;
     }
-    if ((status = load_config(argv[optind], sets, nsets, seed, iterations, &cfg)))
+    const char *config_path = optind < argc ? argv[optind] : NULL;
+    char config_name[1100];
+    snprintf(config_name, sizeof config_name, "%s", config_path ? config_path : "");
+    if (!config_path)
+        snprintf(config_name, sizeof config_name, "%s/checkpoint (its config)", resume);
+    if ((status = load_config(config_path, resume, sets, nsets, seed, iterations, &cfg)))
         goto done;
     if (qd_search_new(cfg, &s) != QD_OK) {
         fprintf(stderr, "elites run: %s\n", qd_config_error(cfg));
@@ -250,7 +262,7 @@ int cli_run(int argc, char **argv)
         status = 2;
         goto done;
     }
-    outdir = resume ? strdup(resume) : outopt ? strdup(outopt) : default_output(argv[optind], s);
+    outdir = resume ? strdup(resume) : outopt ? strdup(outopt) : default_output(config_path, s);
     if (!outdir) {
         status = 1;
         goto done;
@@ -283,7 +295,7 @@ int cli_run(int argc, char **argv)
     base_iteration = qd_search_counts(s)->iterations;
     base_jobs = qd_search_counts(s)->evaluated + qd_search_counts(s)->failed;
     if (!quiet)
-        printf("elites %s: %s, seed %llu, %llu iterations%s -> %s\n", qd_version(), argv[optind],
+        printf("elites %s: %s, seed %llu, %llu iterations%s -> %s\n", qd_version(), config_name,
                (unsigned long long)qd_search_seed(s), (unsigned long long)qd_search_iterations(s),
                qd_search_async(s) ? ", async (not bit-reproducible)" : "", outdir);
     double last_draw = 0;
@@ -334,10 +346,10 @@ int cli_run(int argc, char **argv)
         summary(s, outdir, searched, checkpointed);
     if (interrupted && status == 0) {
         fprintf(stderr,
-                "elites run: interrupted after iteration %llu; saved the archive and metrics%s in %s "
-                "(go on with: elites run %s --resume %s)\n",
+                "elites run: interrupted after iteration %llu; saved the archive and metrics%s in %s%s%s%s\n",
                 (unsigned long long)qd_search_counts(s)->iterations, checkpointed ? " and a checkpoint" : "",
-                outdir, argv[optind], outdir);
+                outdir, checkpointed ? " (go on with: elites run --resume " : "", checkpointed ? outdir : "",
+                checkpointed ? ")" : "");
         status = 130;
     }
     if (s && qd_search_abandoned(s)) {

@@ -669,6 +669,10 @@ int qd_search_checkpoint(qd_search *s, const char *dir);
  * dir/checkpoint.prev/, saying so in note (may be NULL). Errors name the
  * file; the search must then be freed. */
 int qd_search_resume(qd_search *s, const char *dir, char *note, size_t notelen);
+/* The resolved config a checkpoint in dir was written with (from
+ * dir/checkpoint/, else dir/checkpoint.prev/), to resume without the
+ * original config file. The caller owns *out; errors name the files. */
+int qd_checkpoint_config(const char *dir, qd_config **out, char *err, size_t errlen);
 /* Writes archive.json, archive.csv, metrics.csv, heatmap.svg, report.html
  * (and failures.jsonl when there were failures, llm.json when there is an
  * LLM client) into dir, each atomically. */

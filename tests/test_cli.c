@@ -380,8 +380,8 @@ static void test_sigint_saves_finished_work_and_exits_130(void)
     snprintf(want, sizeof want,
              "\nelites run: stopping after the jobs in flight (again to give them up)\n"
              "elites run: interrupted after iteration %llu; saved the archive and metrics and a checkpoint in %s "
-             "(go on with: elites run %s --resume %s)\n",
-             done, out, config, out);
+             "(go on with: elites run --resume %s)\n",
+             done, out, out);
     CU_ASSERT_STRING_EQUAL(err, want);
     CU_ASSERT(done >= 1);
     snprintf(path, sizeof path, "%s/metrics.csv", out);
