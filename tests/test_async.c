@@ -36,7 +36,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "testutil.h"
+#include "cliutil.h"
 #include "src/search_internal.h"
 
 /* ---- shared state of the test plug-ins ---------------------------------- */
@@ -807,65 +807,6 @@ static void test_async_run_resumes_from_checkpoint_to_its_end(void)
 
 /* ---- the CLI ------------------------------------------------------------ */
 
-static const char *bin(void)
-{
-    const char *b = getenv("ELITES_BIN");
-    return b && *b ? b : "./elites";
-}
-
-static const char *srcdir(void)
-{
-    const char *d = getenv("ELITES_SRCDIR");
-    return d && *d ? d : ".";
-}
-
-/* Starts `elites args...` (NULL-terminated) with stdout and stderr into
- * dir/stdout.txt and dir/stderr.txt; returns its pid. */
-static pid_t start_cli(const char *dir, const char *const *args)
-{
-    char out_path[1024], err_path[1024];
-    const char *argv[32];
-    size_t n = 0;
-    pid_t pid;
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", dir);
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
-    argv[n++] = bin();
-    for (; *args && n < 31; args++)
-        argv[n++] = *args;
-    argv[n] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid == 0) {
-        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-            _exit(127);
-        close(fo);
-        close(fe);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    CU_ASSERT_FATAL(pid > 0);
-    return pid;
-}
-
-/* Waits for a program started by start_cli; returns its exit status (-1
- * if it did not exit) and its output in *out and *err (caller frees). */
-static int wait_cli(pid_t pid, const char *dir, char **out, char **err)
-{
-    char path[1024];
-    int wstatus;
-    CU_ASSERT_FATAL(waitpid(pid, &wstatus, 0) == pid);
-    snprintf(path, sizeof path, "%s/stdout.txt", dir);
-    *out = qdt_slurp(path);
-    snprintf(path, sizeof path, "%s/stderr.txt", dir);
-    *err = qdt_slurp(path);
-    if (WIFSIGNALED(wstatus))
-        fprintf(stderr, "\n  the program died of signal %d\n", WTERMSIG(wstatus));
-    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
-}
-
 /* The first line of a text, cut in place. */
 static char *first_line(char *text)
 {
@@ -892,7 +833,7 @@ static void test_cli_says_a_run_is_async(void)
                  "\"mutators\": [{\"type\": \"gaussian\", \"batch\": 20}]}",
                  modes[i]);
         CU_ASSERT_EQUAL_FATAL(qdi_write_file_atomic(config, json, strlen(json), err, sizeof err), QD_OK);
-        CU_ASSERT_EQUAL(wait_cli(start_cli(tmp, args), tmp, &text, &errors), 0);
+        CU_ASSERT_EQUAL(qdt_wait_cli(qdt_start_cli(tmp, args), tmp, &text, &errors), 0);
         CU_ASSERT_PTR_NOT_NULL_FATAL(text);
         first_line(text);
         CU_ASSERT(strncmp(text, "elites ", 7) == 0);
@@ -983,18 +924,18 @@ static void test_cli_sigint_with_nothing_back_saves_and_exits_130(void)
     silent_server sv;
     CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
     CU_ASSERT_EQUAL_FATAL(silent_start(&sv), 0);
-    snprintf(config, sizeof config, "%s/examples/qdaif-opinions.json", srcdir());
+    snprintf(config, sizeof config, "%s/examples/qdaif-opinions.json", qdt_srcdir());
     snprintf(out, sizeof out, "%s/run", tmp);
     snprintf(url, sizeof url, "llm.url=http://127.0.0.1:%d", sv.port);
     const char *args[] = {"run", config, "--iterations", "2", "--set", url, "--set", "llm.model=test",
                           "--set", "llm.timeout=120", "--set", "mode=async", "--set", "workers=1",
                           "--set", "grace=0.3", "-o", out, NULL};
-    pid_t pid = start_cli(tmp, args);
+    pid_t pid = qdt_start_cli(tmp, args);
     char *text = NULL, *errors = NULL;
     int connected = silent_wait(&sv);
     CU_ASSERT(connected);
     kill(pid, SIGINT);
-    int status = wait_cli(pid, tmp, &text, &errors);
+    int status = qdt_wait_cli(pid, tmp, &text, &errors);
     silent_stop(&sv);
     if (status != 130)
         fprintf(stderr, "\n  stderr: %s\n", errors ? errors : "(none)");

@@ -11,19 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "testutil.h"
-
-static const char *bin(void)
-{
-    const char *b = getenv("ELITES_BIN");
-    return b && *b ? b : "./elites";
-}
-
-static const char *srcdir(void)
-{
-    const char *s = getenv("ELITES_SRCDIR");
-    return s && *s ? s : ".";
-}
+#include "cliutil.h"
 
 /* What one run of the program did. */
 typedef struct cli_result {
@@ -43,40 +31,7 @@ static void cli_result_free(cli_result *r)
 static cli_result run_elites(const char *dir, const char *const *args)
 {
     cli_result r = {-1, NULL, NULL};
-    char out_path[1024], err_path[1024];
-    const char *argv[32];
-    size_t n = 0;
-    pid_t pid;
-    int wstatus;
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", dir);
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
-    argv[n++] = bin();
-    for (; *args && n < 31; args++)
-        argv[n++] = *args;
-    argv[n] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid == 0) {
-        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-            _exit(127);
-        close(fo);
-        close(fe);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    CU_ASSERT_FATAL(pid > 0);
-    CU_ASSERT_FATAL(waitpid(pid, &wstatus, 0) == pid);
-    if (WIFEXITED(wstatus))
-        r.status = WEXITSTATUS(wstatus);
-    r.out = qdt_slurp(out_path);
-    r.err = qdt_slurp(err_path);
-    if (!r.out)
-        r.out = strdup("");
-    if (!r.err)
-        r.err = strdup("");
+    r.status = qdt_wait_cli(qdt_start_cli(dir, args), dir, &r.out, &r.err);
     return r;
 }
 
@@ -114,7 +69,7 @@ static void test_run_sphere_example_writes_its_files(void)
     char *tmp = qdt_tmpdir(), out[1024], config[1024], path[1100];
     CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
     snprintf(out, sizeof out, "%s/run", tmp);
-    snprintf(config, sizeof config, "%s/examples/sphere.json", srcdir());
+    snprintf(config, sizeof config, "%s/examples/sphere.json", qdt_srcdir());
     const char *args[] = {"run", config, "--iterations", "20", "--set", "evaluator.dim=10", "-o", out, "-q", NULL};
     cli_result r = run_elites(tmp, args);
     if (r.status != 0)
@@ -160,7 +115,7 @@ static void test_run_logs_plain_lines_when_not_a_terminal(void)
     char *tmp = qdt_tmpdir(), out[1024], config[1024];
     CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
     snprintf(out, sizeof out, "%s/run", tmp);
-    snprintf(config, sizeof config, "%s/examples/sphere.json", srcdir());
+    snprintf(config, sizeof config, "%s/examples/sphere.json", qdt_srcdir());
     const char *args[] = {"run", config, "--iterations", "4", "--seed", "9", "--set", "evaluator.dim=4",
                           "--set", "mutators[0].batch=20", "-o", out, NULL};
     cli_result r = run_elites(tmp, args);
@@ -302,7 +257,7 @@ static void test_export_reproduces_archive_files(void)
     char *tmp = qdt_tmpdir(), out[1024], config[1024], a_json[1100], a_csv[1100], e_csv[1100], e_json[1100];
     CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
     snprintf(out, sizeof out, "%s/run", tmp);
-    snprintf(config, sizeof config, "%s/examples/sphere.json", srcdir());
+    snprintf(config, sizeof config, "%s/examples/sphere.json", qdt_srcdir());
     const char *run[] = {"run", config, "--iterations", "20", "--set", "evaluator.dim=10", "-o", out, "-q", NULL};
     cli_result r = run_elites(tmp, run);
     CU_ASSERT_EQUAL_FATAL(r.status, 0);
@@ -341,10 +296,10 @@ static void test_sigint_saves_finished_work_and_exits_130(void)
     char *tmp = qdt_tmpdir(), out[1024], config[1024], out_path[1100], err_path[1100], path[1100];
     CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
     snprintf(out, sizeof out, "%s/run", tmp);
-    snprintf(config, sizeof config, "%s/examples/sphere.json", srcdir());
+    snprintf(config, sizeof config, "%s/examples/sphere.json", qdt_srcdir());
     snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmp);
     snprintf(err_path, sizeof err_path, "%s/stderr.txt", tmp);
-    const char *argv[] = {bin(), "run", config, "--iterations", "100000000", "--set", "evaluator.dim=4",
+    const char *argv[] = {qdt_bin(), "run", config, "--iterations", "100000000", "--set", "evaluator.dim=4",
                           "--set", "mutators[0].batch=10", "-o", out, NULL};
     fflush(stdout);
     fflush(stderr);

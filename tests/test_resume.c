@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "testutil.h"
+#include "cliutil.h"
 
 /* "picky": the sphere on [-1, 1]^n that refuses jobs with x[0] > 0.6, so
  * runs have failures to carry over. */
@@ -443,12 +443,6 @@ static void test_bad_checkpoint_falls_back_to_the_previous_one(void)
 
 /* ---- SIGKILL ------------------------------------------------------------ */
 
-static const char *bin(void)
-{
-    const char *b = getenv("ELITES_BIN");
-    return b ? b : "./elites";
-}
-
 static int run_cli(const char *const *argv, int kill_after_ms)
 {
     int wstatus;
@@ -489,16 +483,16 @@ static void test_sigkill_at_a_random_moment_leaves_a_resumable_run(void)
     snprintf(config, sizeof config, "%s/run.json", tmp);
     write_text(tmp, "run.json", cfgtext);
     snprintf(straight, sizeof straight, "%s/straight", tmp);
-    const char *full[] = {bin(), "run", config, "-o", straight, "-q", NULL};
+    const char *full[] = {qdt_bin(), "run", config, "-o", straight, "-q", NULL};
     CU_ASSERT_EQUAL_FATAL(run_cli(full, 0), 0);
     int resumed = 0;
     for (int round = 0; round < 3; round++) {
         int ms = 30 + (int)gsl_rng_uniform_int(r, 1000);
         snprintf(killed, sizeof killed, "%s/killed%d", tmp, round);
-        const char *first[] = {bin(), "run", config, "-o", killed, "-q", NULL};
+        const char *first[] = {qdt_bin(), "run", config, "-o", killed, "-q", NULL};
         /* odd rounds resume from the checkpoint's own config, without the file */
-        const char *again_cfg[] = {bin(), "run", config, "--resume", killed, "-q", NULL};
-        const char *again_bare[] = {bin(), "run", "--resume", killed, "-q", NULL};
+        const char *again_cfg[] = {qdt_bin(), "run", config, "--resume", killed, "-q", NULL};
+        const char *again_bare[] = {qdt_bin(), "run", "--resume", killed, "-q", NULL};
         const char *const *again = round % 2 ? again_bare : again_cfg;
         int st = run_cli(first, ms);
         struct stat sb;
