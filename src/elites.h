@@ -540,6 +540,10 @@ void qd_llm_session_free(qd_llm_session *s);
  * none): requests time out by then and no retry starts after it. The loop
  * sets it from job_timeout before each job. Accepts NULL. */
 void qd_llm_session_set_deadline(qd_llm_session *s, double deadline);
+/* Gives up the session's current and later requests (from any thread):
+ * a transfer aborts within about a second and no retry starts. The loop
+ * calls it when a stop gives up the jobs in flight. Accepts NULL. */
+void qd_llm_session_cancel(qd_llm_session *s);
 /* Sends a completion or chat request (retrying as configured) and parses
  * the reply into *reply (output only; the caller clears it after). On
  * failure returns QD_EHTTP, QD_ETIMEOUT, QD_EFORMAT or QD_ENOTFOUND (a

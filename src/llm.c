@@ -77,6 +77,7 @@ struct qd_llm_session {
     uint64_t rng;            /* jitter */
     char *url;               /* scratch for base + path */
     double deadline;         /* monotonic time the current job must end by (0: none) */
+    int cancelled;           /* atomic: the job was given up; requests end */
     char error[512];
 };
 
@@ -86,6 +87,23 @@ void qd_llm_session_set_deadline(qd_llm_session *s, double deadline)
 {
     if (s)
         s->deadline = deadline;
+}
+
+void qd_llm_session_cancel(qd_llm_session *s)
+{
+    if (s)
+        __atomic_store_n(&s->cancelled, 1, __ATOMIC_SEQ_CST);
+}
+
+/* libcurl's progress callback (about once a second, and on every chunk):
+ * a non-zero return aborts the transfer of a cancelled session. */
+static int progress_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return __atomic_load_n(&((qd_llm_session *)data)->cancelled, __ATOMIC_SEQ_CST);
 }
 
 static double real_now(void *ctx)
@@ -391,6 +409,9 @@ int qd_llm_session_new(qd_llm *llm, unsigned id, qd_llm_session **out)
     curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)(llm->timeout * 1000.0));
     curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(llm->connect_timeout * 1000.0));
     curl_easy_setopt(s->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(s->curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
+    curl_easy_setopt(s->curl, CURLOPT_XFERINFODATA, s);
+    curl_easy_setopt(s->curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(s->curl, CURLOPT_USERAGENT, "elites/" PACKAGE_VERSION);
     if (!getenv("no_proxy") && !getenv("NO_PROXY")) /* a proxy never sees local servers */
         curl_easy_setopt(s->curl, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
@@ -779,6 +800,11 @@ static int call(qd_llm_session *s, const char *path, const char *body, parse_fn 
         llm->st.errors[o.kind]++;
         pthread_mutex_unlock(&llm->lock);
         url_result(llm, u, 0);
+        if (__atomic_load_n(&s->cancelled, __ATOMIC_SEQ_CST)) {
+            qdi_set_error(s->error, sizeof s->error, "llm: cancelled: the job was given up after a stop");
+            rc = QD_EINTR;
+            goto done;
+        }
         if (!o.retryable || n >= (unsigned)llm->retries) {
             if (o.status == 401)
                 qdi_set_error(s->error, sizeof s->error, "llm: HTTP 401 after %u attempt%s (is the API key in $%s "

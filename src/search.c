@@ -267,15 +267,18 @@ static int give_up(qd_search *s)
     return stop >= 2 || now_mono() - s->stop_seen >= s->grace;
 }
 
-/* Gives up the jobs in flight: nothing queued starts, and evaluators that
- * can (the command evaluator kills its program) end the running ones. */
+/* Gives up the jobs in flight: nothing queued starts, LLM requests abort,
+ * and evaluators that can (the command evaluator kills its program) end
+ * the running ones. */
 static void cancel_jobs(qd_search *s)
 {
     s->abandoned = 1;
     qdi_pool_cancel(s->pool);
-    if (s->ev->type->cancel)
-        for (size_t i = 0; i < s->nworkers; i++)
+    for (size_t i = 0; i < s->nworkers; i++) {
+        qd_llm_session_cancel(s->workers[i].llm);
+        if (s->ev->type->cancel)
             s->ev->type->cancel(s->ev, &s->workers[i]);
+    }
 }
 
 /* Runs every job of the iteration in the pool and waits for them; QD_EINTR

@@ -522,6 +522,38 @@ static void test_job_deadline_cuts_requests_short(void)
     qd_llm_free(llm);
 }
 
+static void *cancel_later(void *arg)
+{
+    struct timespec t = {0, 200000000};
+    nanosleep(&t, NULL);
+    qd_llm_session_cancel(arg);
+    return NULL;
+}
+
+/* A stop that gives the jobs up cancels their sessions from another
+ * thread: a stalled request ends within about a second (not at the 30 s
+ * timeout) and no retry starts. */
+static void test_cancel_ends_a_stalled_request(void)
+{
+    qdt_clock clk = {0};
+    qd_llm *llm = client("test-openai", ", \"timeout\": 30, \"retries\": 5", &clk);
+    qd_llm_session *s = session(llm);
+    qd_llm_request req = gen_request();
+    qd_llm_reply r;
+    pthread_t th;
+    struct timespec t0, t1;
+    qdt_server_control(&server, "{\"faults\": [{\"kind\": \"stall\", \"seconds\": 4}]}");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, cancel_later, s), 0);
+    CU_ASSERT_EQUAL(qd_llm_complete(s, &req, &r), QD_EINTR);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(th, NULL);
+    CU_ASSERT((double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec) < 3.0);
+    CU_ASSERT_STRING_EQUAL(qd_llm_session_error(s), "llm: cancelled: the job was given up after a stop");
+    qd_llm_session_free(s);
+    qd_llm_free(llm);
+}
+
 /* Requests per base URL, from the accounting JSON. */
 static void url_requests(const qd_llm *llm, double *out, size_t n)
 {
@@ -876,6 +908,7 @@ static const qdt_test tests[] = {
     {"retries run out", test_retries_run_out},
     {"a stall times out and a dropped connection retries", test_stall_times_out_and_dropped_connection_retries},
     {"a job deadline cuts requests short", test_job_deadline_cuts_requests_short},
+    {"cancel ends a stalled request", test_cancel_ends_a_stalled_request},
     {"round robin skips a dead URL", test_round_robin_skips_a_dead_url},
     {"requests in flight are capped", test_requests_in_flight_are_capped},
     {"the key is sent but never shown", test_key_is_sent_but_never_shown},
