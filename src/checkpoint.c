@@ -512,8 +512,8 @@ static int load_from(qd_search *s, const char *dir, const char *ck, char *err, s
     if (config_diff(qd_config_json(s->cfg), field(st, "config"), "", diff, sizeof diff)) {
         qdi_set_error(err, errlen,
                       "%s: the config does not match the checkpoint's: %s (a resumed run must search as the "
-                      "stopped one did; only iterations, output, workers, name, description and how to reach "
-                      "the LLM may change)",
+                      "stopped one did; only iterations, output, workers, inflight, job_timeout, grace, name, "
+                      "description and how to reach the LLM may change)",
                       spath, diff);
         rc = QD_EINVAL;
         goto done;

@@ -319,7 +319,7 @@ static void test_changed_config_is_refused_naming_the_field(void)
     snprintf(want, sizeof want,
              "%s/checkpoint/state.json: the config does not match the checkpoint's: mutators[0].sigma is 0.3 here "
              "but 0.2 in the checkpoint (a resumed run must search as the stopped one did; only iterations, output, "
-             "workers, name, description and how to reach the LLM may change)",
+             "workers, inflight, job_timeout, grace, name, description and how to reach the LLM may change)",
              tmp);
     CU_ASSERT_STRING_EQUAL(qd_search_error(s), want);
     finish(s, cfg);
