@@ -220,6 +220,8 @@ static int check_solution(qd_archive *a, const qd_solution *sol)
 static int dup_string(char **slot, const char *s)
 {
     char *copy = NULL;
+    if (!s && !*slot)
+        return QD_OK; /* the common case of benchmark genomes: nothing to do */
     if (s && !(copy = strdup(s)))
         return QD_ENOMEM;
     free(*slot);
@@ -234,7 +236,9 @@ static int dup_string(char **slot, const char *s)
  * as is. */
 static int dup_json(char **slot, const char *json)
 {
-    cJSON *v = json ? cJSON_ParseWithOpts(json, NULL, 1) : NULL;
+    if (!json)
+        return dup_string(slot, NULL);
+    cJSON *v = cJSON_ParseWithOpts(json, NULL, 1);
     char *compact;
     int rc;
     if (!v)

@@ -36,8 +36,10 @@ static size_t bin_of(const grid_dim *d, double v)
     if (v >= d->edges[d->bins])
         return d->bins - 1;
     if (d->uniform) {
-        double f = floor((v - d->lo) * d->scale);
-        i = f < 0 ? 0 : (f >= (double)d->bins ? d->bins - 1 : (size_t)f);
+        /* v >= edges[0] = lo, so the product is >= 0 and truncation is
+         * floor (without a libm call on baseline x86-64) */
+        double f = (v - d->lo) * d->scale;
+        i = f >= (double)d->bins ? d->bins - 1 : (size_t)f;
         if (v < d->edges[i])
             i--;
         else if (v >= d->edges[i + 1])
