@@ -308,6 +308,24 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
+/* When qd_search_save wrote dir/archive.json from this very state (same
+ * iteration; the loop changes the archive only in steps), hard-links it as
+ * path instead of printing every elite again: the result archive's file
+ * loads as the checkpoint's (its header is ignored there). Renames later
+ * replace archive.json, never its content, so the link stays valid. */
+static int reuse_saved(const qd_search *s, const char *dir, const char *path)
+{
+    char *from;
+    int ok;
+    if (!s->saved_dir || s->saved_at != s->counts.iterations + 1 || strcmp(s->saved_dir, dir) != 0)
+        return 0;
+    if (!(from = join(dir, "archive.json")))
+        return 0;
+    ok = link(from, path) == 0;
+    free(from);
+    return ok;
+}
+
 int qdi_search_checkpoint(qd_search *s, const char *dir, uint64_t inflight)
 {
     char *tmp = join(dir, "checkpoint.tmp"), *cur = join(dir, "checkpoint"), *prev = join(dir, "checkpoint.prev");
@@ -327,14 +345,17 @@ int qdi_search_checkpoint(qd_search *s, const char *dir, uint64_t inflight)
     rc = QD_ENOMEM;
     if (!(path = join(tmp, "archive.json")))
         goto done;
-    if ((rc = qd_archive_save_json(s->archive, NULL, path, s->error, sizeof s->error)))
-        goto done;
+    if (s->result || !reuse_saved(s, dir, path)) {
+        if ((rc = qd_archive_save_json(s->archive, NULL, path, s->error, sizeof s->error)))
+            goto done;
+    }
     free(path);
     if (s->result) {
         rc = QD_ENOMEM;
         if (!(path = join(tmp, "result.json")))
             goto done;
-        if ((rc = qd_archive_save_json(s->result, NULL, path, s->error, sizeof s->error)))
+        if (!reuse_saved(s, dir, path) &&
+            (rc = qd_archive_save_json(s->result, NULL, path, s->error, sizeof s->error)))
             goto done;
         free(path);
     }

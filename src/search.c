@@ -397,6 +397,7 @@ void qd_search_free(qd_search *s)
     if (s->journal)
         fclose(s->journal);
     free(s->journal_path);
+    free(s->saved_dir);
     for (size_t i = 0; i < s->nkinds; i++)
         free(s->kinds[i].reason);
     for (size_t i = 0; i < s->nfailure_lines; i++)

@@ -52,6 +52,8 @@ struct qd_search {
     qd_counts counts;
     qd_metrics *history; /* one row per iteration */
     size_t nhistory, caphistory;
+    char *saved_dir;      /* where qd_search_save last wrote archive.json, */
+    uint64_t saved_at;    /* after how many iterations (+1; 0: never) */
     FILE *journal;        /* OUTDIR/checkpoint-metrics, appended at checkpoints */
     char *journal_path;
     size_t journal_rows;  /* rows of history in the journal */

@@ -124,6 +124,10 @@ int qd_search_save(qd_search *s, const char *dir)
     snprintf(path, len, "%s/archive.json", dir);
     rc = qd_archive_save_json(qd_search_result_archive(s), h, path, s->error, sizeof s->error);
     cJSON_Delete(h);
+    /* a checkpoint of this very state may hard-link the file (checkpoint.c) */
+    free(s->saved_dir);
+    s->saved_dir = rc ? NULL : strdup(dir);
+    s->saved_at = rc ? 0 : s->counts.iterations + 1;
     if (!rc) {
         snprintf(path, len, "%s/archive.csv", dir);
         rc = qd_archive_save_csv(qd_search_result_archive(s), path, s->error, sizeof s->error);
