@@ -68,6 +68,22 @@ struct qd_search {
     char error[1024];
 };
 
+/* Async mode: the state of a job slot. */
+enum { SLOT_FREE, SLOT_RUNNING, SLOT_DONE };
+
+/* The stop level: 0 none, 1 stop after the jobs in flight, 2 give them up. */
+int qdi_search_stopped(const qd_search *s);
+/* After a stop, nonzero once the jobs still running are to be given up
+ * (a second stop, or the grace period is over). */
+int qdi_search_give_up(qd_search *s);
+/* Gives up the jobs in flight (pool, LLM sessions, evaluator cancel). */
+void qdi_search_cancel_jobs(qd_search *s);
+/* Fills in a fresh job of mutator `mutator` (id, cleared results). */
+void qdi_search_prepare_job(qd_search *s, qd_job *job, size_t mutator);
+/* One async iteration (search_async.c); QD_EINTR when a stop left
+ * nothing to count. */
+int qdi_search_async_step(qd_search *s, qd_metrics *row);
+
 /* Records a failed job (reason counted by kind, row kept for failures.jsonl). */
 int qdi_search_record_failure(qd_search *s, const qd_job *job);
 /* Appends a metrics row. */
