@@ -85,135 +85,6 @@ static void add_u64(cJSON *o, const char *key, uint64_t v)
     cJSON_AddNumberToObject(o, key, (double)v);
 }
 
-/* The metrics rows go to OUTDIR/checkpoint-metrics, one line of hex
- * doubles ("%a": exact and cheap to print) per iteration, appended at each
- * checkpoint; state.json records how many rows belong to it. Rewriting the
- * whole history into every checkpoint would make checkpoints cost more and
- * more as a run grows (every iteration's row at every checkpoint). */
-#define METRICS_FIELDS 16
-
-static void metrics_values(const qd_metrics *r, double *v)
-{
-    double x[METRICS_FIELDS] = {(double)r->iteration, (double)r->evaluations, (double)r->failed,
-                                (double)r->new_cells, (double)r->improved, (double)r->stats.cells,
-                                (double)r->stats.filled, r->stats.coverage, r->stats.qd_score,
-                                r->stats.norm_qd_score, r->stats.obj_max, r->stats.obj_mean, r->seconds,
-                                (double)r->llm_requests, (double)r->llm_failures, (double)r->llm_tokens};
-    memcpy(v, x, sizeof x);
-}
-
-static void metrics_from(qd_metrics *r, const double *v)
-{
-    r->iteration = (uint64_t)v[0];
-    r->evaluations = (uint64_t)v[1];
-    r->failed = (uint64_t)v[2];
-    r->new_cells = (uint64_t)v[3];
-    r->improved = (uint64_t)v[4];
-    r->stats.cells = (size_t)v[5];
-    r->stats.filled = (size_t)v[6];
-    r->stats.coverage = v[7];
-    r->stats.qd_score = v[8];
-    r->stats.norm_qd_score = v[9];
-    r->stats.obj_max = v[10];
-    r->stats.obj_mean = v[11];
-    r->seconds = v[12];
-    r->llm_requests = (uint64_t)v[13];
-    r->llm_failures = (uint64_t)v[14];
-    r->llm_tokens = (uint64_t)v[15];
-}
-
-/* Appends the rows not yet in the journal of dir (a new journal for a run
- * that has not written one there) and syncs it. */
-static int journal_append(qd_search *s, const char *path)
-{
-    if (s->journal && strcmp(s->journal_path, path) != 0) {
-        fclose(s->journal);
-        s->journal = NULL;
-        s->journal_rows = 0;
-    }
-    if (!s->journal) {
-        free(s->journal_path);
-        if (!(s->journal_path = strdup(path)))
-            return QD_ENOMEM;
-        /* a resumed run reopened it in qd_search_resume; else it starts over */
-        if (!(s->journal = fopen(path, "w"))) {
-            qdi_set_error(s->error, sizeof s->error, "%s: cannot write: %s", path, strerror(errno));
-            return QD_EIO;
-        }
-        s->journal_rows = 0;
-    }
-    for (size_t i = s->journal_rows; i < s->nhistory; i++) {
-        double v[METRICS_FIELDS];
-        metrics_values(&s->history[i], v);
-        for (size_t k = 0; k < METRICS_FIELDS; k++)
-            fprintf(s->journal, k ? ",%a" : "%a", v[k]);
-        fputc('\n', s->journal);
-    }
-    if (fflush(s->journal) != 0 || ferror(s->journal) || fsync(fileno(s->journal)) != 0) {
-        qdi_set_error(s->error, sizeof s->error, "%s: write failed: %s", path, strerror(errno));
-        return QD_EIO;
-    }
-    s->journal_rows = s->nhistory;
-    return QD_OK;
-}
-
-/* Reads the first n rows of the journal into s's history, cuts off what
- * follows (rows of a checkpoint that was never completed) and keeps it
- * open for appending. */
-static int journal_load(qd_search *s, const char *path, size_t n, char *err, size_t errlen)
-{
-    FILE *fp = fopen(path, "r+");
-    char line[1024];
-    size_t rows = 0;
-    if (!fp) {
-        qdi_set_error(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        return QD_EIO;
-    }
-    s->nhistory = 0;
-    while (rows < n && fgets(line, sizeof line, fp)) {
-        double v[METRICS_FIELDS];
-        char *p = line, *end;
-        qd_metrics row = {0};
-        size_t k;
-        for (k = 0; k < METRICS_FIELDS; k++) {
-            v[k] = strtod(p, &end);
-            if (end == p || (*end != (k + 1 < METRICS_FIELDS ? ',' : '\n')))
-                break;
-            p = end + 1;
-        }
-        if (k < METRICS_FIELDS)
-            break;
-        metrics_from(&row, v);
-        if (qdi_search_push_metrics(s, &row)) {
-            fclose(fp);
-            qdi_set_error(err, errlen, "out of memory");
-            return QD_ENOMEM;
-        }
-        rows++;
-    }
-    if (rows < n) {
-        fclose(fp);
-        qdi_set_error(err, errlen, "%s: has %zu whole rows, the checkpoint needs %zu", path, rows, n);
-        return QD_EFORMAT;
-    }
-    if (fflush(fp) != 0 || ftruncate(fileno(fp), ftell(fp)) != 0 || fseek(fp, 0, SEEK_END) != 0) {
-        fclose(fp);
-        qdi_set_error(err, errlen, "%s: cannot cut off the rows after %zu: %s", path, n, strerror(errno));
-        return QD_EIO;
-    }
-    if (s->journal)
-        fclose(s->journal);
-    free(s->journal_path);
-    s->journal = fp;
-    s->journal_path = strdup(path);
-    s->journal_rows = n;
-    if (!s->journal_path) {
-        qdi_set_error(err, errlen, "out of memory");
-        return QD_ENOMEM;
-    }
-    return QD_OK;
-}
-
 static cJSON *state_json(const qd_search *s, uint64_t inflight)
 {
     cJSON *st = cJSON_CreateObject(), *c, *ms, *sc, *f, *kinds, *lines;
@@ -362,7 +233,7 @@ int qdi_search_checkpoint(qd_search *s, const char *dir, uint64_t inflight)
     rc = QD_ENOMEM;
     if (!(path = join(dir, "checkpoint-metrics")))
         goto done;
-    if ((rc = journal_append(s, path)))
+    if ((rc = qdi_checkpoint_journal_append(s, path)))
         goto done;
     free(path);
     path = NULL;
@@ -586,7 +457,7 @@ static int load_from(qd_search *s, const char *dir, const char *ck, char *err, s
         qdi_set_error(err, errlen, "%s: metrics_rows missing", spath);
         goto done;
     }
-    if ((rc = journal_load(s, mpath, (size_t)nrows, err, errlen)))
+    if ((rc = qdi_checkpoint_journal_load(s, mpath, (size_t)nrows, err, errlen)))
         goto done;
     rc = QD_EFORMAT;
     if ((rc = load_failures(s, field(st, "failures")))) {

@@ -97,6 +97,12 @@ void qdi_search_set_elapsed(qd_search *s, double secs);
 uint64_t qdi_search_inflight(const qd_search *s);
 /* Forgets counts, metrics and failures read from a bad checkpoint. */
 void qdi_search_reset_loaded(qd_search *s);
+/* Appends the metrics rows not yet in the journal at path (a new journal
+ * for a run that has not written one there) and syncs it. */
+int qdi_checkpoint_journal_append(qd_search *s, const char *path);
+/* Reads the first n rows of the journal at path into the history, cuts off
+ * what follows and keeps it open for appending. Errors name the file. */
+int qdi_checkpoint_journal_load(qd_search *s, const char *path, size_t n, char *err, size_t errlen);
 /* Writes dir/checkpoint (see checkpoint.c); inflight jobs are left out. */
 int qdi_search_checkpoint(qd_search *s, const char *dir, uint64_t inflight);
 
