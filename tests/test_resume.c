@@ -297,8 +297,32 @@ static void test_failures_carry_over(void)
 
 /* ---- what may and may not change --------------------------------------- */
 
+/* Builds the MAP_ELITES config with one --set override applied (NULL:
+ * none) or, with json, that config; resumes it from tmp and returns the
+ * code. The caller frees *s and *cfg. */
+static int resume_changed(const char *tmp, const char *set, const char *json, qd_search **s, qd_config **cfg)
+{
+    char base[4096];
+    snprintf(base, sizeof base, "{%s, \"iterations\": 10, \"workers\": 1}", MAP_ELITES);
+    *cfg = qdt_config(json ? json : base);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*cfg);
+    if (set)
+        CU_ASSERT_EQUAL_FATAL(qd_config_set(*cfg, set), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(qd_search_new(*cfg, s), QD_OK);
+    return qd_search_resume(*s, tmp, NULL, 0);
+}
+
 static void test_changed_config_is_refused_naming_the_field(void)
 {
+    static const struct {
+        const char *set, *diff;
+    } refused[] = {
+        {"seed=12", ": seed is 12 here but 11 in the checkpoint"},
+        {"archive.dims[1].bins=13", ": archive.dims[1].bins is 13 here but 12 in the checkpoint"},
+        {"mode=async", ": mode is \"async\" here but \"batch\" in the checkpoint"},
+    };
+    static const char *const allowed[] = {"iterations=50", "workers=3", "name=longer", "output.save_every=5",
+                                          "grace=1", "job_timeout=9"};
     char *tmp = qdt_tmpdir(), want[2048];
     qd_search *s;
     qd_config *cfg;
@@ -309,13 +333,8 @@ static void test_changed_config_is_refused_naming_the_field(void)
     CU_ASSERT_EQUAL(qd_search_checkpoint(s, tmp), QD_OK);
     finish(s, cfg);
 
-    /* sigma changed */
-    cfg = qdt_config("{\"seed\": 11, \"evaluator\": {\"type\": \"picky\", \"dim\": 5},"
-                     "\"archive\": {\"dims\": [{\"bins\": 12}, {\"bins\": 12}]},"
-                     "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.3, \"batch\": 24, \"initial\": 24}],"
-                     "\"iterations\": 10}");
-    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
-    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, NULL, 0), QD_EINVAL);
+    /* the whole message once */
+    CU_ASSERT_EQUAL(resume_changed(tmp, "mutators[0].sigma=0.3", NULL, &s, &cfg), QD_EINVAL);
     snprintf(want, sizeof want,
              "%s/checkpoint/state.json: the config does not match the checkpoint's: mutators[0].sigma is 0.3 here "
              "but 0.2 in the checkpoint (a resumed run must search as the stopped one did; only iterations, output, "
@@ -323,44 +342,27 @@ static void test_changed_config_is_refused_naming_the_field(void)
              tmp);
     CU_ASSERT_STRING_EQUAL(qd_search_error(s), want);
     finish(s, cfg);
-
-    /* another seed */
-    cfg = qdt_config("{\"seed\": 12, \"evaluator\": {\"type\": \"picky\", \"dim\": 5},"
-                     "\"archive\": {\"dims\": [{\"bins\": 12}, {\"bins\": 12}]},"
-                     "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.2, \"batch\": 24, \"initial\": 24}]}");
-    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
-    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, NULL, 0), QD_EINVAL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(qd_search_error(s), ": seed is 12 here but 11 in the checkpoint"));
-    finish(s, cfg);
-
-    /* more bins */
-    cfg = qdt_config("{\"seed\": 11, \"evaluator\": {\"type\": \"picky\", \"dim\": 5},"
-                     "\"archive\": {\"dims\": [{\"bins\": 12}, {\"bins\": 13}]},"
-                     "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.2, \"batch\": 24, \"initial\": 24}]}");
-    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
-    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, NULL, 0), QD_EINVAL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(qd_search_error(s), ": archive.dims[1].bins is 13 here but 12 in the checkpoint"));
-    finish(s, cfg);
-
+    for (size_t i = 0; i < QDI_ARRAY_LEN(refused); i++) {
+        CU_ASSERT_EQUAL(resume_changed(tmp, refused[i].set, NULL, &s, &cfg), QD_EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(qd_search_error(s), refused[i].diff));
+        finish(s, cfg);
+    }
     /* a mutator more */
-    cfg = qdt_config("{\"seed\": 11, \"evaluator\": {\"type\": \"picky\", \"dim\": 5},"
-                     "\"archive\": {\"dims\": [{\"bins\": 12}, {\"bins\": 12}]},"
-                     "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.2, \"batch\": 24, \"initial\": 24},"
-                     "{\"type\": \"isoline\"}]}");
-    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
-    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, NULL, 0), QD_EINVAL);
+    CU_ASSERT_EQUAL(resume_changed(tmp, NULL,
+                                   "{\"seed\": 11, \"evaluator\": {\"type\": \"picky\", \"dim\": 5},"
+                                   "\"archive\": {\"dims\": [{\"bins\": 12}, {\"bins\": 12}]},"
+                                   "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.2, \"batch\": 24, "
+                                   "\"initial\": 24}, {\"type\": \"isoline\"}]}",
+                                   &s, &cfg),
+                    QD_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(qd_search_error(s), ": mutators is [{"));
     finish(s, cfg);
-
-    /* iterations, workers, output and name may change */
-    cfg = qdt_config("{\"seed\": 11, \"evaluator\": {\"type\": \"picky\", \"dim\": 5},"
-                     "\"archive\": {\"dims\": [{\"bins\": 12}, {\"bins\": 12}]},"
-                     "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.2, \"batch\": 24, \"initial\": 24}],"
-                     "\"iterations\": 50, \"workers\": 3, \"name\": \"longer\", \"output\": {\"save_every\": 5}}");
-    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
-    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, NULL, 0), QD_OK);
-    CU_ASSERT_EQUAL(qd_search_counts(s)->iterations, 2);
-    finish(s, cfg);
+    /* what does not change the search may change */
+    for (size_t i = 0; i < QDI_ARRAY_LEN(allowed); i++) {
+        CU_ASSERT_EQUAL(resume_changed(tmp, allowed[i], NULL, &s, &cfg), QD_OK);
+        CU_ASSERT_EQUAL(qd_search_counts(s)->iterations, 2);
+        finish(s, cfg);
+    }
     qdt_rmdir(tmp);
     free(tmp);
 }
