@@ -81,13 +81,6 @@ enum { X_DONE, X_EOF, X_TIMEOUT, X_TOO_BIG, X_IO };
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static void close_fd(int *fd)
 {
     if (*fd >= 0)
@@ -256,7 +249,7 @@ static int wait_exit(pid_t pid, double until)
         } else if (errno != EINTR) {
             return 1; /* ECHILD: reaped elsewhere (SIGCHLD ignored) */
         }
-        if ((left = until - now_s()) <= 0)
+        if ((left = until - qdi_now()) <= 0)
             return 0;
         struct timespec t = {0, ns < left * 1e9 ? ns : (long)(left * 1e9) + 1};
         nanosleep(&t, NULL);
@@ -283,7 +276,7 @@ static int finish(const command *c, command_worker *cw, double until, int *kille
     if (!wait_exit(cw->pid, until)) {
         *killed = 1;
         kill(-cw->pid, SIGTERM);
-        wait_exit(cw->pid, now_s() + c->kill_grace);
+        wait_exit(cw->pid, qdi_now() + c->kill_grace);
         kill(-cw->pid, SIGKILL);
     }
     /* what it wrote to stderr before it ended is in the pipe (a process it
@@ -357,7 +350,7 @@ static int start(const command *c, command_worker *cw, qd_worker *w)
         if (set_nonblocking(cw->in) || set_nonblocking(cw->out) || (cw->err >= 0 && set_nonblocking(cw->err))) {
             int killed;
             rc = errno; /* not seen on a fresh pipe */
-            finish(c, cw, now_s(), &killed);
+            finish(c, cw, qdi_now(), &killed);
         }
     }
 done:
@@ -433,7 +426,7 @@ static int exchange(const command *c, command_worker *cw, const char *req, size_
         } else if (cw->out < 0 && cw->err < 0) {
             return X_DONE;
         }
-        if ((left = deadline - now_s()) <= 0)
+        if ((left = deadline - qdi_now()) <= 0)
             return X_TIMEOUT;
         ms = left > 1e6 ? 1000000000 : (int)ceil(left * 1000.0);
         if (cw->in >= 0 && sent < len) {
@@ -703,7 +696,7 @@ static int read_reply(const command *c, const command_worker *cw, char *text, in
  * (the search's job_timeout, in w->deadline) when that comes first. */
 static double candidate_deadline(const command *c, const qd_worker *w, int *by_job)
 {
-    double deadline = now_s() + c->timeout;
+    double deadline = qdi_now() + c->timeout;
     *by_job = w->deadline > 0 && w->deadline < deadline;
     return *by_job ? w->deadline : deadline;
 }
@@ -726,7 +719,7 @@ static int evaluate_fork(const command *c, command_worker *cw, const char *req, 
     if (start(c, cw, w) != QD_OK)
         return QD_EEVAL;
     x = exchange(c, cw, req, len, deadline, NULL);
-    status = finish(c, cw, x == X_DONE ? deadline : now_s(), &killed);
+    status = finish(c, cw, x == X_DONE ? deadline : qdi_now(), &killed);
     if (x == X_TIMEOUT || killed)
         return fail_timeout(c, cw, w, by_job);
     if (x == X_TOO_BIG)
@@ -750,7 +743,7 @@ static int stop_persistent(const command *c, command_worker *cw, int *killed)
 {
     close_fd(&cw->in);
     cw->out_buf.len = 0;
-    return finish(c, cw, now_s() + c->kill_grace, killed);
+    return finish(c, cw, qdi_now() + c->kill_grace, killed);
 }
 
 static int evaluate_persistent(const command *c, command_worker *cw, const char *req, size_t len, uint64_t id,
@@ -768,7 +761,7 @@ static int evaluate_persistent(const command *c, command_worker *cw, const char 
     }
     x = exchange(c, cw, req, len, deadline, &end);
     if (x == X_TIMEOUT) {
-        finish(c, cw, now_s(), &killed);
+        finish(c, cw, qdi_now(), &killed);
         cw->out_buf.len = 0;
         return fail_timeout(c, cw, w, by_job);
     }

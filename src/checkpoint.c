@@ -85,7 +85,7 @@ static void add_u64(cJSON *o, const char *key, uint64_t v)
     cJSON_AddNumberToObject(o, key, (double)v);
 }
 
-static cJSON *state_json(const qd_search *s, uint64_t inflight)
+static cJSON *state_json(const qd_search *s)
 {
     cJSON *st = cJSON_CreateObject(), *c, *ms, *sc, *f, *kinds, *lines;
     if (!st)
@@ -97,8 +97,9 @@ static cJSON *state_json(const qd_search *s, uint64_t inflight)
     if ((c = cJSON_AddObjectToObject(st, "counts"))) {
         add_u64(c, "iterations", s->counts.iterations);
         /* jobs in flight (async) are not in the checkpoint: a resumed run
-         * has never asked them */
-        add_u64(c, "asked", s->counts.asked - inflight);
+         * has never asked them (a job back while its batch is not is in
+         * the archive and the counts already) */
+        add_u64(c, "asked", s->counts.asked - s->running);
         add_u64(c, "evaluated", s->counts.evaluated);
         add_u64(c, "failed", s->counts.failed);
         add_u64(c, "new", s->counts.new_cells);
@@ -197,7 +198,23 @@ static int reuse_saved(const qd_search *s, const char *dir, const char *path)
     return ok;
 }
 
-int qdi_search_checkpoint(qd_search *s, const char *dir, uint64_t inflight)
+/* Writes archive a as tmp/name, or when `saved` says dir/archive.json holds
+ * it, links that file there. */
+static int write_archive(qd_search *s, const char *dir, const char *tmp, const char *name, const qd_archive *a,
+                         int saved)
+{
+    char *path = join(tmp, name);
+    int rc;
+    if (!path) {
+        qdi_set_error(s->error, sizeof s->error, "checkpoint: out of memory");
+        return QD_ENOMEM;
+    }
+    rc = saved && reuse_saved(s, dir, path) ? QD_OK : qd_archive_save_json(a, NULL, path, s->error, sizeof s->error);
+    free(path);
+    return rc;
+}
+
+static int write_checkpoint(qd_search *s, const char *dir)
 {
     char *tmp = join(dir, "checkpoint.tmp"), *cur = join(dir, "checkpoint"), *prev = join(dir, "checkpoint.prev");
     char *path = NULL, *text = NULL;
@@ -213,23 +230,11 @@ int qdi_search_checkpoint(qd_search *s, const char *dir, uint64_t inflight)
         rc = QD_EIO;
         goto done;
     }
-    rc = QD_ENOMEM;
-    if (!(path = join(tmp, "archive.json")))
+    /* the saved archive.json holds the result archive (the search archive
+     * itself without CMA-MAE) */
+    if ((rc = write_archive(s, dir, tmp, "archive.json", s->archive, !s->result)) ||
+        (s->result && (rc = write_archive(s, dir, tmp, "result.json", s->result, 1))))
         goto done;
-    if (s->result || !reuse_saved(s, dir, path)) {
-        if ((rc = qd_archive_save_json(s->archive, NULL, path, s->error, sizeof s->error)))
-            goto done;
-    }
-    free(path);
-    if (s->result) {
-        rc = QD_ENOMEM;
-        if (!(path = join(tmp, "result.json")))
-            goto done;
-        if (!reuse_saved(s, dir, path) &&
-            (rc = qd_archive_save_json(s->result, NULL, path, s->error, sizeof s->error)))
-            goto done;
-        free(path);
-    }
     rc = QD_ENOMEM;
     if (!(path = join(dir, "checkpoint-metrics")))
         goto done;
@@ -238,7 +243,7 @@ int qdi_search_checkpoint(qd_search *s, const char *dir, uint64_t inflight)
     free(path);
     path = NULL;
     rc = QD_ENOMEM;
-    if (!(st = state_json(s, inflight)) || !(text = cJSON_Print(st)) || !(path = join(tmp, "state.json")))
+    if (!(st = state_json(s)) || !(text = cJSON_Print(st)) || !(path = join(tmp, "state.json")))
         goto done;
     /* state.json last: its presence says the folder is complete */
     if ((rc = qdi_write_file_atomic(path, text, strlen(text), s->error, sizeof s->error)))
@@ -278,7 +283,7 @@ int qd_search_checkpoint(qd_search *s, const char *dir)
                       "no checkpoint after an iteration given up half way (the last one stays)");
         return QD_EINVAL;
     }
-    return qdi_search_checkpoint(s, dir, qdi_search_inflight(s));
+    return write_checkpoint(s, dir);
 }
 
 /* ---- reading ---------------------------------------------------------- */

@@ -247,8 +247,9 @@ int cli_run(int argc, char **argv)
     }
     const char *config_path = optind < argc ? argv[optind] : NULL;
     char config_name[1100];
-    snprintf(config_name, sizeof config_name, "%s", config_path ? config_path : "");
-    if (!config_path)
+    if (config_path)
+        snprintf(config_name, sizeof config_name, "%s", config_path);
+    else
         snprintf(config_name, sizeof config_name, "%s/checkpoint (its config)", resume);
     if ((status = load_config(config_path, resume, sets, nsets, seed, iterations, &cfg)))
         goto done;

@@ -51,6 +51,10 @@ int qdi_read_file(const char *path, char **out, size_t *len, char *err, size_t e
 /* mkdir -p. */
 int qdi_mkdir_p(const char *path, char *err, size_t errlen);
 
+/* Seconds on CLOCK_MONOTONIC: the clock of qd_worker.deadline, job
+ * timeouts, grace periods and latencies. */
+double qdi_now(void);
+
 /* A 64-bit seed derived from a run seed and a stream number (splitmix64). */
 uint64_t qdi_seed_mix(uint64_t seed, uint64_t stream);
 /* Reseeds a GSL RNG from a 64-bit seed (mt19937 takes 32 bits: folded). */

@@ -108,10 +108,8 @@ static int progress_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_of
 
 static double real_now(void *ctx)
 {
-    struct timespec t;
     (void)ctx;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    return qdi_now();
 }
 
 static void real_sleep(void *ctx, double seconds)
@@ -640,7 +638,7 @@ static void attempt(qd_llm_session *s, size_t u, const char *path, const char *b
     curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
     {
         /* the job's deadline (job_timeout) shortens the request timeout */
-        double t = llm->timeout, left = s->deadline > 0 ? s->deadline - real_now(NULL) : t;
+        double t = llm->timeout, left = s->deadline > 0 ? s->deadline - qdi_now() : t;
         curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)(1000.0 * (left < t ? (left > 0.001 ? left : 0.001) : t)));
     }
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
@@ -772,9 +770,9 @@ static int call(qd_llm_session *s, const char *path, const char *body, parse_fn 
     }
     for (unsigned n = 0;; n++) {
         size_t u = pick_url(llm);
-        double t0 = real_now(NULL);
+        double t0 = qdi_now();
         attempt(s, u, path, body, &o);
-        double dt = real_now(NULL) - t0;
+        double dt = qdi_now() - t0;
         if (o.kind < 0) {
             if (parse(s->buf ? s->buf : "", out, &ptok, &ctok, why, sizeof why) == QD_OK) {
                 pthread_mutex_lock(&llm->lock);
@@ -802,6 +800,9 @@ static int call(qd_llm_session *s, const char *path, const char *body, parse_fn 
         url_result(llm, u, 0);
         if (__atomic_load_n(&s->cancelled, __ATOMIC_SEQ_CST)) {
             qdi_set_error(s->error, sizeof s->error, "llm: cancelled: the job was given up after a stop");
+            pthread_mutex_lock(&llm->lock);
+            llm->st.failures++; /* a failed call, as one out of time or retries */
+            pthread_mutex_unlock(&llm->lock);
             rc = QD_EINTR;
             goto done;
         }
@@ -824,7 +825,7 @@ static int call(qd_llm_session *s, const char *path, const char *body, parse_fn 
         double delay = o.retry_after > 0 ? (o.retry_after < llm->retry_after_max ? o.retry_after : llm->retry_after_max)
                                          : qdi_llm_backoff(llm->backoff, llm->backoff_max, llm->jitter, n,
                                                            (double)(splitmix(&s->rng) >> 11) * 0x1.0p-53);
-        if (s->deadline > 0 && real_now(NULL) + delay >= s->deadline) {
+        if (s->deadline > 0 && qdi_now() + delay >= s->deadline) {
             qdi_set_error(s->error, sizeof s->error, "llm: no time left for attempt %u before job_timeout", n + 2);
             pthread_mutex_lock(&llm->lock);
             llm->st.failures++;

@@ -33,42 +33,14 @@
 #include "scheduler.h"
 #include "search_internal.h"
 
-static double now_mono(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double elapsed(const struct timespec *t0)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t0->tv_sec) + 1e-9 * (double)(now.tv_nsec - t0->tv_nsec);
-}
-
 double qdi_search_elapsed(const qd_search *s)
 {
-    return elapsed(&s->start);
+    return qdi_now() - s->started;
 }
 
 void qdi_search_set_elapsed(qd_search *s, double secs)
 {
-    double t = now_mono() - (secs > 0 ? secs : 0);
-    s->start.tv_sec = (time_t)floor(t);
-    s->start.tv_nsec = (long)((t - floor(t)) * 1e9);
-}
-
-uint64_t qdi_search_inflight(const qd_search *s)
-{
-    uint64_t n = 0;
-    if (!s->async)
-        return 0;
-    /* a job that is back (SLOT_DONE: its batch is not complete) is in the
-     * archive and the counts already: it is not in flight */
-    for (size_t j = 0; j < s->njobs; j++)
-        n += s->slot[j] == SLOT_RUNNING;
-    return n;
+    s->started = qdi_now() - (secs > 0 ? secs : 0);
 }
 
 void qdi_search_reset_loaded(qd_search *s)
@@ -261,8 +233,8 @@ int qdi_search_give_up(qd_search *s)
     if (!stop)
         return 0;
     if (s->stop_seen == 0)
-        s->stop_seen = now_mono();
-    return stop >= 2 || now_mono() - s->stop_seen >= s->grace;
+        s->stop_seen = qdi_now();
+    return stop >= 2 || qdi_now() - s->stop_seen >= s->grace;
 }
 
 /* Gives up the jobs in flight: nothing queued starts, LLM requests abort,
@@ -349,7 +321,7 @@ int qd_search_new(qd_config *cfg, qd_search **out)
     }
     if (start_workers(s, cfg, workers))
         goto fail;
-    clock_gettime(CLOCK_MONOTONIC, &s->start);
+    s->started = qdi_now();
     *out = s;
     return QD_OK;
 fail:
@@ -411,7 +383,7 @@ static void run_job(void *ctx, qd_job *job, qd_worker *w)
     const qd_search *s = ctx;
     const qd_mutator *m = s->mutators[job->mutator];
     int rc = QD_OK;
-    double t0 = s->job_timeout > 0 ? now_mono() : 0;
+    double t0 = s->job_timeout > 0 ? qdi_now() : 0;
     /* the job's own stream, for the plug-ins that read it */
     if (!(s->ev->type->flags & QD_EVALUATOR_NO_RNG) || (m->type->produce && !(m->type->flags & QD_MUTATOR_NO_RNG)))
         qdi_rng_seed(w->rng, qdi_seed_mix(s->seed, job->id));
@@ -436,7 +408,7 @@ static void run_job(void *ctx, qd_job *job, qd_worker *w)
                 break;
             }
     }
-    if (rc == QD_OK && s->job_timeout > 0 && now_mono() - t0 > s->job_timeout) {
+    if (rc == QD_OK && s->job_timeout > 0 && qdi_now() - t0 > s->job_timeout) {
         rc = QD_ETIMEOUT;
         qdi_set_error(job->reason, sizeof job->reason, "timed out: the job took longer than job_timeout (%g s)",
                       s->job_timeout);
@@ -562,7 +534,7 @@ int qd_search_step(qd_search *s)
 {
     qd_metrics row = {0};
     int rc;
-    if (qd_search_done(s) || s->abandoned)
+    if (qd_search_done(s))
         return QD_OK;
     if (s->async) {
         /* QD_EINTR: stopped before anything came back; no iteration to
@@ -588,7 +560,7 @@ int qd_search_step(qd_search *s)
     row.evaluations = s->counts.evaluated;
     row.failed = s->counts.failed;
     qd_archive_stats_get(qd_search_result_archive(s), &row.stats);
-    row.seconds = elapsed(&s->start);
+    row.seconds = qdi_search_elapsed(s);
     if (s->llm) {
         qd_llm_stats st;
         qd_llm_stats_get(s->llm, &st);

@@ -44,7 +44,7 @@ struct qd_search {
     double grace;         /* seconds in-flight jobs get after a stop */
     size_t *mut_off;      /* first job slot of each mutator */
     unsigned char *slot;  /* async: each job slot free, running or done */
-    size_t running;       /* jobs handed to the pool, not yet back */
+    size_t running;       /* async: jobs handed to the pool, not yet back */
     size_t rr;            /* async: the next mutator to ask */
     int abandoned;        /* jobs were left running after a stop */
     int torn;             /* an iteration was given up half way: no checkpoint */
@@ -59,7 +59,7 @@ struct qd_search {
     size_t journal_rows;  /* rows of history in the journal */
     qd_output_options output;
     int stop; /* 1: stop after in-flight jobs; 2: give them up (atomic access) */
-    struct timespec start;
+    double started;       /* qdi_now() at the start, set back by a resume */
     qdi_failure_kind kinds[QDI_MAX_FAILURE_KINDS];
     size_t nkinds;
     uint64_t other_failures;
@@ -92,9 +92,6 @@ int qdi_search_push_metrics(qd_search *s, const qd_metrics *row);
 double qdi_search_elapsed(const qd_search *s);
 /* Makes the elapsed time read secs now (resume). */
 void qdi_search_set_elapsed(qd_search *s, double secs);
-/* Jobs asked and not yet back from the workers (async; 0 between batch
- * iterations). */
-uint64_t qdi_search_inflight(const qd_search *s);
 /* Forgets counts, metrics and failures read from a bad checkpoint. */
 void qdi_search_reset_loaded(qd_search *s);
 /* Appends the metrics rows not yet in the journal at path (a new journal
@@ -103,7 +100,5 @@ int qdi_checkpoint_journal_append(qd_search *s, const char *path);
 /* Reads the first n rows of the journal at path into the history, cuts off
  * what follows and keeps it open for appending. Errors name the file. */
 int qdi_checkpoint_journal_load(qd_search *s, const char *path, size_t n, char *err, size_t errlen);
-/* Writes dir/checkpoint (see checkpoint.c); inflight jobs are left out. */
-int qdi_search_checkpoint(qd_search *s, const char *dir, uint64_t inflight);
 
 #endif
