@@ -26,13 +26,6 @@
 #include <time.h>
 #include "src/pool.h"
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static double cpu_seconds(void)
 {
     struct rusage u;
@@ -79,7 +72,7 @@ static measure streamed(size_t nworkers, qd_worker *workers, double *latency, qd
     measure m;
     if (qdi_pool_new(nworkers, workers, 4 * nworkers, run_job, latency, &p) != QD_OK)
         fail("could not start the pool");
-    double t0 = now(), c0 = cpu_seconds();
+    double t0 = qdi_now(), c0 = cpu_seconds();
     for (size_t j = 0; j < njobs; j++) {
         if (qdi_pool_pending(p) >= 4 * nworkers)
             qdi_pool_wait(p, -1, &task);
@@ -88,7 +81,7 @@ static measure streamed(size_t nworkers, qd_worker *workers, double *latency, qd
     }
     while (qdi_pool_wait(p, -1, &task) == QD_OK)
         ;
-    m.seconds = now() - t0;
+    m.seconds = qdi_now() - t0;
     m.cpu = cpu_seconds() - c0;
     qdi_pool_free(p);
     return m;
@@ -105,7 +98,7 @@ static measure chunked(size_t nworkers, qd_worker *workers, double *latency, qd_
     measure m;
     if (qdi_pool_new(nworkers, workers, 4 * nworkers, run_job, latency, &p) != QD_OK)
         fail("could not start the pool");
-    double t0 = now(), c0 = cpu_seconds();
+    double t0 = qdi_now(), c0 = cpu_seconds();
     for (size_t it = 0; it < njobs; it += batch) {
         size_t end = it + batch < njobs ? batch : njobs - it;
         size_t chunk = (end + 4 * nworkers - 1) / (4 * nworkers);
@@ -115,7 +108,7 @@ static measure chunked(size_t nworkers, qd_worker *workers, double *latency, qd_
         while (qdi_pool_wait(p, -1, &task) == QD_OK)
             ;
     }
-    m.seconds = now() - t0;
+    m.seconds = qdi_now() - t0;
     m.cpu = cpu_seconds() - c0;
     qdi_pool_free(p);
     return m;
@@ -147,10 +140,10 @@ static void sleep_table(const size_t *nw, size_t nnw, qd_worker *workers, qd_job
 {
     /* what one sleep of this length really takes here (timer slack,
      * wake-up latency): the ceiling on the efficiency */
-    double t0 = now();
+    double t0 = qdi_now();
     for (int k = 0; k < 10; k++)
         sleep_seconds(latency);
-    double real = (now() - t0) / 10;
+    double real = (qdi_now() - t0) / 10;
     printf("\nJobs that sleep %.0f ms (%zu jobs per worker; one sleep alone takes %.3f ms here, so at most "
            "%.1f%% of ideal)\n\n",
            latency * 1e3, per_worker, real * 1e3, 100 * latency / real);
@@ -193,11 +186,11 @@ static void search_table(double scale)
                 fprintf(stderr, "bench_pool: %s%s\n", cfg ? "" : err, cfg ? qd_config_error(cfg) : "");
                 exit(1);
             }
-            double t0 = now(), c0 = cpu_seconds();
+            double t0 = qdi_now(), c0 = cpu_seconds();
             while (!qd_search_done(s))
                 if (qd_search_step(s) != QD_OK)
                     fail(qd_search_error(s));
-            double dt = now() - t0, cpu = cpu_seconds() - c0;
+            double dt = qdi_now() - t0, cpu = cpu_seconds() - c0;
             double evals = (double)qd_search_counts(s)->asked;
             printf("| %d | %ld | %d | %.2f | %.0f | %.2f |\n", cases[c].dim, iterations, w, dt, evals / dt, cpu);
             fflush(stdout);

@@ -68,13 +68,6 @@ static void reset_seen(void)
     pthread_mutex_unlock(&g.lock);
 }
 
-static double now_mono(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* An absolute CLOCK_REALTIME time secs from now, for timed waits. */
 static struct timespec realtime_in(double secs)
 {
@@ -215,7 +208,7 @@ static int slow_job(long k)
 static int slowpoke_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *w)
 {
     long k = lround(sol->x[0]);
-    double now = now_mono();
+    double now = qdi_now();
     (void)ev;
     pthread_mutex_lock(&g.lock);
     g.jobs++;
@@ -496,7 +489,7 @@ static void *stopper_main(void *arg)
             break;
     st->saw_hang = g.hanging;
     pthread_mutex_unlock(&g.lock);
-    st->stopped_at = now_mono();
+    st->stopped_at = qdi_now();
     for (int i = 0; i < st->stops; i++)
         qd_search_stop(st->s);
     return NULL;
@@ -537,7 +530,7 @@ static qd_search *stop_during_hang(const char *grace, int stops, qd_config **cfg
     st.stops = stops;
     CU_ASSERT_EQUAL_FATAL(pthread_create(&st.thread, NULL, stopper_main, &st), 0);
     *rc = qd_search_step(s);
-    double returned = now_mono();
+    double returned = qdi_now();
     pthread_join(st.thread, NULL);
     *secs = returned - st.stopped_at;
     CU_ASSERT(st.saw_hang);

@@ -157,13 +157,6 @@ static int process_ended(long pid)
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static size_t count_lines_in(const char *path)
 {
     char *s = qdt_slurp(path);
@@ -263,11 +256,11 @@ static void test_hanging_command_times_out(void)
     char *prog = script(dir, "hang.sh",
                         "#!/bin/sh\necho 'loading' >&2\nsleep 30 &\necho $! >> \"$PIDFILE\"\nwait\n");
     qd_config *cfg;
-    double t0 = now_s();
+    double t0 = qdi_now();
     snprintf(ev, sizeof ev, "\"argv\": [\"%s\"], \"timeout\": 0.3, \"env\": {\"PIDFILE\": \"%s\"}", prog, pidfile);
     qd_search *s = run(ev, 2, 2, 2, dir, &cfg);
     check_all_failed_with(s, dir, "command: timed out after 0.3 s; stderr: loading");
-    CU_ASSERT(now_s() - t0 < 10.0); /* 4 candidates, 2 at a time, 0.3 s each: not 30 s */
+    CU_ASSERT(qdi_now() - t0 < 10.0); /* 4 candidates, 2 at a time, 0.3 s each: not 30 s */
     char *pids = qdt_slurp(pidfile), *p = pids, *end;
     size_t n = 0;
     CU_ASSERT_PTR_NOT_NULL_FATAL(pids);
@@ -289,7 +282,7 @@ static void test_job_timeout_cuts_the_command_short(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     char *prog = script(dir, "long.sh", "#!/bin/sh\nsleep 30\n");
     qd_config *cfg;
-    double t0 = now_s();
+    double t0 = qdi_now();
     snprintf(json, 4096,
              "{\"seed\": 7, \"iterations\": 1, \"workers\": 2, \"job_timeout\": 0.3,"
              "\"evaluator\": {\"type\": \"command\", \"argv\": [\"%s\"], \"timeout\": 60, \"dim\": 3,"
@@ -299,7 +292,7 @@ static void test_job_timeout_cuts_the_command_short(void)
              prog);
     qd_search *s = run_json(json, dir, &cfg);
     check_all_failed_with(s, dir, "command: timed out at the job's deadline (job_timeout)");
-    CU_ASSERT(now_s() - t0 < 10.0);
+    CU_ASSERT(qdi_now() - t0 < 10.0);
     qd_search_free(s);
     qd_config_free(cfg);
     CU_ASSERT(no_children());
@@ -328,7 +321,7 @@ static void test_given_up_jobs_kill_their_programs(void)
     qd_config *cfg;
     qd_search *s = NULL;
     pthread_t stopper;
-    double t0 = now_s();
+    double t0 = qdi_now();
     snprintf(json, 4096,
              "{\"seed\": 7, \"iterations\": 5, \"workers\": 2, \"grace\": 0.2,"
              "\"evaluator\": {\"type\": \"command\", \"argv\": [\"%s\"], \"timeout\": 60, \"dim\": 3,"
@@ -344,7 +337,7 @@ static void test_given_up_jobs_kill_their_programs(void)
     CU_ASSERT(qd_search_abandoned(s));
     pthread_join(stopper, NULL);
     qd_search_free(s);
-    CU_ASSERT(now_s() - t0 < 10.0); /* the programs would sleep 30 s */
+    CU_ASSERT(qdi_now() - t0 < 10.0); /* the programs would sleep 30 s */
     qd_config_free(cfg);
     CU_ASSERT(no_children());
     qdt_rmdir(dir);

@@ -25,13 +25,6 @@ static void sleep_us(long us)
         ;
 }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Joins t within seconds; 0 if it finished. A thread that did not finish
  * is left behind (the test has failed). */
 static int join_within(pthread_t t, double seconds)
@@ -217,9 +210,9 @@ static void test_wait_times_out_while_the_task_runs(void)
     CU_ASSERT_FATAL(qdi_pool_new(1, workers, 4, gate_run, &g, &p) == QD_OK);
     CU_ASSERT_EQUAL(qdi_pool_submit(p, jobs, 1), QD_OK);
     gate_wait_started(&g, 1);
-    double t0 = now();
+    double t0 = qdi_now();
     CU_ASSERT_EQUAL(qdi_pool_wait(p, 0.05, &task), QD_ETIMEOUT);
-    CU_ASSERT(now() - t0 >= 0.049);
+    CU_ASSERT(qdi_now() - t0 >= 0.049);
     CU_ASSERT_PTR_NULL(task.jobs);
     CU_ASSERT_EQUAL(task.n, 0);
     CU_ASSERT_EQUAL(qdi_pool_wait(p, 0, &task), QD_ETIMEOUT); /* a poll */
@@ -242,21 +235,21 @@ static void test_wait_with_nothing_pending_is_not_found(void)
     qdi_pool *p;
     qdi_task task;
     CU_ASSERT_FATAL(qdi_pool_new(2, workers, 4, count_run, &c, &p) == QD_OK);
-    double t0 = now();
+    double t0 = qdi_now();
     /* a fresh pool: at once, whatever the timeout */
     CU_ASSERT_EQUAL(qdi_pool_wait(p, -1, &task), QD_ENOTFOUND);
     CU_ASSERT_EQUAL(qdi_pool_wait(p, 5, &task), QD_ENOTFOUND);
     CU_ASSERT_EQUAL(qdi_pool_wait(p, 0, &task), QD_ENOTFOUND);
-    CU_ASSERT(now() - t0 < 1);
+    CU_ASSERT(qdi_now() - t0 < 1);
     /* and again once everything is collected */
     CU_ASSERT_EQUAL(qdi_pool_submit(p, jobs, 2), QD_OK);
     CU_ASSERT_EQUAL(qdi_pool_submit(p, jobs + 2, 1), QD_OK);
     CU_ASSERT_EQUAL(qdi_pool_wait(p, -1, &task), QD_OK);
     CU_ASSERT_EQUAL(qdi_pool_wait(p, -1, &task), QD_OK);
-    t0 = now();
+    t0 = qdi_now();
     CU_ASSERT_EQUAL(qdi_pool_wait(p, -1, &task), QD_ENOTFOUND);
     CU_ASSERT_EQUAL(qdi_pool_wait(p, 5, &task), QD_ENOTFOUND);
-    CU_ASSERT(now() - t0 < 1);
+    CU_ASSERT(qdi_now() - t0 < 1);
     CU_ASSERT_EQUAL(qdi_pool_pending(p), 0);
     CU_ASSERT(runs[0] == 1 && runs[1] == 1 && runs[2] == 1);
     qdi_pool_free(p);
