@@ -102,19 +102,7 @@ static int napper_init(qd_evaluator *ev, qd_config *cfg)
     np->fail_above = 0.8;
     if (qd_config_int(cfg, "dim", &dim, ">= 2") || qd_config_number(cfg, "fail_above", &np->fail_above, NULL))
         return QD_EINVAL;
-    if (qd_space_init(&ev->space, QD_GENOME_REAL, (size_t)dim, 2))
-        return QD_ENOMEM;
-    for (size_t i = 0; i < (size_t)dim; i++) {
-        ev->space.lower[i] = -1;
-        ev->space.upper[i] = 1;
-    }
-    for (size_t k = 0; k < 2; k++) {
-        ev->space.measure_lower[k] = -1;
-        ev->space.measure_upper[k] = 1;
-    }
-    ev->space.objective_min = 0;
-    ev->space.objective_max = 10;
-    return QD_OK;
+    return qdt_space(&ev->space, (size_t)dim, -1, 1, -1, 1, 0, 10);
 }
 
 /* Blocks while the hang is armed for this job (it takes the arming). */
@@ -189,15 +177,7 @@ static const qd_evaluator_type napper_type = {
 static int slowpoke_init(qd_evaluator *ev, qd_config *cfg)
 {
     (void)cfg;
-    if (qd_space_init(&ev->space, QD_GENOME_REAL, 2, 2))
-        return QD_ENOMEM;
-    for (size_t k = 0; k < 2; k++) {
-        ev->space.measure_lower[k] = 0;
-        ev->space.measure_upper[k] = 10;
-    }
-    ev->space.objective_min = 0;
-    ev->space.objective_max = 1;
-    return QD_OK;
+    return qdt_space(&ev->space, 2, NAN, NAN, 0, 10, 0, 1);
 }
 
 static int slow_job(long k)

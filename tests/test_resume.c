@@ -24,19 +24,7 @@ static int picky_init(qd_evaluator *ev, qd_config *cfg)
     long dim = 4;
     if (qd_config_int(cfg, "dim", &dim, ">= 2"))
         return QD_EINVAL;
-    if (qd_space_init(&ev->space, QD_GENOME_REAL, (size_t)dim, 2))
-        return QD_ENOMEM;
-    for (size_t i = 0; i < (size_t)dim; i++) {
-        ev->space.lower[i] = -1;
-        ev->space.upper[i] = 1;
-    }
-    for (size_t k = 0; k < 2; k++) {
-        ev->space.measure_lower[k] = -1;
-        ev->space.measure_upper[k] = 1;
-    }
-    ev->space.objective_min = 0;
-    ev->space.objective_max = 1;
-    return QD_OK;
+    return qdt_space(&ev->space, (size_t)dim, -1, 1, -1, 1, 0, 1);
 }
 
 static int picky_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *w)

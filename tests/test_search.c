@@ -39,15 +39,7 @@ static int flaky_init(qd_evaluator *ev, qd_config *cfg)
         qd_config_int(cfg, "inf_every", &f->inf_every, ">= 0") || qd_config_number(cfg, "noise", &f->noise, ">= 0") ||
         qd_config_bool(cfg, "meta", &f->meta) || qd_config_bool(cfg, "distinct", &f->distinct))
         return QD_EINVAL;
-    if (qd_space_init(&ev->space, QD_GENOME_REAL, (size_t)dim, 2))
-        return QD_ENOMEM;
-    for (size_t k = 0; k < 2; k++) {
-        ev->space.measure_lower[k] = 0;
-        ev->space.measure_upper[k] = 10;
-    }
-    ev->space.objective_min = 0;
-    ev->space.objective_max = 101;
-    return QD_OK;
+    return qdt_space(&ev->space, (size_t)dim, NAN, NAN, 0, 10, 0, 101);
 }
 
 static int hits(long k, long every)

@@ -74,6 +74,27 @@ static inline qd_config *qdt_config(const char *json)
 }
 
 /* Reads a whole file into a malloc'd string (NULL if unreadable). */
+/* Declares a test evaluator's space: dim real genes in [lo, hi] (lo NaN:
+ * left as qd_space_init sets them), two measures in [mlo, mhi], objective
+ * in [fmin, fmax]. QD_ENOMEM as qd_space_init. */
+static inline int qdt_space(qd_space *sp, size_t dim, double lo, double hi, double mlo, double mhi, double fmin,
+                            double fmax)
+{
+    if (qd_space_init(sp, QD_GENOME_REAL, dim, 2))
+        return QD_ENOMEM;
+    for (size_t i = 0; lo == lo && i < dim; i++) {
+        sp->lower[i] = lo;
+        sp->upper[i] = hi;
+    }
+    for (size_t k = 0; k < 2; k++) {
+        sp->measure_lower[k] = mlo;
+        sp->measure_upper[k] = mhi;
+    }
+    sp->objective_min = fmin;
+    sp->objective_max = fmax;
+    return QD_OK;
+}
+
 static inline char *qdt_slurp(const char *path)
 {
     char *s = NULL, err[256];
