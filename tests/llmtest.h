@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
-#include "src/llm_internal.h"
+#include "src/llm/llm_internal.h"
 
 typedef struct qdt_server {
     pid_t pid;

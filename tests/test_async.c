@@ -1,5 +1,5 @@
 /* test_async.c - async mode, stopping and job_timeout in the search loop
- * (src/search.c, src/checkpoint.c, src/cli_run.c): an async run keeps its
+ * (src/search.c, src/checkpoint.c, src/cli/run.c): an async run keeps its
  * counts consistent (asked = evaluated + failed, evaluated = new + improved
  * + not_added, one failure record per failed job, one metrics row per
  * iteration) and every elite is a solution the evaluator really returned,

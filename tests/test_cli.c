@@ -1,5 +1,5 @@
-/* test_cli.c - the `elites` program as a user runs it (src/main.c,
- * src/cli_run.c, src/cli_export.c): `elites run` on examples/sphere.json
+/* test_cli.c - the `elites` program as a user runs it (src/cli/main.c,
+ * src/cli/run.c, src/cli/export.c): `elites run` on examples/sphere.json
  * writes its files and exits 0; bad configs, bad --set values and
  * unreadable files exit 2 with one message on stderr naming the file, field
  * and value; --help and --version; `elites export` reproduces archive.csv

@@ -1,4 +1,4 @@
-/* test_llm.c - the LLM client (src/llm.c, llm_reply.c, llm_cache.c): every
+/* test_llm.c - the LLM client (src/llm/llm.c, reply.c, cache.c): every
  * server family's reply shape, through the client against the test server
  * and as hand-made replies; logprob -> label probability maths; retries and
  * backoff on a fake clock, Retry-After, errors that are not retried,

@@ -1,4 +1,4 @@
-/* test_rescore.c - `elites rescore` (src/cli_rescore.c), through the built
+/* test_rescore.c - `elites rescore` (src/cli/rescore.c), through the built
  * binary: rescoring an archive with its own config reproduces it byte for
  * byte; into a coarser grid each cell keeps the best of the elites that fall
  * in it; bad input gives exit status 2 with the reason. */

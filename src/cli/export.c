@@ -1,4 +1,4 @@
-/* cli_export.c - `elites export ARCHIVE.json [--csv OUT.csv] [--json OUT.json]
+/* export.c - `elites export ARCHIVE.json [--csv OUT.csv] [--json OUT.json]
  * [--svg OUT.svg] [--html OUT.html] [--measures X,Y] [--title T]`: loads a
  * saved archive and writes it again in the requested formats. The HTML
  * report takes its progress charts from the metrics.csv beside the archive,

@@ -1,6 +1,6 @@
 /* main.c - the elites command-line tool: parses the command line and hands
- * off to `elites run` (cli_run.c), `elites export` (cli_export.c) and
- * `elites rescore` (cli_rescore.c). The only place in the project that
+ * off to `elites run` (run.c), `elites export` (export.c) and
+ * `elites rescore` (rescore.c). The only place in the project that
  * decides to exit. */
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* cli_rescore.c - `elites rescore ARCHIVE.json --config CONFIG.json -o DIR`:
+/* rescore.c - `elites rescore ARCHIVE.json --config CONFIG.json -o DIR`:
  * re-evaluates every elite of a saved archive with the evaluator of another
  * config and inserts it into that config's archive. This is how QD papers
  * compare methods whose archives differ: QDHF scores the archive found with

@@ -10,7 +10,7 @@
  * shared connection cache (CURL_LOCK_DATA_CONNECT) is not safe with handles
  * running in several threads at once (curl issues #4544, #13840; valgrind
  * caught an invalid write in it here with 8 workers). A call builds
- * the JSON body, asks the record/replay cache (llm_cache.c), and otherwise
+ * the JSON body, asks the record/replay cache (cache.c), and otherwise
  * POSTs to the next base URL in round-robin order, skipping one that failed
  * fail_after times in a row for skip_seconds. Connect errors, timeouts,
  * dropped connections, 429, 408 and 5xx replies and replies that do not

@@ -1,4 +1,4 @@
-/* llm_reply.c - the reply shapes of OpenAI-compatible servers and the
+/* reply.c - the reply shapes of OpenAI-compatible servers and the
  * maths that turns answer-token log-probabilities into scores (QDAIF,
  * Bradley et al. 2023: the normalised probability of an answer label).
  *

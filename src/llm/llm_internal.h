@@ -1,6 +1,6 @@
 /* llm_internal.h - the LLM client's pieces shared between its files (llm.c:
- * HTTP, retries, accounting; llm_reply.c: reply shapes and logprob maths;
- * llm_cache.c: the record/replay cache) and reached by the tests. */
+ * HTTP, retries, accounting; reply.c: reply shapes and logprob maths;
+ * cache.c: the record/replay cache) and reached by the tests. */
 #ifndef ELITES_LLM_INTERNAL_H
 #define ELITES_LLM_INTERNAL_H
 
@@ -27,7 +27,7 @@ int qdi_llm_embedding_parse(const char *json, double **vec, size_t *n, long *pro
  * with "[redacted]". */
 void qdi_llm_redact(char *out, size_t len, const char *text, const char *secret);
 
-/* ---- record/replay cache (llm_cache.c) ---- */
+/* ---- record/replay cache (cache.c) ---- */
 
 typedef struct qdi_llm_cache qdi_llm_cache;
 

@@ -1,4 +1,4 @@
-/* cli_run.c - `elites run CONFIG.json`: loads and validates the config,
+/* run.c - `elites run CONFIG.json`: loads and validates the config,
  * applies command-line overrides, runs the search with a live progress line
  * on a terminal (plain log lines otherwise), saves the outputs periodically
  * and at the end, and stops cleanly on SIGINT/SIGTERM keeping finished work. */

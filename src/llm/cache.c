@@ -1,4 +1,4 @@
-/* llm_cache.c - the LLM client's record/replay cache: a JSONL file with one
+/* cache.c - the LLM client's record/replay cache: a JSONL file with one
  * line per distinct request, {"key", "endpoint", "request", "reply"}. The
  * request is the exact JSON body the client sends (model, prompt, sampling
  * fields; never the API key, which travels in a header), so the key - a
