@@ -433,7 +433,10 @@ static void test_bad_checkpoint_falls_back_to_the_previous_one(void)
 
 /* ---- SIGKILL ------------------------------------------------------------ */
 
-static int run_cli(const char *const *argv, int kill_after_ms)
+/* Runs the CLI; with kill_after_ms > 0, SIGKILLs it kill_after_ms after the
+ * file `armed` appears (its first checkpoint), so a loaded machine's slow
+ * start-up cannot make every kill land before there is anything to resume. */
+static int run_cli(const char *const *argv, int kill_after_ms, const char *armed)
 {
     int wstatus;
     pid_t pid;
@@ -450,6 +453,12 @@ static int run_cli(const char *const *argv, int kill_after_ms)
     if (pid < 0)
         return -1;
     if (kill_after_ms > 0) {
+        struct stat sb;
+        for (int waited = 0; armed && stat(armed, &sb) != 0 && waited < 120000; waited += 2) {
+            if (waitpid(pid, &wstatus, WNOHANG) == pid) /* ended before its first checkpoint */
+                return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+            usleep(2000);
+        }
         usleep((useconds_t)kill_after_ms * 1000);
         kill(pid, SIGKILL);
     }
@@ -474,26 +483,26 @@ static void test_sigkill_at_a_random_moment_leaves_a_resumable_run(void)
     write_text(tmp, "run.json", cfgtext);
     snprintf(straight, sizeof straight, "%s/straight", tmp);
     const char *full[] = {qdt_bin(), "run", config, "-o", straight, "-q", NULL};
-    CU_ASSERT_EQUAL_FATAL(run_cli(full, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(run_cli(full, 0, NULL), 0);
     int resumed = 0;
     for (int round = 0; round < 3; round++) {
-        int ms = 30 + (int)gsl_rng_uniform_int(r, 1000);
+        int ms = 1 + (int)gsl_rng_uniform_int(r, 600); /* after the first checkpoint */
         snprintf(killed, sizeof killed, "%s/killed%d", tmp, round);
         const char *first[] = {qdt_bin(), "run", config, "-o", killed, "-q", NULL};
         /* odd rounds resume from the checkpoint's own config, without the file */
         const char *again_cfg[] = {qdt_bin(), "run", config, "--resume", killed, "-q", NULL};
         const char *again_bare[] = {qdt_bin(), "run", "--resume", killed, "-q", NULL};
         const char *const *again = round % 2 ? again_bare : again_cfg;
-        int st = run_cli(first, ms);
         struct stat sb;
         char ck[1200];
         snprintf(ck, sizeof ck, "%s/checkpoint", killed);
+        int st = run_cli(first, ms, ck);
         if (st == 0 || (stat(ck, &sb) != 0 && (snprintf(ck, sizeof ck, "%s/checkpoint.prev", killed), stat(ck, &sb)) != 0)) {
             /* finished before the kill, or killed before the first checkpoint */
             continue;
         }
         CU_ASSERT_EQUAL(st, 128 + SIGKILL);
-        int rc = run_cli(again, 0);
+        int rc = run_cli(again, 0, NULL);
         if (rc != 0)
             fprintf(stderr, "\nresume after a SIGKILL at %d ms exited %d\n", ms, rc);
         CU_ASSERT_EQUAL(rc, 0);
