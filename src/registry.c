@@ -28,6 +28,7 @@ static const qd_evaluator_type *const builtin_evaluators[] = {
     &qdi_evaluator_qdhf,
     &qdi_evaluator_ai_feedback,
     &qdi_evaluator_command,
+    &qdi_evaluator_nas,
     NULL,
 };
 
