@@ -69,8 +69,7 @@ static int read_data(qd_config *cfg, const char *name, qdi_nas_data *d)
 static int read_shape(qd_config *cfg, const qdi_nas_data *d, qdi_nas_shape *s)
 {
     const char *text = NULL;
-    char buf[64], err[256];
-    qdi_nas_net net;
+    char buf[64];
     if (!qd_config_has(cfg, "input")) {
         if (d->features == 64)
             *s = (qdi_nas_shape){8, 8, 1, 0};
@@ -81,11 +80,8 @@ static int read_shape(qd_config *cfg, const qdi_nas_data *d, qdi_nas_shape *s)
     }
     if (qd_config_string(cfg, "input", &text))
         return QD_EINVAL;
-    snprintf(buf, sizeof buf, "input %.40s\ndense 2 softmax\n", text);
-    if (qdi_nas_parse(buf, &net, err, sizeof err))
+    if (qdi_nas_parse_shape(text, s))
         return qd_config_fail(cfg, "input", "must be a shape HxWxC or a size N, got \"%s\"", text);
-    *s = net.layers[0].out;
-    qdi_nas_free(&net);
     if (qdi_nas_shape_size(*s) != d->features)
         return qd_config_fail(cfg, "input", "\"%s\" holds %zu numbers, but the data set has %zu features", text,
                               qdi_nas_shape_size(*s), d->features);

@@ -71,6 +71,8 @@ int qdi_nas_check(qdi_nas_net *net, char *err, size_t errlen);
 char *qdi_nas_print(const qdi_nas_net *net);
 /* Writes a shape as "6x6x16" or "64". buf needs 48 bytes. */
 char *qdi_nas_shape_text(qdi_nas_shape s, char *buf);
+/* Reads a shape "HxWxC" or "N"; QD_EINVAL when it is neither. */
+int qdi_nas_parse_shape(const char *text, qdi_nas_shape *s);
 /* Number of values in a shape. */
 size_t qdi_nas_shape_size(qdi_nas_shape s);
 /* Finds the network in an LLM reply: the first fenced code block with an

@@ -500,3 +500,12 @@ char *qdi_nas_extract(const char *reply)
     }
     return take_layers(reply, end);
 }
+
+int qdi_nas_parse_shape(const char *text, qdi_nas_shape *s)
+{
+    int d[3], n;
+    if (!text || (n = parse_dims(text, 3, d)) < 0 || n == 2)
+        return QD_EINVAL;
+    *s = n == 3 ? (qdi_nas_shape){d[0], d[1], d[2], 0} : (qdi_nas_shape){1, 1, d[0], 1};
+    return QD_OK;
+}
