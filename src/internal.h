@@ -97,8 +97,10 @@ extern const qd_evaluator_type qdi_evaluator_rastrigin;
 extern const qd_evaluator_type qdi_evaluator_arm;
 extern const qd_evaluator_type qdi_evaluator_qdhf;
 extern const qd_mutator_type qdi_mutator_llm;
+extern const qd_mutator_type qdi_mutator_network;
 extern const qd_evaluator_type qdi_evaluator_ai_feedback;
 extern const qd_evaluator_type qdi_evaluator_command;
+extern const qd_evaluator_type qdi_evaluator_nas;
 
 /* Builds a mutator or evaluator that may use the search's LLM client (llm
  * may be NULL); qd_mutator_new / qd_evaluator_new pass NULL. */

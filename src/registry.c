@@ -18,6 +18,7 @@ static const qd_mutator_type *const builtin_mutators[] = {
     &qdi_mutator_isoline,
     &qdi_mutator_cmaes,
     &qdi_mutator_llm,
+    &qdi_mutator_network,
     NULL,
 };
 
@@ -28,6 +29,7 @@ static const qd_evaluator_type *const builtin_evaluators[] = {
     &qdi_evaluator_qdhf,
     &qdi_evaluator_ai_feedback,
     &qdi_evaluator_command,
+    &qdi_evaluator_nas,
     NULL,
 };
 
