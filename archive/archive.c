@@ -89,6 +89,44 @@ static int read_common(qd_archive *a, qd_config *cfg, const qd_space *space)
     return QD_OK;
 }
 
+/* "measure_labels" (one entry per measure: null, {"categories": [...]} or
+ * {"low": ..., "high": ...}) and "objective_range" when the space has them,
+ * for the drawings (heatmap_svg.c, report_html.c). */
+static int describe_labels(cJSON *d, const qd_space *space)
+{
+    cJSON *all, *one;
+    cJSON_DeleteItemFromObjectCaseSensitive(d, "measure_labels");
+    cJSON_DeleteItemFromObjectCaseSensitive(d, "objective_range");
+    if (isfinite(space->objective_min) && isfinite(space->objective_max)) {
+        double r[2] = {space->objective_min, space->objective_max};
+        if (!(one = cJSON_CreateDoubleArray(r, 2))) /* numbers, read back in memory (axes.c) */
+            return QD_ENOMEM;
+        cJSON_AddItemToObject(d, "objective_range", one);
+    }
+    if (!space->measure_labels)
+        return QD_OK;
+    if (!(all = cJSON_AddArrayToObject(d, "measure_labels")))
+        return QD_ENOMEM;
+    for (size_t k = 0; k < space->measures; k++) {
+        char **l = space->measure_labels[k];
+        size_t n = 0;
+        while (l && l[n])
+            n++;
+        if (!l)
+            one = cJSON_CreateNull();
+        else if ((one = cJSON_CreateObject()) && space->measure_categorical[k])
+            cJSON_AddItemToObject(one, "categories", cJSON_CreateStringArray((const char *const *)l, (int)n));
+        else if (one) {
+            cJSON_AddStringToObject(one, "low", l[0]);
+            cJSON_AddStringToObject(one, "high", l[1]);
+        }
+        if (!one)
+            return QD_ENOMEM;
+        cJSON_AddItemToArray(all, one);
+    }
+    return QD_OK;
+}
+
 static int describe(qd_archive *a, qd_config *cfg, const qd_space *space)
 {
     cJSON *d = cJSON_Duplicate(qd_config_json(cfg), 1);
@@ -102,6 +140,8 @@ static int describe(qd_archive *a, qd_config *cfg, const qd_space *space)
     if (!(names = cJSON_CreateStringArray((const char *const *)space->measure_names, (int)space->measures)))
         goto fail;
     cJSON_AddItemToObject(d, "measure_names", names);
+    if (describe_labels(d, space))
+        goto fail;
     if (a->type->describe && a->type->describe(a->state, d) != QD_OK)
         goto fail;
     a->description = d;
@@ -143,6 +183,8 @@ int qd_archive_new(qd_config *cfg, const qd_space *space, qd_archive **out)
         }
     }
     qd_config_has(cfg, "measure_names"); /* informative; the space names win */
+    qd_config_has(cfg, "measure_labels");
+    qd_config_has(cfg, "objective_range");
     if (qd_config_check_keys(cfg))
         goto fail;
     if (!(a->slot_of_cell = malloc(a->cells * sizeof *a->slot_of_cell))) {

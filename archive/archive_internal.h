@@ -31,4 +31,15 @@ struct qd_archive {
     char error[256];
 };
 
+/* axes.c: a measure's name (NULL when absent), its number of categories (0:
+ * not categorical), the category holding a value (NULL if none), the names
+ * of its low and high ends (1 when it has them), and the objective's range
+ * when the evaluator declares one (1 when it does). All point into the
+ * archive's description. */
+const char *qdi_axis_name(const qd_archive *a, size_t k);
+size_t qdi_axis_categories(const qd_archive *a, size_t k);
+const char *qdi_axis_category(const qd_archive *a, size_t k, double value);
+int qdi_axis_ends(const qd_archive *a, size_t k, const char **low, const char **high);
+int qdi_objective_range(const qd_archive *a, double *lo, double *hi);
+
 #endif

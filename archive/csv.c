@@ -1,6 +1,7 @@
 /* csv.c - archive.csv: one row per elite in cell order with a header that
  * pandas reads as is (pd.read_csv("archive.csv")): index, objective,
- * [threshold], measures_0.., then solution_0.. for real genomes or text for
+ * [threshold], measures_0.., the category name of each categorical
+ * measure (measures_K_label, QDAIF's genre), then solution_0.. for real genomes or text for
  * text genomes, and meta / lineage when any elite has them. Numbers are
  * written so that they read back exactly. */
 #include <string.h>
@@ -40,6 +41,9 @@ int qd_archive_save_csv(const qd_archive *a, const char *path, char *err, size_t
         fputs(",threshold", f.fp);
     for (size_t k = 0; k < a->m; k++)
         fprintf(f.fp, ",measures_%zu", k);
+    for (size_t k = 0; k < a->m; k++) /* a categorical axis's names (QDAIF) */
+        if (qdi_axis_categories(a, k))
+            fprintf(f.fp, ",measures_%zu_label", k);
     if (a->kind == QD_GENOME_REAL)
         for (size_t j = 0; j < a->dim; j++)
             fprintf(f.fp, ",solution_%zu", j);
@@ -59,6 +63,12 @@ int qd_archive_save_csv(const qd_archive *a, const char *path, char *err, size_t
             fprintf(f.fp, ",%s", qdi_format_double(num, e.threshold));
         for (size_t k = 0; k < e.m; k++)
             fprintf(f.fp, ",%s", qdi_format_double(num, e.measures[k]));
+        for (size_t k = 0; k < e.m; k++)
+            if (qdi_axis_categories(a, k)) {
+                const char *c = qdi_axis_category(a, k, e.measures[k]);
+                fputc(',', f.fp);
+                qdi_csv_field(f.fp, c ? c : "");
+            }
         for (size_t j = 0; j < e.n; j++)
             fprintf(f.fp, ",%s", qdi_format_double(num, e.x[j]));
         if (a->kind == QD_GENOME_TEXT) {

@@ -1,24 +1,27 @@
 /* heatmap_svg.c - an archive as an SVG heatmap: each filled cell coloured by
  * its elite's objective (viridis, as pyribs' grid_archive_heatmap and
  * cvt_archive_heatmap), empty cells light grey, axes named after the
- * measures, a colour bar, and a tooltip (<title>) per cell with its index,
- * objective and measures.
+ * measures (with category names as ticks and end names on probability
+ * axes, archive/axes.c), a colour bar bounded by the evaluator's objective
+ * range, and a tooltip (<title>) per cell with its index, objective and
+ * measures printed short.
  *
  * Grid archives are drawn in bin-index space: every bin is as wide as every
  * other, with tick labels at the true edges, so QDAIF's non-uniform bins
  * (0.005 wide at the ends, 0.3 in the middle) all stay visible. One measure
- * gives one row of bins; two give the grid; with more, the two chosen
- * measures are shown and each pixel holds the best elite over the others.
- * CVT archives with two measures are drawn as a raster: each pixel of the
- * measure box takes the colour of the elite of its nearest centroid (the
- * archive's own lookup), so the Voronoi cells appear without computing
- * their polygons; with more than two measures the elites are drawn as
- * points at their (x, y) measures. The file is written atomically and is
- * the same bytes for the same archive. */
+ * gives one row of bins; two give the grid; three or four give facets, one
+ * 2-D slice per bin of the other measures (at most 64 slices); with more the
+ * two chosen measures are shown with a note saying it is a projection (best
+ * elite over the others). CVT archives with two measures are drawn as their
+ * true Voronoi cells clipped to the measure box (archive/voronoi.c),
+ * outlined, empty cells drawn empty; with more than two measures the elites
+ * are drawn as points at their (x, y) measures, with the same note. The
+ * file is written atomically and is the same bytes for the same archive. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "archive/archive_internal.h"
+#include "archive/voronoi.h"
 
 #define MARGIN_LEFT 80.0
 #define MARGIN_TOP 56.0
@@ -26,6 +29,9 @@
 #define BAR_GAP 24.0
 #define BAR_WIDTH 16.0
 #define MARGIN_RIGHT 96.0
+#define FACET_GAP_X 12.0
+#define FACET_GAP_Y 22.0
+#define MAX_FACETS 64
 
 /* viridis at 11 evenly spaced stops (matplotlib's table, rounded) */
 static const unsigned char viridis[11][3] = {
@@ -79,14 +85,6 @@ static void xml_text(FILE *fp, const char *s)
         default: fputc(*s, fp);
         }
     }
-}
-
-/* The measure names from the description (NULL when absent). */
-static const char *measure_name(const qd_archive *a, size_t k)
-{
-    const cJSON *names = cJSON_GetObjectItemCaseSensitive(a->description, "measure_names");
-    const cJSON *n = cJSON_GetArrayItem(names, (int)k);
-    return cJSON_IsString(n) ? n->valuestring : NULL;
 }
 
 /* One axis of the drawing: bins (grid) with their edges, or a continuous
@@ -153,6 +151,20 @@ static void range_axis(const qd_archive *a, size_t k, axis *ax)
     }
 }
 
+/* Where value v sits along an axis, in [0, 1]: grids in bin-index space
+ * (linear inside each bin), continuous axes linearly. */
+static double axis_pos(const axis *ax, double v)
+{
+    if (!ax->bins)
+        return (v - ax->lo) / (ax->hi - ax->lo);
+    if (v <= ax->edges[0])
+        return 0;
+    for (size_t b = 0; b < ax->bins; b++)
+        if (v < ax->edges[b + 1])
+            return ((double)b + (v - ax->edges[b]) / (ax->edges[b + 1] - ax->edges[b])) / (double)ax->bins;
+    return 1;
+}
+
 /* A round step (1, 2 or 5 times a power of ten) giving about n ticks. */
 static double nice_step(double span, int n)
 {
@@ -160,28 +172,54 @@ static double nice_step(double span, int n)
     return (f < 1.5 ? 1.0 : f < 3.5 ? 2.0 : f < 7.5 ? 5.0 : 10.0) * p;
 }
 
+static void tick_line(FILE *fp, int vertical, double x0, double y0, double len, double t)
+{
+    if (vertical)
+        fprintf(fp, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#333\"/>", x0 - 5,
+                y0 + len - t * len, x0, y0 + len - t * len);
+    else
+        fprintf(fp, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#333\"/>", x0 + t * len, y0,
+                x0 + t * len, y0 + 5);
+}
+
+static void tick_text(FILE *fp, int vertical, double x0, double y0, double len, double t, const char *label)
+{
+    if (vertical)
+        fprintf(fp, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\" dominant-baseline=\"middle\">", x0 - 8,
+                y0 + len - t * len);
+    else
+        fprintf(fp, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">", x0 + t * len, y0 + 18);
+    xml_text(fp, label);
+    fputs("</text>\n", fp);
+}
+
 static void tick(FILE *fp, int vertical, double x0, double y0, double len, double t, double v)
 {
     char label[32];
     snprintf(label, sizeof label, "%.4g", fabs(v) < 1e-12 ? 0.0 : v);
-    if (vertical)
-        fprintf(fp,
-                "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#333\"/>"
-                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\" dominant-baseline=\"middle\">%s</text>\n",
-                x0 - 5, y0 + len - t * len, x0, y0 + len - t * len, x0 - 8, y0 + len - t * len, label);
-    else
-        fprintf(fp,
-                "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#333\"/>"
-                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n",
-                x0 + t * len, y0, x0 + t * len, y0 + 5, x0 + t * len, y0 + 18, label);
+    tick_line(fp, vertical, x0, y0, len, t);
+    tick_text(fp, vertical, x0, y0, len, t, label);
 }
 
-/* Ticks of an axis. Uniform bins and continuous ranges get round values;
- * explicit (non-uniform) edges are labelled themselves, every edge when
- * there are at most 12 bins, else every k-th. Positions are in [0, 1]. */
-static void ticks(FILE *fp, const axis *ax, int vertical, double x0, double y0, double len)
+/* Ticks of an axis. A categorical axis (QDAIF's genre) gets its category
+ * names at the middle of their intervals; uniform bins and continuous
+ * ranges get round values; explicit (non-uniform) edges are labelled
+ * themselves, every edge when there are at most 12 bins, else every k-th.
+ * Positions are in [0, 1]. */
+static void ticks(FILE *fp, const qd_archive *a, const axis *ax, int vertical, double x0, double y0, double len)
 {
     int uniform = 1;
+    size_t nc = qdi_axis_categories(a, ax->measure);
+    if (nc && nc <= 40) {
+        for (size_t j = 0; j < nc; j++) {
+            double t = axis_pos(ax, (double)j + 0.5);
+            if (t <= 0 || t >= 1)
+                continue;
+            tick_line(fp, vertical, x0, y0, len, t);
+            tick_text(fp, vertical, x0, y0, len, t, qdi_axis_category(a, ax->measure, (double)j + 0.5));
+        }
+        return;
+    }
     for (size_t i = 1; ax->bins && i < ax->bins; i++)
         if (fabs((ax->edges[i + 1] - ax->edges[i]) - (ax->edges[1] - ax->edges[0])) >
             1e-9 * (ax->hi - ax->lo))
@@ -192,18 +230,30 @@ static void ticks(FILE *fp, const axis *ax, int vertical, double x0, double y0, 
             tick(fp, vertical, x0, y0, len, (double)e / (double)ax->bins, ax->edges[e]);
         return;
     }
-    double step = nice_step(ax->hi - ax->lo, 6);
+    double step = nice_step(ax->hi - ax->lo, len < 200 ? 3 : 6);
     for (double v = ceil(ax->lo / step - 1e-9) * step; v <= ax->hi + 1e-9 * step; v += step)
         tick(fp, vertical, x0, y0, len, (v - ax->lo) / (ax->hi - ax->lo), v);
 }
 
+/* "0.5 (haiku)": a measure printed short, with its category if it has one. */
+static void measure_text(FILE *fp, const qd_archive *a, size_t k, double v)
+{
+    const char *c = qdi_axis_category(a, k, v);
+    fprintf(fp, "%.4g", v);
+    if (c) {
+        fputs(" (", fp);
+        xml_text(fp, c);
+        fputc(')', fp);
+    }
+}
+
 static void cell_title(FILE *fp, const qd_archive *a, size_t slot)
 {
-    char buf[32];
-    fprintf(fp, "<title>cell %zu: objective %s; measures", a->cell_of_slot[slot],
-            qdi_format_double(buf, a->objective[slot]));
-    for (size_t k = 0; k < a->m; k++)
-        fprintf(fp, "%s%s", k ? ", " : " ", qdi_format_double(buf, a->measures[slot * a->m + k]));
+    fprintf(fp, "<title>cell %zu: objective %.6g; measures", a->cell_of_slot[slot], a->objective[slot]);
+    for (size_t k = 0; k < a->m; k++) {
+        fputs(k ? ", " : " ", fp);
+        measure_text(fp, a, k, a->measures[slot * a->m + k]);
+    }
     if (a->text && a->text[slot]) {
         size_t len = strlen(a->text[slot]);
         char *cut = strndup(a->text[slot], len > 200 ? 200 : len);
@@ -216,19 +266,19 @@ static void cell_title(FILE *fp, const qd_archive *a, size_t slot)
     fputs("</title>", fp);
 }
 
-/* The bin of a grid elite along one axis. */
-static size_t grid_bin(const qd_archive *a, size_t slot, const axis *ax)
+/* The bins of a grid elite (coords has a->m entries). */
+static void grid_coords(const qd_archive *a, size_t slot, size_t *coords)
 {
-    size_t coords[64];
     qd_archive_coords(a, a->cell_of_slot[slot], coords);
-    return coords[ax->measure];
 }
 
-/* Grid: one rect per shown cell (the best elite over hidden dimensions). */
-static int draw_grid(FILE *fp, const qd_archive *a, const axis *ax, const axis *ay, double x0, double y0, double w,
-                     double h, double vmin, double vmax)
+/* Grid: one rect per shown cell, the best elite over the measures that are
+ * neither shown nor fixed (fix[k] SIZE_MAX: free; else only elites in bin
+ * fix[k] of measure k count). */
+static int draw_grid(FILE *fp, const qd_archive *a, const axis *ax, const axis *ay, const size_t *fix, double x0,
+                     double y0, double w, double h, double vmin, double vmax)
 {
-    size_t ny = ay ? ay->bins : 1, nx = ax->bins;
+    size_t ny = ay ? ay->bins : 1, nx = ax->bins, coords[64];
     size_t *best;
     char color[8];
     if (nx > SIZE_MAX / ny || !(best = malloc(nx * ny * sizeof *best)))
@@ -236,7 +286,13 @@ static int draw_grid(FILE *fp, const qd_archive *a, const axis *ax, const axis *
     for (size_t i = 0; i < nx * ny; i++)
         best[i] = QDI_EMPTY;
     for (size_t s = 0; s < a->filled; s++) {
-        size_t i = grid_bin(a, s, ax) + nx * (ay ? grid_bin(a, s, ay) : 0);
+        int in = 1;
+        grid_coords(a, s, coords);
+        for (size_t k = 0; fix && k < a->m; k++)
+            in &= fix[k] == SIZE_MAX || coords[k] == fix[k];
+        if (!in)
+            continue;
+        size_t i = coords[ax->measure] + nx * (ay ? coords[ay->measure] : 0);
         if (best[i] == QDI_EMPTY || a->objective[s] > a->objective[best[i]])
             best[i] = s;
     }
@@ -255,45 +311,70 @@ static int draw_grid(FILE *fp, const qd_archive *a, const axis *ax, const axis *
     return QD_OK;
 }
 
-/* CVT in 2-D: a raster of the nearest centroid's elite, run-length coded
- * per row (one rect per run of equal cells). */
-static int draw_raster(FILE *fp, const qd_archive *a, const axis *ax, const axis *ay, size_t res, double x0,
-                       double y0, double w, double h, double vmin, double vmax)
+/* The CVT centroids (k * m) from the description, or NULL. */
+static double *centroids_of(const qd_archive *a)
 {
-    size_t *row = malloc(res * sizeof *row);
-    double pw = w / (double)res, ph = h / (double)res, mv[2];
-    char color[8];
-    if (!row)
-        return QD_ENOMEM;
-    for (size_t py = 0; py < res; py++) {
-        mv[1] = ay->lo + (ay->hi - ay->lo) * ((double)py + 0.5) / (double)res;
-        for (size_t px = 0; px < res; px++) {
-            mv[0] = ax->lo + (ax->hi - ax->lo) * ((double)px + 0.5) / (double)res;
-            row[px] = a->slot_of_cell[a->type->find(a->state, mv)];
-        }
-        for (size_t px = 0; px < res;) {
-            size_t run = 1, s = row[px];
-            while (px + run < res && row[px + run] == s)
-                run++;
-            if (s != QDI_EMPTY) {
-                color_of((a->objective[s] - vmin) / (vmax - vmin), color);
-                fprintf(fp, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\"/>\n",
-                        x0 + pw * (double)px, y0 + h - ph * (double)(py + 1), pw * (double)run + 0.01, ph + 0.01,
-                        color);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(a->description, "centroids"), *row;
+    cJSON *parsed = NULL;
+    double *out = NULL;
+    size_t i = 0;
+    if (cJSON_IsRaw(c))
+        c = parsed = cJSON_Parse(c->valuestring);
+    if (cJSON_IsArray(c) && (size_t)cJSON_GetArraySize(c) == a->cells && (out = malloc(a->cells * a->m * sizeof *out)))
+        cJSON_ArrayForEach(row, c) {
+            for (size_t k = 0; k < a->m; k++) {
+                const cJSON *v = cJSON_GetArrayItem(row, (int)k);
+                if (!cJSON_IsNumber(v)) {
+                    free(out);
+                    out = NULL;
+                    goto done;
+                }
+                out[i * a->m + k] = v->valuedouble;
             }
-            px += run;
+            i++;
         }
+done:
+    cJSON_Delete(parsed);
+    return out;
+}
+
+/* CVT in 2-D: every cell as its Voronoi polygon clipped to the measure box
+ * (voronoi.c), outlined; a filled cell is coloured by its elite and carries
+ * its tooltip, an empty one is drawn empty. QD_EFORMAT when the description
+ * has no centroids. */
+static int draw_voronoi(FILE *fp, const qd_archive *a, const axis *ax, const axis *ay, double x0, double y0,
+                        double w, double h, double vmin, double vmax)
+{
+    double *c = centroids_of(a), lo[2] = {ax->lo, ay->lo}, hi[2] = {ax->hi, ay->hi};
+    qdi_voronoi v;
+    char color[8];
+    if (!c)
+        return QD_EFORMAT;
+    int rc = qdi_voronoi_build(&v, c, a->cells, lo, hi);
+    free(c);
+    if (rc)
+        return rc;
+    for (size_t cell = 0; cell < a->cells; cell++) {
+        size_t s = a->slot_of_cell[cell];
+        if (v.start[cell + 1] - v.start[cell] < 3)
+            continue;
+        if (s == QDI_EMPTY)
+            fputs("<polygon class=\"empty\" fill=\"#fcfcfc\" stroke=\"#999\" stroke-width=\"0.5\" points=\"", fp);
+        else {
+            color_of((a->objective[s] - vmin) / (vmax - vmin), color);
+            fprintf(fp, "<polygon class=\"cell\" data-slot=\"%zu\" fill=\"%s\" stroke=\"#555\" stroke-width=\"0.5\" points=\"", s, color);
+        }
+        for (size_t j = v.start[cell]; j < v.start[cell + 1]; j++)
+            fprintf(fp, "%s%.2f,%.2f", j > v.start[cell] ? " " : "", x0 + w * axis_pos(ax, v.xy[2 * j]),
+                    y0 + h - h * axis_pos(ay, v.xy[2 * j + 1]));
+        fputs("\">", fp);
+        if (s != QDI_EMPTY)
+            cell_title(fp, a, s);
+        else
+            fprintf(fp, "<title>cell %zu: empty</title>", cell);
+        fputs("</polygon>\n", fp);
     }
-    free(row);
-    /* one invisible marker per elite at its centroid-side position keeps the
-     * tooltips and lets a reader count the elites */
-    for (size_t s = 0; s < a->filled; s++) {
-        double mx = a->measures[s * a->m + ax->measure], my = a->measures[s * a->m + ay->measure];
-        fprintf(fp, "<circle class=\"cell\" data-slot=\"%zu\" cx=\"%.2f\" cy=\"%.2f\" r=\"1.5\" fill=\"none\" stroke=\"none\">",
-                s, x0 + w * (mx - ax->lo) / (ax->hi - ax->lo), y0 + h - h * (my - ay->lo) / (ay->hi - ay->lo));
-        cell_title(fp, a, s);
-        fputs("</circle>\n", fp);
-    }
+    qdi_voronoi_free(&v);
     return QD_OK;
 }
 
@@ -303,10 +384,9 @@ static void draw_points(FILE *fp, const qd_archive *a, const axis *ax, const axi
 {
     char color[8];
     for (size_t s = 0; s < a->filled; s++) {
-        double mx = a->measures[s * a->m + ax->measure];
-        double tx = (mx - ax->lo) / (ax->hi - ax->lo), ty = 0.5;
+        double tx = axis_pos(ax, a->measures[s * a->m + ax->measure]), ty = 0.5;
         if (ay)
-            ty = (a->measures[s * a->m + ay->measure] - ay->lo) / (ay->hi - ay->lo);
+            ty = axis_pos(ay, a->measures[s * a->m + ay->measure]);
         tx = tx < 0 ? 0 : tx > 1 ? 1 : tx;
         ty = ty < 0 ? 0 : ty > 1 ? 1 : ty;
         color_of((a->objective[s] - vmin) / (vmax - vmin), color);
@@ -337,47 +417,135 @@ static void color_bar(FILE *fp, double x, double y, double h, double vmin, doubl
     fprintf(fp, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">objective</text>\n", x + BAR_WIDTH / 2, y - 16);
 }
 
-static void axis_label(FILE *fp, const qd_archive *a, const axis *ax, int vertical, double cx, double cy)
+/* The axis's name, centred along it, and on a probability axis the names of
+ * its ends ("romance" at the low end, "horror" at the high one). */
+static void axis_label(FILE *fp, const qd_archive *a, const axis *ax, int vertical, double cx, double cy, double len)
 {
-    const char *name = measure_name(a, ax->measure);
-    char fallback[32];
+    const char *name = qdi_axis_name(a, ax->measure), *low, *high;
+    char fallback[32], rot[96] = "";
+    int ends = qdi_axis_ends(a, ax->measure, &low, &high);
     snprintf(fallback, sizeof fallback, "measure_%zu", ax->measure);
     if (vertical)
-        fprintf(fp, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" transform=\"rotate(-90 %.2f %.2f)\">", cx,
-                cy, cx, cy);
-    else
-        fprintf(fp, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">", cx, cy);
+        snprintf(rot, sizeof rot, " transform=\"rotate(-90 %.2f %.2f)\"", cx, cy);
+    fprintf(fp, "<text class=\"axis-name\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\"%s>", cx, cy, rot);
     xml_text(fp, name ? name : fallback);
+    if (ends) {
+        fputs(": ", fp);
+        xml_text(fp, low);
+        fputs(" \xe2\x86\x94 ", fp); /* U+2194 */
+        xml_text(fp, high);
+    }
+    fputs("</text>\n", fp);
+    if (!ends)
+        return;
+    /* the end names under the ends, in the rotated frame for the y axis */
+    fprintf(fp, "<text class=\"axis-end\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"start\" fill=\"#555\"%s>", cx - len / 2,
+            cy + (vertical ? -14 : 14), rot);
+    xml_text(fp, low);
+    fprintf(fp, "</text>\n<text class=\"axis-end\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\" fill=\"#555\"%s>",
+            cx + len / 2, cy + (vertical ? -14 : 14), rot);
+    xml_text(fp, high);
     fputs("</text>\n", fp);
 }
 
-static int draw(FILE *fp, const qd_archive *a, const qd_heatmap_options *o, axis *ax, axis *ay)
+/* The colour scale: the options' range, else the elites' objectives;
+ * bounded by the evaluator's objective range when it declares one, and
+ * widened (within that range) when every elite has the same objective. */
+static void color_range(const qd_archive *a, const qd_heatmap_options *o, double *vmin, double *vmax)
+{
+    double lo = INFINITY, hi = -INFINITY, rlo, rhi;
+    int ranged = qdi_objective_range(a, &rlo, &rhi);
+    for (size_t s = 0; s < a->filled; s++) {
+        lo = fmin(lo, a->objective[s]);
+        hi = fmax(hi, a->objective[s]);
+    }
+    if (!a->filled || !isfinite(lo) || !isfinite(hi)) {
+        lo = ranged ? rlo : 0;
+        hi = ranged ? rhi : 1;
+    }
+    if (!isnan(o->vmin))
+        lo = o->vmin;
+    if (!isnan(o->vmax))
+        hi = o->vmax;
+    if (!(hi > lo)) {
+        double c = lo;
+        lo = c - 0.5;
+        hi = c + 0.5;
+        if (ranged && isnan(o->vmin) && isnan(o->vmax)) {
+            lo = fmax(lo, rlo);
+            hi = fmin(hi, rhi);
+            if (!(hi > lo)) {
+                lo = rlo;
+                hi = rhi;
+            }
+        }
+    }
+    *vmin = lo;
+    *vmax = hi;
+}
+
+/* The facets of a 3-D or 4-D grid: the measures other than x and y and the
+ * numbers of columns and rows (0 when there are none). */
+static size_t facet_layout(const qd_archive *a, const qd_heatmap_options *o, size_t hidden[2], axis fa[2],
+                           size_t *cols, size_t *rows)
+{
+    size_t nh = 0;
+    if (!a->type->coords || a->m < 3 || a->m > 4)
+        return 0;
+    for (size_t k = 0; k < a->m; k++)
+        if (k != o->x_measure && k != o->y_measure)
+            hidden[nh++] = k;
+    size_t n0 = fa[0].bins, n1 = nh > 1 ? fa[1].bins : 1;
+    if (n0 * n1 > MAX_FACETS)
+        return 0;
+    if (nh == 1) { /* 3-D: wrap the slices into rows of at most 6 */
+        *cols = n0 < 6 ? n0 : 6;
+        *rows = (n0 + *cols - 1) / *cols;
+    } else {
+        *cols = n0;
+        *rows = n1;
+    }
+    return nh;
+}
+
+/* The title of a facet: "tone: dark" or "measure_2 in [0, 1)". */
+static void facet_title(FILE *fp, const qd_archive *a, const axis *fa, size_t bin)
+{
+    const char *name = qdi_axis_name(a, fa->measure), *cat = NULL;
+    if (qdi_axis_categories(a, fa->measure))
+        cat = qdi_axis_category(a, fa->measure, 0.5 * (fa->edges[bin] + fa->edges[bin + 1]));
+    if (name)
+        xml_text(fp, name);
+    else
+        fprintf(fp, "measure_%zu", fa->measure);
+    if (cat) {
+        fputs(": ", fp);
+        xml_text(fp, cat);
+    } else {
+        fprintf(fp, " in [%.4g, %.4g)", fa->edges[bin], fa->edges[bin + 1]);
+    }
+}
+
+static int draw(FILE *fp, const qd_archive *a, const qd_heatmap_options *o, axis *ax, axis *ay, axis fa[2])
 {
     if (!fp) /* a dry run that only checks the options */
         return QD_OK;
     int grid = a->type->coords != NULL, one_d = a->m == 1;
-    double w = (double)o->size, h = one_d ? 48.0 : (double)o->size, x0 = MARGIN_LEFT, y0 = MARGIN_TOP;
-    double vmin = o->vmin, vmax = o->vmax;
+    size_t hidden[2], cols = 1, rows = 1, nh = facet_layout(a, o, hidden, fa, &cols, &rows);
+    double fs = nh ? fmax(80.0, (double)o->size / (double)(cols > rows ? cols : rows)) : (double)o->size;
+    double w = nh ? (double)cols * fs + (double)(cols - 1) * FACET_GAP_X : fs;
+    double h = one_d ? 48.0 : nh ? (double)rows * (fs + FACET_GAP_Y) - FACET_GAP_Y : fs;
+    double x0 = MARGIN_LEFT, y0 = MARGIN_TOP + (nh ? FACET_GAP_Y : 0), vmin, vmax;
+    int projected = !one_d && !nh && a->m > 2;
+    double bottom = MARGIN_BOTTOM + (projected ? 20 : 0);
     qd_archive_stats st;
     int rc = QD_OK;
     qd_archive_stats_get(a, &st);
-    if (isnan(vmin)) {
-        vmin = INFINITY;
-        for (size_t s = 0; s < a->filled; s++)
-            vmin = a->objective[s] < vmin ? a->objective[s] : vmin;
-    }
-    if (isnan(vmax))
-        vmax = st.obj_max;
-    if (!a->filled || !isfinite(vmin) || !isfinite(vmax)) {
-        vmin = 0;
-        vmax = 1;
-    }
-    if (!(vmax > vmin))
-        vmax = vmin + 1;
+    color_range(a, o, &vmin, &vmax);
     fprintf(fp,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-            "font-family=\"sans-serif\" font-size=\"12\" shape-rendering=\"crispEdges\">\n",
-            x0 + w + MARGIN_RIGHT, y0 + h + MARGIN_BOTTOM, x0 + w + MARGIN_RIGHT, y0 + h + MARGIN_BOTTOM);
+            "font-family=\"sans-serif\" font-size=\"12\">\n",
+            x0 + w + MARGIN_RIGHT, y0 + h + bottom, x0 + w + MARGIN_RIGHT, y0 + h + bottom);
     fprintf(fp, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     if (o->title) {
         fprintf(fp, "<text x=\"%.2f\" y=\"20\" font-size=\"15\" font-weight=\"bold\">", x0);
@@ -386,21 +554,51 @@ static int draw(FILE *fp, const qd_archive *a, const qd_heatmap_options *o, axis
     }
     fprintf(fp, "<text x=\"%.2f\" y=\"40\">%zu of %zu cells (%.2f%%), QD score %.6g, best %.6g</text>\n", x0,
             st.filled, st.cells, 100.0 * st.coverage, st.qd_score, a->filled ? st.obj_max : 0.0);
-    fprintf(fp, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#e8e8e8\" stroke=\"#333\"/>\n", x0,
-            y0, w, h);
-    if (grid)
-        rc = draw_grid(fp, a, ax, one_d ? NULL : ay, x0, y0, w, h, vmin, vmax);
-    else if (a->m == 2)
-        rc = draw_raster(fp, a, ax, ay, o->raster, x0, y0, w, h, vmin, vmax);
-    else
-        draw_points(fp, a, ax, one_d ? NULL : ay, x0, y0, w, h, vmin, vmax);
-    ticks(fp, ax, 0, x0, y0 + h, w);
-    axis_label(fp, a, ax, 0, x0 + w / 2, y0 + h + 40);
-    if (!one_d) {
-        ticks(fp, ay, 1, x0, y0, h);
-        axis_label(fp, a, ay, 1, 22, y0 + h / 2);
+    if (nh) { /* one 2-D slice per bin of the other measures */
+        size_t fix[4] = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX}, n = fa[0].bins * (nh > 1 ? fa[1].bins : 1);
+        for (size_t f = 0; f < n && !rc; f++) {
+            size_t col = f % cols, row = f / cols;
+            double fx = x0 + (double)col * (fs + FACET_GAP_X), fy = y0 + (double)row * (fs + FACET_GAP_Y);
+            fix[hidden[0]] = nh > 1 ? f % fa[0].bins : f;
+            if (nh > 1)
+                fix[hidden[1]] = f / fa[0].bins;
+            fprintf(fp, "<g class=\"facet\"><text class=\"facet-title\" x=\"%.2f\" y=\"%.2f\">", fx, fy - 6);
+            facet_title(fp, a, &fa[0], fix[hidden[0]]);
+            if (nh > 1) {
+                fputs(", ", fp);
+                facet_title(fp, a, &fa[1], fix[hidden[1]]);
+            }
+            fprintf(fp, "</text>\n<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#e8e8e8\" "
+                        "stroke=\"#333\"/>\n",
+                    fx, fy, fs, fs);
+            rc = draw_grid(fp, a, ax, ay, fix, fx, fy, fs, fs, vmin, vmax);
+            if (row == rows - 1 || f + cols >= n)
+                ticks(fp, a, ax, 0, fx, fy + fs, fs);
+            if (col == 0)
+                ticks(fp, a, ay, 1, fx, fy, fs);
+            fputs("</g>\n", fp);
+        }
+    } else {
+        fprintf(fp, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#e8e8e8\" stroke=\"#333\"/>\n",
+                x0, y0, w, h);
+        if (grid)
+            rc = draw_grid(fp, a, ax, one_d ? NULL : ay, NULL, x0, y0, w, h, vmin, vmax);
+        else if (a->m == 2 && (rc = draw_voronoi(fp, a, ax, ay, x0, y0, w, h, vmin, vmax)) == QD_EFORMAT)
+            rc = QD_OK, draw_points(fp, a, ax, ay, x0, y0, w, h, vmin, vmax);
+        else if (a->m != 2)
+            draw_points(fp, a, ax, one_d ? NULL : ay, x0, y0, w, h, vmin, vmax);
+        ticks(fp, a, ax, 0, x0, y0 + h, w);
+        if (!one_d)
+            ticks(fp, a, ay, 1, x0, y0, h);
     }
-    color_bar(fp, x0 + w + BAR_GAP, y0 + (one_d ? 0 : 20), one_d ? h : h - 40, vmin, vmax);
+    axis_label(fp, a, ax, 0, x0 + w / 2, y0 + h + 40, w);
+    if (!one_d)
+        axis_label(fp, a, ay, 1, 22, y0 + h / 2, h);
+    if (projected)
+        fprintf(fp, "<text class=\"note\" x=\"%.2f\" y=\"%.2f\" fill=\"#a00\">A projection: each %s shows the best "
+                    "elite over the %zu measures not drawn (the report's parallel axes show all %zu).</text>\n",
+                x0, y0 + h + 70, grid ? "square" : "point", a->m - 2, a->m);
+    color_bar(fp, x0 + w + BAR_GAP, y0 + (one_d ? 0 : 20), one_d ? h : (h > 120 ? h - 40 : h), vmin, vmax);
     fputs("</svg>\n", fp);
     return rc;
 }
@@ -409,7 +607,7 @@ int qdi_heatmap_write(FILE *fp, const qd_archive *a, const qd_heatmap_options *o
                       size_t errlen)
 {
     qd_heatmap_options o;
-    axis ax = {0}, ay = {0};
+    axis ax = {0}, ay = {0}, fa[2] = {{0}, {0}};
     int rc;
     if (opt)
         o = *opt;
@@ -439,11 +637,19 @@ int qdi_heatmap_write(FILE *fp, const qd_archive *a, const qd_heatmap_options *o
         if (a->m > 1)
             range_axis(a, o.y_measure, &ay);
     }
-    if ((rc = draw(fp, a, &o, &ax, &ay)))
+    if (a->type->coords && a->m >= 3 && a->m <= 4) /* the facets' axes */
+        for (size_t k = 0, n = 0; k < a->m; k++)
+            if (k != o.x_measure && k != o.y_measure && (rc = grid_axis(a, k, &fa[n++]))) {
+                qdi_set_error(err, errlen, "%s: the archive description has no bins for its measures", name);
+                goto done;
+            }
+    if ((rc = draw(fp, a, &o, &ax, &ay, fa)))
         qdi_set_error(err, errlen, "%s: out of memory", name);
 done:
     free(ax.edges);
     free(ay.edges);
+    free(fa[0].edges);
+    free(fa[1].edges);
     return rc;
 }
 

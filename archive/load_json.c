@@ -7,6 +7,40 @@
 #include <string.h>
 #include "archive/archive_internal.h"
 
+/* The axis labels and objective range archive.c's describe wrote (an
+ * entry that is not of that form is ignored: they only label drawings). */
+static void labels_from(const cJSON *desc, qd_space *space)
+{
+    const cJSON *all = cJSON_GetObjectItemCaseSensitive(desc, "measure_labels");
+    const cJSON *range = cJSON_GetObjectItemCaseSensitive(desc, "objective_range");
+    if (cJSON_GetArraySize(range) == 2 && cJSON_IsNumber(cJSON_GetArrayItem(range, 0)) &&
+        cJSON_IsNumber(cJSON_GetArrayItem(range, 1))) {
+        space->objective_min = cJSON_GetArrayItem(range, 0)->valuedouble;
+        space->objective_max = cJSON_GetArrayItem(range, 1)->valuedouble;
+    }
+    for (size_t k = 0; cJSON_IsArray(all) && k < space->measures; k++) {
+        const cJSON *one = cJSON_GetArrayItem(all, (int)k), *cats = cJSON_GetObjectItemCaseSensitive(one, "categories");
+        const cJSON *low = cJSON_GetObjectItemCaseSensitive(one, "low"), *high = cJSON_GetObjectItemCaseSensitive(one, "high");
+        if (cJSON_IsArray(cats) && cJSON_GetArraySize(cats) >= 1 && cJSON_GetArraySize(cats) <= 4096) {
+            size_t n = (size_t)cJSON_GetArraySize(cats);
+            const char **l = calloc(n, sizeof *l);
+            int ok = l != NULL;
+            for (size_t j = 0; ok && j < n; j++) {
+                const cJSON *c = cJSON_GetArrayItem(cats, (int)j);
+                ok = cJSON_IsString(c);
+                if (ok)
+                    l[j] = c->valuestring;
+            }
+            if (ok)
+                qd_space_set_measure_labels(space, k, l, n, 1);
+            free(l);
+        } else if (cJSON_IsString(low) && cJSON_IsString(high)) {
+            const char *l[2] = {low->valuestring, high->valuestring};
+            qd_space_set_measure_labels(space, k, l, 2, 0);
+        }
+    }
+}
+
 static int space_from(const cJSON *desc, qd_space *space, const char *path, char *err, size_t errlen)
 {
     const cJSON *genome = cJSON_GetObjectItemCaseSensitive(desc, "genome");
@@ -38,6 +72,7 @@ static int space_from(const cJSON *desc, qd_space *space, const char *path, char
             if (cJSON_IsString(n))
                 qd_space_set_measure_name(space, i, n->valuestring);
         }
+    labels_from(desc, space);
     return QD_OK;
 }
 

@@ -172,7 +172,11 @@ static int ai_init(qd_evaluator *ev, qd_config *cfg)
         const question *q = &st->measures[k];
         ev->space.measure_lower[k] = 0;
         ev->space.measure_upper[k] = q->categorical ? (double)q->nlabels : 1.0;
-        if (qd_space_set_measure_name(&ev->space, k, q->name))
+        /* a binary value is p(labels[0]): labels[1] names the low end */
+        const char *ends[2] = {q->labels[1], q->labels[0]};
+        if (qd_space_set_measure_name(&ev->space, k, q->name) ||
+            qd_space_set_measure_labels(&ev->space, k, q->categorical ? (const char *const *)q->labels : ends,
+                                        q->categorical ? q->nlabels : 2, q->categorical))
             return qd_config_fail(cfg, NULL, "could not be set up: out of memory");
     }
     ev->space.objective_min = 0;

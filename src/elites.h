@@ -94,6 +94,10 @@ typedef struct qd_space {
     double *measure_lower, *measure_upper;
     char **measure_names;
     double objective_min, objective_max;
+    /* Optional names along each measure's axis, NULL when none was set (see
+     * qd_space_set_measure_labels); for drawings only. */
+    char ***measure_labels;  /* per measure: NULL or a NULL-terminated list */
+    int *measure_categorical; /* per measure: 1 categories, 0 low/high ends */
 } qd_space;
 
 /* Allocates a space's arrays: genome bounds (-inf, inf), measure ranges NaN,
@@ -101,6 +105,10 @@ typedef struct qd_space {
 int qd_space_init(qd_space *s, qd_genome_kind kind, size_t dim, size_t measures);
 /* Sets the name of measure i (copied). */
 int qd_space_set_measure_name(qd_space *s, size_t i, const char *name);
+/* Names measure i's axis (labels copied): categorical, label j names the
+ * values [j, j + 1) (n >= 1); otherwise n == 2 and labels are the names of
+ * the low and the high end ("romance", "horror"). */
+int qd_space_set_measure_labels(qd_space *s, size_t i, const char *const *labels, size_t n, int categorical);
 /* Frees a space's arrays (not the struct). */
 void qd_space_free(qd_space *s);
 /* Deep-copies src into dst (dst's old arrays are not freed). */

@@ -57,10 +57,51 @@ int qd_space_set_measure_name(qd_space *s, size_t i, const char *name)
     return QD_OK;
 }
 
+static void free_labels(char **l)
+{
+    for (size_t j = 0; l && l[j]; j++)
+        free(l[j]);
+    free(l);
+}
+
+int qd_space_set_measure_labels(qd_space *s, size_t i, const char *const *labels, size_t n, int categorical)
+{
+    char **l;
+    if (i >= s->measures || (categorical ? n < 1 : n != 2))
+        return QD_EINVAL;
+    if (!s->measure_labels) {
+        if (!(s->measure_labels = calloc(s->measures, sizeof *s->measure_labels)))
+            return QD_ENOMEM;
+        if (!(s->measure_categorical = calloc(s->measures, sizeof *s->measure_categorical))) {
+            free(s->measure_labels);
+            s->measure_labels = NULL;
+            return QD_ENOMEM;
+        }
+    }
+    if (!(l = calloc(n + 1, sizeof *l)))
+        return QD_ENOMEM;
+    for (size_t j = 0; j < n; j++)
+        if (!(l[j] = strdup(labels[j]))) {
+            free_labels(l);
+            return QD_ENOMEM;
+        }
+    free_labels(s->measure_labels[i]);
+    s->measure_labels[i] = l;
+    s->measure_categorical[i] = categorical != 0;
+    return QD_OK;
+}
+
 void qd_space_free(qd_space *s)
 {
     if (!s)
         return;
+    if (s->measure_labels)
+        for (size_t i = 0; i < s->measures; i++)
+            free_labels(s->measure_labels[i]);
+    free(s->measure_labels);
+    free(s->measure_categorical);
+    s->measure_labels = NULL;
+    s->measure_categorical = NULL;
     free(s->lower);
     free(s->upper);
     free(s->measure_lower);
@@ -88,6 +129,16 @@ int qd_space_copy(qd_space *dst, const qd_space *src)
         if ((rc = qd_space_set_measure_name(dst, i, src->measure_names[i]))) {
             qd_space_free(dst);
             return rc;
+        }
+        if (src->measure_labels && src->measure_labels[i]) {
+            size_t n = 0;
+            while (src->measure_labels[i][n])
+                n++;
+            if ((rc = qd_space_set_measure_labels(dst, i, (const char *const *)src->measure_labels[i], n,
+                                                  src->measure_categorical[i]))) {
+                qd_space_free(dst);
+                return rc;
+            }
         }
     }
     dst->objective_min = src->objective_min;

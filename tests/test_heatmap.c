@@ -1,7 +1,8 @@
 /* test_heatmap.c - the SVG heatmap (archive/heatmap_svg.c): one shape per
  * elite at the right place with the right colour, QDAIF's non-uniform bins
  * drawn at equal width with their edges as labels, the best elite over
- * hidden dimensions, CVT rasters, XML escaping, bad options, same bytes for
+ * facets for 3-D and 4-D grids, a projection note beyond, category and end
+ * names on the axes, CVT Voronoi polygons, XML escaping, bad options, same bytes for
  * the same archive. */
 #include <math.h>
 #include "testutil.h"
@@ -97,7 +98,7 @@ static void test_qdaif_edges_are_equal_width_and_labelled(void)
     qd_space_free(&sp);
 }
 
-static void test_hidden_dimensions_show_the_best_elite(void)
+static void test_three_measures_give_one_facet_per_bin(void)
 {
     qd_space sp;
     qd_space_init(&sp, QD_GENOME_REAL, 1, 3);
@@ -106,27 +107,99 @@ static void test_hidden_dimensions_show_the_best_elite(void)
                                 &sp);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     add(a, 1, (double[]){0.5, 0.5, 0.5});
-    add(a, 5, (double[]){0.5, 0.5, 2.5}); /* same (x, z) column, better */
+    add(a, 5, (double[]){0.5, 0.5, 2.5}); /* same (x, y), another slice */
     add(a, 3, (double[]){1.5, 1.5, 1.5});
-    qd_heatmap_options o;
-    qd_heatmap_defaults(&o);
-    o.y_measure = 2; /* show measures 0 and 2; measure 1 is hidden */
-    char *svg = render(a, &o);
+    char *svg = render(a, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(svg);
-    CU_ASSERT_EQUAL(count(svg, "class=\"cell\""), 3); /* three distinct (x, z) cells */
-    o.y_measure = 1;                                  /* show 0 and 1: measure 2 hidden */
-    free(svg);
-    svg = render(a, &o);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(svg);
-    CU_ASSERT_EQUAL(count(svg, "class=\"cell\""), 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "objective 5;"));
-    CU_ASSERT_PTR_NULL(strstr(svg, "objective 1;"));
+    CU_ASSERT_EQUAL(count(svg, "class=\"facet\""), 3);
+    CU_ASSERT_EQUAL(count(svg, "class=\"cell\""), 3); /* nothing hidden: every elite drawn */
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, ">measure_2 in [0, 1)</text>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, ">measure_2 in [2, 3)</text>"));
+    /* facets 160 px wide, 12 px apart, from x 80, y 78: bin (0, 0) of the
+     * first and of the third slice */
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "data-slot=\"0\" x=\"80.00\" y=\"158.00\" width=\"80.00\" height=\"80.00\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "data-slot=\"1\" x=\"424.00\" y=\"158.00\" width=\"80.00\" height=\"80.00\""));
+    CU_ASSERT_PTR_NULL(strstr(svg, "A projection"));
     free(svg);
     qd_archive_free(a);
     qd_space_free(&sp);
 }
 
-static void test_cvt_raster_covers_the_elites_cells(void)
+static void test_four_measures_give_a_grid_of_facets_and_five_a_projection_note(void)
+{
+    qd_space sp;
+    const char *tones[] = {"happy", "dark", "calm"};
+    qd_space_init(&sp, QD_GENOME_REAL, 1, 4);
+    qd_space_set_measure_name(&sp, 3, "tone");
+    qd_space_set_measure_labels(&sp, 3, tones, 3, 1);
+    qd_archive *a = archive_for("{\"dims\": [{\"bins\": 2, \"range\": [0, 2]}, {\"bins\": 2, \"range\": [0, 2]},"
+                                " {\"bins\": 2, \"range\": [0, 2]}, {\"bins\": 3, \"range\": [0, 3]}]}",
+                                &sp);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    add(a, 1, (double[]){0.5, 0.5, 0.5, 0.5});
+    add(a, 2, (double[]){0.5, 0.5, 1.5, 2.5});
+    char *svg = render(a, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(svg);
+    CU_ASSERT_EQUAL(count(svg, "class=\"facet\""), 6); /* 2 columns x 3 rows */
+    CU_ASSERT_EQUAL(count(svg, "class=\"cell\""), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, ">measure_2 in [1, 2), tone: calm</text>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "measures 0.5, 0.5, 1.5, 2.5 (calm)</title>"));
+    free(svg);
+    qd_archive_free(a);
+    qd_space_free(&sp);
+    qd_space_init(&sp, QD_GENOME_REAL, 1, 5);
+    a = archive_for("{\"dims\": [{\"bins\": 2, \"range\": [0, 2]}, {\"bins\": 2, \"range\": [0, 2]},"
+                    " {\"bins\": 2, \"range\": [0, 2]}, {\"bins\": 2, \"range\": [0, 2]}, {\"bins\": 2, \"range\": [0, 2]}]}",
+                    &sp);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    add(a, 1, (double[]){0.5, 0.5, 0.5, 0.5, 0.5});
+    svg = render(a, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(svg);
+    CU_ASSERT_EQUAL(count(svg, "class=\"facet\""), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "A projection: each square shows the best elite over the 3 measures not drawn"));
+    free(svg);
+    qd_archive_free(a);
+    qd_space_free(&sp);
+}
+
+static void test_category_names_and_end_names_label_the_axes(void)
+{
+    qd_space sp;
+    const char *genres[] = {"haiku", "sonnet", "ballad", "limerick", "hymn"}, *ends[] = {"romance", "horror"};
+    qd_space_init(&sp, QD_GENOME_TEXT, 0, 2);
+    qd_space_set_measure_name(&sp, 0, "genre");
+    qd_space_set_measure_labels(&sp, 0, genres, 5, 1);
+    qd_space_set_measure_name(&sp, 1, "mood");
+    qd_space_set_measure_labels(&sp, 1, ends, 2, 0);
+    sp.objective_min = 0;
+    sp.objective_max = 1;
+    qd_archive *a = archive_for("{\"dims\": [{\"bins\": 5, \"range\": [0, 5]}, {\"bins\": 4, \"range\": [0, 1]}]}", &sp);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    double m[2] = {1.5, 0.9};
+    qd_solution s = {.text = "a poem", .objective = 0.94, .measures = m, .m = 2};
+    qd_add_result r;
+    CU_ASSERT_EQUAL(qd_archive_add(a, &s, &r), QD_OK);
+    char *svg = render(a, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(svg);
+    for (size_t i = 0; i < 5; i++) {
+        char want[64];
+        snprintf(want, sizeof want, ">%s</text>", genres[i]);
+        CU_ASSERT_PTR_NOT_NULL(strstr(svg, want));
+    }
+    /* haiku at the middle of the first of 5 bins of 96 px: x = 80 + 48 */
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "<text x=\"128.00\" y=\"554.00\" text-anchor=\"middle\">haiku</text>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, ">mood: romance \xe2\x86\x94 horror</text>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "text-anchor=\"start\" fill=\"#555\" transform=\"rotate(-90 22.00 296.00)\">romance</text>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "measures 1.5 (sonnet), 0.9\na poem</title>"));
+    /* one objective of 0.94 in [0, 1]: the bar spans 0.44 .. 1, not 0.94 .. 1.94 */
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, ">0.44</text>"));
+    CU_ASSERT_PTR_NULL(strstr(svg, ">1.44</text>"));
+    free(svg);
+    qd_archive_free(a);
+    qd_space_free(&sp);
+}
+
+static void test_cvt_cells_are_voronoi_polygons_with_empty_ones_drawn(void)
 {
     qd_space sp;
     qd_space_init(&sp, QD_GENOME_REAL, 1, 2);
@@ -135,15 +208,32 @@ static void test_cvt_raster_covers_the_elites_cells(void)
                                 &sp);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     add(a, 2, (double[]){0.9, 0.1});
-    qd_heatmap_options o;
-    qd_heatmap_defaults(&o);
-    o.raster = 4;
-    char *svg = render(a, &o);
+    char *svg = render(a, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(svg);
-    CU_ASSERT_EQUAL(count(svg, "<circle class=\"cell\""), 1);
-    /* each of the 4 raster rows has one run over the right half: 2 of 4 pixels */
-    CU_ASSERT_EQUAL(count(svg, "width=\"240.01\""), 4);
-    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "<rect x=\"320.00\" y=\"416.00\" width=\"240.01\" height=\"120.01\""));
+    CU_ASSERT_EQUAL(count(svg, "<polygon class=\"cell\""), 1);
+    CU_ASSERT_EQUAL(count(svg, "<polygon class=\"empty\""), 1);
+    /* the right half of the 480 x 480 plot at (80, 56) */
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "points=\"320.00,536.00 560.00,536.00 560.00,56.00 320.00,56.00\">"
+                                       "<title>cell 1: objective 2; measures 0.9, 0.1</title>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "points=\"80.00,536.00 320.00,536.00 320.00,56.00 80.00,56.00\">"
+                                       "<title>cell 0: empty</title>"));
+    free(svg);
+    qd_archive_free(a);
+    qd_space_free(&sp);
+}
+
+static void test_colours_between_the_stops_are_interpolated(void)
+{
+    qd_space sp;
+    qd_space_init(&sp, QD_GENOME_REAL, 1, 1);
+    qd_archive *a = archive_for("{\"dims\": [{\"bins\": 3, \"range\": [0, 3]}]}", &sp);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    add(a, 10, (double[]){0.5});
+    add(a, 15, (double[]){1.5}); /* t = 0.25: halfway from stop 2 (#414487) to stop 3 (#355f8d) */
+    add(a, 30, (double[]){2.5});
+    char *svg = render(a, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(svg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "x=\"240.00\" y=\"56.00\" width=\"160.00\" height=\"48.00\" fill=\"#3b528a\""));
     free(svg);
     qd_archive_free(a);
     qd_space_free(&sp);
@@ -220,8 +310,12 @@ static void test_empty_archive_and_same_bytes_twice(void)
 static const qdt_test tests[] = {
     {"one shape per elite, viridis at both ends", test_one_shape_per_elite_with_viridis_ends},
     {"QDAIF's edges are equal width and labelled", test_qdaif_edges_are_equal_width_and_labelled},
-    {"hidden dimensions show the best elite", test_hidden_dimensions_show_the_best_elite},
-    {"CVT raster covers the elites' cells", test_cvt_raster_covers_the_elites_cells},
+    {"three measures give one facet per bin", test_three_measures_give_one_facet_per_bin},
+    {"four measures give a grid of facets, five a projection note",
+     test_four_measures_give_a_grid_of_facets_and_five_a_projection_note},
+    {"category names and end names label the axes", test_category_names_and_end_names_label_the_axes},
+    {"CVT cells are Voronoi polygons, empty ones drawn", test_cvt_cells_are_voronoi_polygons_with_empty_ones_drawn},
+    {"colours between the stops are interpolated", test_colours_between_the_stops_are_interpolated},
     {"names and texts are escaped", test_names_and_texts_are_escaped},
     {"bad options name the file and value", test_bad_options_name_the_file_and_value},
     {"empty archive; same bytes twice", test_empty_archive_and_same_bytes_twice},
