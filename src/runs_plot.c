@@ -244,9 +244,9 @@ static void panel_curve(FILE *fp, const frame *f, const curve *c, int p, const c
         fputs("\"/>\n", fp);
     }
     fprintf(fp, "<path class=\"line\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" d=\"", colour);
-    for (size_t q = 0; q < c->n; q++)
+    for (size_t q = 0, drawn = 0; q < c->n; q++)
         if (isfinite(c->mean[p][q]))
-            fprintf(fp, "%s%.2f,%.2f", q == 0 || !isfinite(c->mean[p][q - 1]) ? (q ? " M" : "M") : " L",
+            fprintf(fp, "%s%.2f,%.2f", q == 0 || !isfinite(c->mean[p][q - 1]) ? (drawn++ ? " M" : "M") : " L",
                     px(f, c->x[q]), py(f, c->mean[p][q]));
     fputs("\"/>\n", fp);
 }
