@@ -168,19 +168,6 @@ static void axis_range(double lo, double hi, double *from, double *to, double *s
     *to = ceil(hi / *step - 1e-9) * *step;
 }
 
-static void xml_text(FILE *fp, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", fp); break;
-        case '<': fputs("&lt;", fp); break;
-        case '>': fputs("&gt;", fp); break;
-        case '"': fputs("&quot;", fp); break;
-        default: fputc(*s, fp);
-        }
-    }
-}
-
 typedef struct frame {
     double x0, y0, xfrom, xto, yfrom, yto;
 } frame;
@@ -199,7 +186,7 @@ static void panel_axes(FILE *fp, const frame *f, const char *name, double xstep,
 {
     char label[32];
     fprintf(fp, "<text x=\"%.2f\" y=\"%.2f\" font-weight=\"bold\">", f->x0, f->y0 - 10);
-    xml_text(fp, name);
+    qdi_xml_text(fp, name);
     fputs("</text>\n", fp);
     for (long i = 0; f->yfrom + (double)i * ystep <= f->yto + 1e-9 * ystep; i++) {
         double v = f->yfrom + (double)i * ystep, y = py(f, v);
@@ -260,7 +247,7 @@ static void legend(FILE *fp, const curve *c, size_t nc, double y)
                 "<g class=\"legend\"><rect x=\"%.2f\" y=\"%.2f\" width=\"18\" height=\"10\" fill=\"%s\"%s/>"
                 "<text x=\"%.2f\" y=\"%.2f\">",
                 LEFT, yy - 9, colour, c[i].runs > 1 ? " fill-opacity=\"0.6\"" : "", LEFT + 26, yy);
-        xml_text(fp, c[i].label);
+        qdi_xml_text(fp, c[i].label);
         if (c[i].runs > 1)
             fprintf(fp, ": mean of %zu runs, band from their min to max", c[i].runs);
         fputs("</text></g>\n", fp);
@@ -348,7 +335,7 @@ int qd_runs_plot_svg(FILE *fp, const qd_run_series *runs, size_t n, const char *
             width, height, width, height);
     if (title) {
         fprintf(fp, "<text x=\"%.2f\" y=\"22\" font-size=\"16\" font-weight=\"bold\">", LEFT);
-        xml_text(fp, title);
+        qdi_xml_text(fp, title);
         fputs("</text>\n", fp);
     }
     for (int p = 0; p < PANELS; p++) {
