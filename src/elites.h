@@ -621,6 +621,7 @@ typedef struct qd_output_options {
     long log_every;       /* iterations between plain log lines */
     double save_every;    /* seconds between intermediate saves (0: only at end) */
     long checkpoint_every; /* iterations between checkpoints (0: with each save) */
+    double heatmap_range[2]; /* objective range of the heatmaps' colours (NaN: the elites') */
 } qd_output_options;
 
 /* Options of an HTML report: title and description (NULL: none), the run's

@@ -3,8 +3,8 @@
  * and min-max band, figures held between rows when seeds' evaluation counts
  * differ, axes from 0 with short tick labels, the legend, well-formed XML),
  * and through the built program `elites plot`, `elites compare` (exact CSV,
- * mean ± sd), `elites export --range` and `--compare`, with their error
- * messages. */
+ * mean ± sd), `elites export --range` and `--compare`, the config's
+ * output.heatmap_range, with their error messages. */
 #include <math.h>
 #include <sys/stat.h>
 #include "cliutil.h"
@@ -406,6 +406,38 @@ static void test_export_range_sets_colour_bar_and_rejects_bad_ranges(void)
     free(dir);
 }
 
+/* output.heatmap_range (--set on elites run) fixes the run's own
+ * heatmap.svg and report.html colour range; a bad one names its value. */
+static void test_run_heatmap_range_from_config(void)
+{
+    char *dir = qdt_tmpdir(), config[700], out[700], path[800], *text;
+    snprintf(config, sizeof config, "%s/tiny.json", dir);
+    write_text(config, "{\"name\": \"tiny\", \"iterations\": 2, \"evaluator\": {\"type\": \"sphere\", \"dim\": 4},"
+                       " \"archive\": {\"type\": \"grid\", \"dims\": [{\"bins\": 8}, {\"bins\": 8}]},"
+                       " \"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.5, \"batch\": 8}],"
+                       " \"output\": {\"heatmap_range\": [-250, 1000]}}\n");
+    snprintf(out, sizeof out, "%s/run", dir);
+    const char *args[] = {"run", config, "-o", out, "-q", NULL};
+    cli_result r = cli(dir, args);
+    CU_ASSERT_EQUAL(r.status, 0);
+    cli_free(&r);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", out, i ? "report.html" : "heatmap.svg");
+        text = qdt_slurp(path);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, ">-250</text>"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, ">1000</text>"));
+        free(text);
+    }
+    const char *bad[] = {"run", config, "-o", out, "-q", "--set", "output.heatmap_range=[3,3]", NULL};
+    r = cli(dir, bad);
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "output.heatmap_range must be two numbers [LO, HI] with LO < HI, got [3,3]\n"));
+    cli_free(&r);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
 static void test_export_compare_embeds_plot_and_table(void)
 {
     char *dir = qdt_tmpdir(), archive[700], other[700], html_path[700], *html, want[1024];
@@ -451,6 +483,7 @@ static const qdt_test tests[] = {
     {"compare_table_shows_mean_and_sd", test_compare_table_shows_mean_and_sd},
     {"plot_command_writes_svg_and_reports_bad_runs", test_plot_command_writes_svg_and_reports_bad_runs},
     {"export_range_sets_colour_bar_and_rejects_bad_ranges", test_export_range_sets_colour_bar_and_rejects_bad_ranges},
+    {"run_heatmap_range_from_config", test_run_heatmap_range_from_config},
     {"export_compare_embeds_plot_and_table", test_export_compare_embeds_plot_and_table},
     {NULL, NULL}};
 
