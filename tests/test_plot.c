@@ -364,7 +364,7 @@ static void real_runs(const char *dir)
                        " \"archive\": {\"type\": \"grid\", \"dims\": [{\"bins\": 8}, {\"bins\": 8}]},"
                        " \"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.5, \"batch\": 16}]}\n");
     for (int seed = 1; seed <= 2; seed++) {
-        char s[8];
+        char s[16];
         snprintf(s, sizeof s, "%d", seed);
         snprintf(out, sizeof out, "%s/s%d", dir, seed);
         const char *args[] = {"run", config, "--seed", s, "-o", out, "-q", NULL};
