@@ -9,19 +9,30 @@
  * for it). */
 (function () {
   'use strict';
+  var MARKS = {start: performance.now()};
   var D = JSON.parse(document.getElementById('data').textContent);
+  MARKS.parsed = performance.now();
   var N = D.n, M = D.m, MP = D.map;
 
   /* numbers travel as little-endian float32 / int32 in base64 */
+  var LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
   function b64(s, asInt) {
-    var b = atob(s || ''), n = b.length, u = new Uint8Array(n), i;
-    for (i = 0; i < n; i++) u[i] = b.charCodeAt(i);
-    var dv = new DataView(u.buffer), k = n >> 2, o = asInt ? new Int32Array(k) : new Float32Array(k);
+    var u, i;
+    if (Uint8Array.fromBase64) u = Uint8Array.fromBase64(s || '');
+    else {
+      var b = atob(s || ''), n = b.length;
+      u = new Uint8Array(n);
+      for (i = 0; i < n; i++) u[i] = b.charCodeAt(i);
+    }
+    var k = u.length >> 2;
+    if (LE) return asInt ? new Int32Array(u.buffer, u.byteOffset, k) : new Float32Array(u.buffer, u.byteOffset, k);
+    var dv = new DataView(u.buffer, u.byteOffset), o = asInt ? new Int32Array(k) : new Float32Array(k);
     for (i = 0; i < k; i++) o[i] = asInt ? dv.getInt32(4 * i, true) : dv.getFloat32(4 * i, true);
     return o;
   }
   var OBJ = b64(D.objective), MEA = b64(D.measures), CELL = b64(D.cell, true);
   var GEN = D.genome ? b64(D.genome) : null, G = D.genes || 0;
+  MARKS.decoded = performance.now();
 
   function el(t, txt, cls) {
     var n = document.createElement(t);
@@ -206,7 +217,14 @@
       c.addEventListener('mouseleave', function () { hover = null; tipShow(-1); redraw(); });
       c.addEventListener('click', function () { show(s, false); });
     });
-    return {mark: redraw};
+    /* where elite i is drawn, in client coordinates (null: not drawn) */
+    function pointOf(i) {
+      var n = bySlot[i];
+      if (!n) return null;
+      var b = n.getBoundingClientRect();
+      return {x: b.left + b.width / 2, y: b.top + b.height / 2};
+    }
+    return {mark: redraw, pointOf: pointOf};
   }
 
   /* ---- the canvas map (big archives) ---- */
@@ -262,10 +280,11 @@
     var pick, cellRect;
     if (MP.grid) {
       var nx = bins[X], ny = Y >= 0 ? bins[Y] : 1, best = new Int32Array(facets * nx * ny).fill(-1);
+      var bin = function (cell, k) { return Math.floor(cell / STRIDE[k]) % bins[k]; };
       for (i = 0; i < N; i++) {
-        var c = coords(CELL[i]), pp = 0;
-        if (hidden.length) pp = hidden.length > 1 ? c[hidden[0]] + bins[hidden[0]] * c[hidden[1]] : c[hidden[0]];
-        var at = pp * nx * ny + (Y >= 0 ? c[Y] : 0) * nx + c[X];
+        var ce = CELL[i], pp = 0;
+        if (hidden.length) pp = hidden.length > 1 ? bin(ce, hidden[0]) + bins[hidden[0]] * bin(ce, hidden[1]) : bin(ce, hidden[0]);
+        var at = pp * nx * ny + (Y >= 0 ? bin(ce, Y) : 0) * nx + bin(ce, X);
         if (best[at] < 0 || OBJ[i] > OBJ[best[at]]) best[at] = i;
       }
       var cw = pw / nx, chh = ph / ny;
@@ -279,7 +298,7 @@
         g.fillStyle = colour(OBJ[best[a]]);
         g.fillRect(rc[0], rc[1], Math.max(rc[2], 1), Math.max(rc[3], 1));
       }
-      var where = {};
+      var where = new Int32Array(N).fill(-1);
       for (a = 0; a < best.length; a++) if (best[a] >= 0) where[best[a]] = a;
       pick = function (mx, my) {
         for (var pp = 0; pp < facets; pp++) {
@@ -291,7 +310,8 @@
         }
         return null;
       };
-      var outlineOf = function (i) { return where[i] === undefined ? null : cellRect(where[i]); };
+      var outlineOf = function (i) { return where[i] < 0 ? null : cellRect(where[i]); };
+      var centre = function (i) { var r = outlineOf(i); return r && [r[0] + r[2] / 2, r[1] + r[3] / 2]; };
     } else if (cvt2) {
       /* the Voronoi cells as a raster: each pixel owned by its nearest centroid */
       var C = b64(MP.centroids), K = C.length / M, slotOf = new Int32Array(K).fill(-1);
@@ -343,6 +363,10 @@
         return slotOf[ck] >= 0 ? {i: slotOf[ck], at: ck} : null;
       };
       var outlineOf = function (i) { return {cell: CELL[i]}; };
+      var centre = function (i) {
+        var x = Math.floor(px[CELL[i]]), y = Math.floor(py[CELL[i]]);
+        return own[Math.min(h - 1, y) * w + Math.min(w - 1, x)] === CELL[i] ? [L + x + 0.5, T + y + 0.5] : null;
+      };
     } else {
       /* points at their (x, y) measures */
       var PX = new Float32Array(N), PY = new Float32Array(N), ord = [];
@@ -362,6 +386,7 @@
         return bi >= 0 ? {i: bi} : null;
       };
       var outlineOf = function (i) { return [PX[i] - 4, PY[i] - 4, 8, 8]; };
+      var centre = function (i) { return [PX[i], PY[i]]; };
     }
     /* axes, names, colour bar, note */
     g.fillStyle = '#222';
@@ -435,7 +460,13 @@
       var b = ov.getBoundingClientRect(), hit = pick((ev.clientX - b.left) * W / b.width, (ev.clientY - b.top) * H / b.height);
       if (hit) show(hit.i, false);
     });
-    return {mark: redraw, canvas: ov, pick: pick, cellRect: outlineOf};
+    function pointOf(i) {
+      var c = centre(i);
+      if (!c) return null;
+      var b = ov.getBoundingClientRect();
+      return {x: b.left + c[0] * b.width / W, y: b.top + c[1] * b.height / H};
+    }
+    return {mark: redraw, pointOf: pointOf};
   }
 
   /* ---- parallel axes: every elite as a line over all its measures ---- */
@@ -565,7 +596,8 @@
   document.getElementById('next').addEventListener('click', function () { page++; render(); });
 
   map = MP.mode === 'canvas' ? canvasMap() : svgMap();
-  window.__report = {ready: true, elites: N, mode: MP.mode, pick: map && map.pick, cellRect: map && map.cellRect};
+  MARKS.map = performance.now();
+  window.__report = {ready: true, t: performance.now(), marks: MARKS, elites: N, mode: MP.mode, pointOf: map && map.pointOf};
   resort();
   refilter();
   var hm = location.hash.match(/^#cell=(\d+)$/);
