@@ -292,14 +292,27 @@
         var pp = Math.floor(at / (nx * ny)), r = at % (nx * ny), bx = r % nx, by = Math.floor(r / nx), po = panelOrigin(pp);
         return [po[0] + bx * cw, po[1] + ph - (by + 1) * chh, cw, chh];
       };
-      for (var a = 0; a < best.length; a++) {
-        if (best[a] < 0) continue;
-        var rc = cellRect(a);
-        g.fillStyle = colour(OBJ[best[a]]);
-        g.fillRect(rc[0], rc[1], Math.max(rc[2], 1), Math.max(rc[3], 1));
+      /* each panel as an nx x ny image (one pixel per cell, empty ones
+       * transparent over the panel's grey) scaled up without smoothing */
+      var tile = document.createElement('canvas');
+      tile.width = nx;
+      tile.height = ny;
+      var tg = tile.getContext('2d');
+      g.imageSmoothingEnabled = false;
+      for (var pp2 = 0; pp2 < facets; pp2++) {
+        var im = tg.createImageData(nx, ny), px4 = im.data;
+        for (var a = 0; a < nx * ny; a++) {
+          var e = best[pp2 * nx * ny + a];
+          if (e < 0) continue;
+          var c3 = rgb((OBJ[e] - MP.vmin) / (MP.vmax - MP.vmin)), q = 4 * ((ny - 1 - Math.floor(a / nx)) * nx + a % nx);
+          px4[q] = c3[0]; px4[q + 1] = c3[1]; px4[q + 2] = c3[2]; px4[q + 3] = 255;
+        }
+        tg.putImageData(im, 0, 0);
+        var po3 = panelOrigin(pp2);
+        g.drawImage(tile, po3[0], po3[1], pw, ph);
       }
       var where = new Int32Array(N).fill(-1);
-      for (a = 0; a < best.length; a++) if (best[a] >= 0) where[best[a]] = a;
+      for (var a2 = 0; a2 < best.length; a2++) if (best[a2] >= 0) where[best[a2]] = a2;
       pick = function (mx, my) {
         for (var pp = 0; pp < facets; pp++) {
           var po = panelOrigin(pp), bx = Math.floor((mx - po[0]) / cw), by = Math.floor((po[1] + ph - my) / chh);
