@@ -394,6 +394,8 @@ static int write_report(FILE *fp, const qd_archive *a, const qd_report_options *
         chart(fp, o->metrics, o->nmetrics, "coverage (%)", 1);
         chart(fp, o->metrics, o->nmetrics, "best objective", 2);
     }
+    if (o->extra_html) /* e.g. a comparison with other runs (elites export --compare) */
+        fputs(o->extra_html, fp);
     fputs("<h2>Elites</h2>\n<input id=\"filter\" placeholder=\"filter: a cell number or words of a text\">"
           " <span class=\"pager\"><button id=\"prev\">previous</button><button id=\"next\">next</button></span>"
           " <span id=\"count\"></span>\n<table id=\"elites\"><thead><tr><th data-key=\"cell\">cell</th>"

@@ -93,6 +93,10 @@ void qdi_strings_free(char **list);
 /* Sends one line to the log handler (qd_set_log_handler). */
 void qdi_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Writes s (NULL: nothing) with XML's special characters escaped, for SVG
+ * and HTML text and attribute values. */
+void qdi_xml_text(FILE *fp, const char *s);
+
 /* Writes a CSV field, quoted when it holds a comma, quote or newline. */
 void qdi_csv_field(FILE *fp, const char *s);
 
