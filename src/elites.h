@@ -635,6 +635,7 @@ typedef struct qd_report_options {
     const qd_metrics *metrics;
     size_t nmetrics;
     qd_heatmap_options heatmap;
+    size_t svg_cells; /* archives of more cells get a canvas map (0: 4096) */
     const char *extra_html;
 } qd_report_options;
 
