@@ -50,7 +50,7 @@ struct qd_llm {
     long retries, max_in_flight, fail_after;
     size_t max_reply;
     uint64_t run_seed;
-    int replay;
+    int replay, probe;
     qdi_llm_cache *cache;
     /* shared state */
     CURLSH *share;           /* DNS and TLS sessions */
@@ -203,7 +203,8 @@ static int read_config(qd_llm *llm, qd_config *cfg)
     if (qd_config_has(cfg, "api_key"))
         return qd_config_fail(cfg, "api_key", "is not read from configs (they are saved with the results): put the "
                                               "key in an environment variable and name it in llm.api_key_env");
-    if (qd_config_bool(cfg, "replay", &llm->replay) || qd_config_string(cfg, "cache", &cache) ||
+    llm->probe = 1;
+    if (qd_config_bool(cfg, "replay", &llm->replay) || qd_config_bool(cfg, "probe", &llm->probe) || qd_config_string(cfg, "cache", &cache) ||
         qd_config_string(cfg, "model", &model) || qd_config_string(cfg, "api_key_env", &key_env) ||
         read_urls(llm, cfg) ||
         (qd_config_has(cfg, "temperature") && qd_config_number(cfg, "temperature", &llm->temperature, ">= 0 <= 2")) ||
@@ -513,14 +514,8 @@ int qd_llm_stats_json(const qd_llm *llm, cJSON *out)
     pthread_mutex_lock(&((qd_llm *)llm)->lock);
     for (size_t i = 0; i < llm->nurls; i++) {
         cJSON *u = cJSON_CreateObject();
-        const char *at = strchr(llm->urls[i].base, '@'), *scheme = strstr(llm->urls[i].base, "://");
         char shown[512];
-        /* user:password@ in a URL is not shown */
-        if (at && scheme && at > scheme)
-            snprintf(shown, sizeof shown, "%.*s://[user]@%s", (int)(scheme - llm->urls[i].base), llm->urls[i].base,
-                     at + 1);
-        else
-            snprintf(shown, sizeof shown, "%s", llm->urls[i].base);
+        qdi_redact_url(shown, sizeof shown, llm->urls[i].base); /* user:password@ is not shown */
         cJSON_AddStringToObject(u, "url", shown);
         cJSON_AddNumberToObject(u, "requests", (double)llm->urls[i].requests);
         cJSON_AddNumberToObject(u, "failures", (double)llm->urls[i].failures);
@@ -641,8 +636,10 @@ static void attempt(qd_llm_session *s, size_t u, const char *path, const char *b
         double t = llm->timeout, left = s->deadline > 0 ? s->deadline - qdi_now() : t;
         curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)(1000.0 * (left < t ? (left > 0.001 ? left : 0.001) : t)));
     }
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    if (body) { /* NULL: a GET (the start-up probe) */
+        curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
     take_slot(llm);
     code = curl_easy_perform(s->curl);
     give_slot(llm);
@@ -954,5 +951,38 @@ int qd_llm_embed(qd_llm_session *s, const char *text, double **vec, size_t *n)
         *vec = e.vec;
         *n = e.n;
     }
+    return rc;
+}
+
+/* ---- the start-up probe ------------------------------------------------ */
+
+int qd_llm_probe(qd_llm *llm, char *err, size_t errlen)
+{
+    qd_llm_session *s;
+    int rc = QD_OK;
+    if (!llm->probe || llm->replay)
+        return QD_OK;
+    if (qd_llm_session_new(llm, 0, &s) != QD_OK) {
+        qdi_set_error(err, errlen, "llm: start-up probe: out of memory");
+        return QD_ENOMEM;
+    }
+    for (size_t u = 0; u < llm->nurls && rc == QD_OK; u++) {
+        outcome o;
+        s->deadline = qdi_now() + (llm->timeout < 30 ? llm->timeout : 30); /* a probe is quick or failed */
+        char shown[600], status[32], hint[160] = "";
+        curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
+        attempt(s, u, "/models", NULL, &o);
+        if (o.kind < 0)
+            continue;
+        qdi_redact_url(shown, sizeof shown, s->url);
+        if (o.status == 401 || o.status == 403)
+            snprintf(hint, sizeof hint, " (is the API key in $%s right?)", llm->key_env);
+        else if (o.status == 404)
+            snprintf(hint, sizeof hint, " (is llm.url right? it names the API's base, e.g. http://host:8080/v1)");
+        qdi_set_error(err, errlen, "llm: the start-up probe GET %s failed: %s%s: %s (llm.probe false skips it)",
+                      shown, describe(&o, status, sizeof status), hint, o.detail);
+        rc = fail_code(o.kind);
+    }
+    qd_llm_session_free(s);
     return rc;
 }
