@@ -396,6 +396,11 @@ static int load_from(qd_search *s, const char *dir, const char *ck, char *err, s
         qdi_set_error(err, errlen, "%s: counts or next_job missing or not whole numbers", spath);
         goto done;
     }
+    /* async: a stop left its last iteration short (fewer jobs told than a
+     * whole one); the jobs still to ask are the whole iterations to go,
+     * not the configured total less those asked (that ran one iteration
+     * too many, 3001 of 3000) */
+    s->ask_offset = (int64_t)s->counts.asked - (int64_t)(s->counts.iterations * s->njobs);
     ms = field(st, "mutators");
     if (!cJSON_IsArray(ms) || (size_t)cJSON_GetArraySize(ms) != s->nmutators) {
         qdi_set_error(err, errlen, "%s: mutators must list %zu mutator states", spath, s->nmutators);

@@ -46,6 +46,7 @@ void qdi_search_set_elapsed(qd_search *s, double secs)
 void qdi_search_reset_loaded(qd_search *s)
 {
     memset(&s->counts, 0, sizeof s->counts);
+    s->ask_offset = 0;
     s->next_job = 0;
     s->nhistory = 0;
     for (size_t i = 0; i < s->nkinds; i++)

@@ -24,7 +24,9 @@ static int any_n(const qd_mutator *m)
 static int async_fill(qd_search *s)
 {
     size_t idle = 0;
-    uint64_t budget = s->iterations * s->njobs; /* asks of the whole run */
+    /* asks of the whole run (one short iteration before a resume asked fewer) */
+    int64_t total = (int64_t)(s->iterations * s->njobs) + s->ask_offset;
+    uint64_t budget = total > 0 ? (uint64_t)total : 0;
     while (s->running < s->inflight_max && idle < s->nmutators && s->counts.asked < budget) {
         size_t i = s->rr, off = s->mut_off[i], j, n = 0;
         qd_mutator *m = s->mutators[i];

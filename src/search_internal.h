@@ -46,6 +46,7 @@ struct qd_search {
     unsigned char *slot;  /* async: each job slot free, running or done */
     size_t running;       /* async: jobs handed to the pool, not yet back */
     size_t rr;            /* async: the next mutator to ask */
+    int64_t ask_offset;   /* async: jobs asked less iterations x njobs at a resume (<= 0) */
     int abandoned;        /* jobs were left running after a stop */
     int torn;             /* an iteration was given up half way: no checkpoint */
     double stop_seen;     /* when the loop first saw the stop (monotonic) */

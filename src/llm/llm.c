@@ -164,12 +164,22 @@ static int read_urls(qd_llm *llm, qd_config *cfg)
         return qd_config_fail(cfg, "url", "is required (the server's base URL, e.g. \"http://127.0.0.1:8080/v1\"; "
                                           "or set ELITES_LLM_URL)");
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        char shown[512];
+        qdi_redact_url(shown, sizeof shown, list[i]);
         if (strncmp(list[i], "http://", 7) != 0 && strncmp(list[i], "https://", 8) != 0) {
-            qd_config_fail(cfg, "url", "must start with http:// or https://, got \"%s\"", list[i]);
+            qd_config_fail(cfg, "url", "must start with http:// or https://, got \"%s\"", shown);
             qdi_strings_free(list);
             return QD_EINVAL;
         }
+        /* a checkpoint's config keeps no password: ask for the URL again */
+        if (strstr(list[i], "://[redacted]@")) {
+            qd_config_fail(cfg, "url", "is \"%s\": its credentials are not saved; give the URL again "
+                           "(--set llm.url=URL)", shown);
+            qdi_strings_free(list);
+            return QD_EINVAL;
+        }
+    }
     llm->urls = calloc(n, sizeof *llm->urls);
     for (size_t i = 0; llm->urls && i < n; i++)
         if (!(llm->urls[llm->nurls++].base = base_url(list[i])))
