@@ -1,0 +1,503 @@
+/* test_reliability.c - what `elites run` does when things go wrong around
+ * the search (issue 11): a bad output folder is refused before any work; a
+ * failed save is retried and a run whose saves keep failing stops keeping
+ * its last good checkpoint; a failed final checkpoint exits non-zero;
+ * temporary files a killed run left are swept at the next start; no
+ * credential reaches a file the run writes; an unreachable LLM server stops
+ * the run at once; a run whose every job fails stops at
+ * max_consecutive_failures and exits non-zero; an async run stopped and
+ * resumed ends at the configured iteration. Each test checks the exact
+ * message, the exit status and what is on disk. */
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include "cliutil.h"
+#include "llmtest.h"
+
+typedef struct cli_result {
+    int status;
+    char *out, *err;
+} cli_result;
+
+static cli_result run_elites(const char *dir, const char *const *args)
+{
+    cli_result r = {-1, NULL, NULL};
+    r.status = qdt_wait_cli(qdt_start_cli(dir, args), dir, &r.out, &r.err);
+    return r;
+}
+
+static void cli_result_free(cli_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char path[2048];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}
+
+static void touch(const char *dir, const char *name)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs("x\n", fp);
+    fclose(fp);
+}
+
+static void sphere(char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/examples/sphere.json", qdt_srcdir());
+}
+
+/* Names of the entries of dir, sorted, one per line. */
+static char *listing(const char *dir)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    char *out = calloc(1, 4096);
+    for (int i = 0; i < n; i++) {
+        if (names[i]->d_name[0] != '.' && strlen(out) + strlen(names[i]->d_name) + 2 < 4096) {
+            strcat(out, names[i]->d_name);
+            strcat(out, "\n");
+        }
+        free(names[i]);
+    }
+    if (n >= 0)
+        free(names);
+    return out;
+}
+
+/* 1. -o naming a file, or a folder that cannot be created or written: exit
+ * 2 before the search starts (no first line, no file written). */
+static void test_bad_output_folder_refused_before_the_first_evaluation(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], file[1100], sub[1200], want[4096], ro[1100];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    sphere(config, sizeof config);
+    touch(tmp, "afile");
+    snprintf(file, sizeof file, "%s/afile", tmp);
+    snprintf(sub, sizeof sub, "%s/afile/sub", tmp);
+
+    const char *a1[] = {"run", config, "-o", file, NULL};
+    cli_result r = run_elites(tmp, a1);
+    CU_ASSERT_EQUAL(r.status, 2);
+    snprintf(want, sizeof want, "elites run: output folder %s cannot be used: %s: not a folder; nothing was run\n",
+             file, file);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    CU_ASSERT_STRING_EQUAL(r.out, "");
+    cli_result_free(&r);
+
+    const char *a2[] = {"run", config, "-o", sub, NULL};
+    r = run_elites(tmp, a2);
+    CU_ASSERT_EQUAL(r.status, 2);
+    snprintf(want, sizeof want,
+             "elites run: output folder %s cannot be used: %s: cannot create folder: Not a directory; nothing was run\n",
+             sub, sub);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    cli_result_free(&r);
+
+    /* a folder that exists but takes no files: read-only for a user, /proc
+     * for root (whom permissions do not stop) */
+    if (geteuid() != 0) {
+        snprintf(ro, sizeof ro, "%s/ro", tmp);
+        CU_ASSERT_EQUAL_FATAL(mkdir(ro, 0555), 0);
+    } else {
+        snprintf(ro, sizeof ro, "/proc/1");
+    }
+    const char *a3[] = {"run", config, "-o", ro, NULL};
+    r = run_elites(tmp, a3);
+    CU_ASSERT_EQUAL(r.status, 2);
+    snprintf(want, sizeof want, "elites run: output folder %s cannot be written: ", ro);
+    CU_ASSERT_EQUAL(strncmp(r.err, want, strlen(want)), 0);
+    CU_ASSERT(strlen(r.err) > 18 && strcmp(r.err + strlen(r.err) - 18, "; nothing was run\n") == 0);
+    CU_ASSERT_STRING_EQUAL(r.out, "");
+    cli_result_free(&r);
+    char *l = listing(tmp); /* nothing written beside the test's own files */
+    CU_ASSERT_STRING_EQUAL(l, geteuid() != 0 ? "afile\nro\nstderr.txt\nstdout.txt\n" : "afile\nstderr.txt\nstdout.txt\n");
+    free(l);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 2. Outputs that cannot be written (heatmap.svg.tmp is a folder): each
+ * save point is retried, the third in a row stops the run; the checkpoint,
+ * written first, is whole, and no partial output set was published. */
+static void test_failing_saves_stop_the_run_keeping_the_checkpoint(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], path[1300], want[8192], line[1400];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    sphere(config, sizeof config);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    snprintf(path, sizeof path, "%s/run/heatmap.svg.tmp/x", tmp);
+    CU_ASSERT_EQUAL_FATAL(qdi_mkdir_p(path, want, sizeof want), QD_OK);
+    const char *args[] = {"run", config, "-q", "--iterations", "1000", "--set", "output.save_every=0.000001",
+                          "--set", "evaluator.dim=4", "--set", "mutators[0].batch=10", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(r.status, 1);
+    snprintf(line, sizeof line, "%s/heatmap.svg.tmp: cannot rename temporary file: Is a directory", out);
+    snprintf(want, sizeof want,
+             "elites run: could not save (1 of 3 in a row; retried at the next save point): %s\n"
+             "elites run: could not save (2 of 3 in a row; retried at the next save point): %s\n"
+             "elites run: stopped after iteration 3: 3 save points in a row failed (output.max_failed_saves), the "
+             "last: %s; the last good checkpoint (iteration 3) is in %s/checkpoint (go on with: elites run --resume "
+             "%s)\n",
+             line, line, line, out, out);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    cli_result_free(&r);
+    char *l = listing(out);
+    CU_ASSERT_STRING_EQUAL(l, "checkpoint\ncheckpoint-metrics\ncheckpoint.prev\nheatmap.svg.tmp\n");
+    free(l);
+    snprintf(path, sizeof path, "%s/checkpoint/state.json", out);
+    char *text = qdt_slurp(path);
+    cJSON *st = text ? cJSON_Parse(text) : NULL;
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(st, "counts"), "iterations");
+    CU_ASSERT(cJSON_IsNumber(it) && it->valuedouble == 3);
+    cJSON_Delete(st);
+    free(text);
+
+    /* the folder fixed, the run goes on from that checkpoint */
+    snprintf(path, sizeof path, "%s/heatmap.svg.tmp/x", out);
+    CU_ASSERT_EQUAL(rmdir(path), 0);
+    snprintf(path, sizeof path, "%s/heatmap.svg.tmp", out);
+    CU_ASSERT_EQUAL(rmdir(path), 0);
+    const char *again[] = {"run", "--resume", out, "-q", "--iterations", "5", NULL};
+    r = run_elites(tmp, again);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_STRING_EQUAL(r.err, "");
+    cli_result_free(&r);
+    snprintf(path, sizeof path, "%s/metrics.csv", out);
+    text = qdt_slurp(path);
+    CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "\n5,50,0,"));
+    free(text);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 2. A final checkpoint that cannot be written (a stray file named
+ * checkpoint.tmp): the outputs are saved, the exit status is 1. */
+static void test_failed_final_checkpoint_exits_1(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], want[4096];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    sphere(config, sizeof config);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    CU_ASSERT_EQUAL_FATAL(mkdir(out, 0755), 0);
+    touch(out, "checkpoint.tmp");
+    const char *args[] = {"run", config, "-q", "--iterations", "5", "--set", "evaluator.dim=4", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(r.status, 1);
+    snprintf(want, sizeof want, "elites run: could not write the checkpoint: %s/checkpoint.tmp: cannot create: File exists\n",
+             out);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    cli_result_free(&r);
+    char *l = listing(out);
+    CU_ASSERT_STRING_EQUAL(l, "archive.csv\narchive.json\ncheckpoint.tmp\nheatmap.svg\nmetrics.csv\nreport.html\n");
+    free(l);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 8. Temporary files of a killed run (an atomic write's NAME.tmp.XXXXXX, an
+ * unfinished set's NAME.tmp, checkpoint.tmp/) go at the next start; other
+ * files stay. */
+static void test_leftover_temp_files_removed_at_the_next_start(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], path[1300], want[2048];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    sphere(config, sizeof config);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    snprintf(path, sizeof path, "%s/checkpoint.tmp", out);
+    CU_ASSERT_EQUAL_FATAL(qdi_mkdir_p(path, want, sizeof want), QD_OK);
+    touch(path, "state.json");
+    touch(out, "report.html.tmp.Ab3xYz");
+    touch(out, "archive.json.tmp");
+    touch(out, "notes.tmp");
+    touch(out, "report.html.tmp.toolong");
+    const char *args[] = {"run", config, "-q", "--iterations", "2", "--set", "evaluator.dim=4", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(r.status, 0);
+    snprintf(want, sizeof want, "elites run: removed 3 temporary files an interrupted run left in %s\n", out);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    cli_result_free(&r);
+    char *l = listing(out);
+    CU_ASSERT_STRING_EQUAL(l, "archive.csv\narchive.json\ncheckpoint\ncheckpoint-metrics\nheatmap.svg\nmetrics.csv\n"
+                              "notes.tmp\nreport.html\nreport.html.tmp.toolong\n");
+    free(l);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 1 if any file under dir (recursively) holds needle. */
+static int found_under(const char *dir, const char *needle, char *where, size_t len)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    if (!d)
+        return 0;
+    while (!found && (e = readdir(d))) {
+        char path[2048];
+        struct stat st;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            found = found_under(path, needle, where, len);
+        } else {
+            char *text = qdt_slurp(path);
+            if (text && strstr(text, needle)) {
+                snprintf(where, len, "%s", path);
+                found = 1;
+            }
+            free(text);
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+static int count_files_under(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return 0;
+    while ((e = readdir(d))) {
+        char path[2048];
+        struct stat st;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) == 0)
+            n += S_ISDIR(st.st_mode) ? count_files_under(path) : 1;
+    }
+    closedir(d);
+    return n;
+}
+
+/* 3. A URL with user:password and an API key from the environment: the
+ * run works (the key reaches the server), and no file the run writes, nor
+ * its output, holds either; a resume from the checkpoint alone asks for
+ * the URL again. */
+static void test_no_credential_in_any_file_a_run_writes(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], url[256], where[2048];
+    static const char *const sentinels[] = {"SentinelUser7", "SentinelPass9", "sk-Sentinel-Key-31", NULL};
+    qdt_server srv;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&srv, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(qdt_server_control(&srv, "{\"require_key\": \"sk-Sentinel-Key-31\"}"), 0);
+    snprintf(config, sizeof config, "%s/examples/qdaif-opinions.json", qdt_srcdir());
+    snprintf(out, sizeof out, "%s/run", tmp);
+    snprintf(url, sizeof url, "llm.url=http://SentinelUser7:SentinelPass9@127.0.0.1:%d/v1", srv.port);
+    setenv("OPENAI_API_KEY", "sk-Sentinel-Key-31", 1);
+    const char *args[] = {"run", config, "--iterations", "8", "--set", url, "--set", "llm.model=test",
+                          "--set", "workers=2", "--set", "output.save_every=0.000001", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    unsetenv("OPENAI_API_KEY");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT(qdt_server_stat(&srv, "auth_ok") > 0);
+    CU_ASSERT(exists(out, "archive.json") && exists(out, "checkpoint/state.json") && exists(out, "report.html") &&
+              exists(out, "llm.json") && exists(out, "checkpoint.prev/state.json"));
+    CU_ASSERT(count_files_under(out) >= 10);
+    for (const char *const *s = sentinels; *s; s++) {
+        int in_files = found_under(out, *s, where, sizeof where);
+        if (in_files)
+            fprintf(stderr, "\n  %s found in %s\n", *s, where);
+        CU_ASSERT_FALSE(in_files);
+        CU_ASSERT_PTR_NULL(strstr(r.out, *s));
+        CU_ASSERT_PTR_NULL(strstr(r.err, *s));
+    }
+    char *text = NULL, path[1300];
+    snprintf(path, sizeof path, "%s/archive.json", out);
+    text = qdt_slurp(path);
+    snprintf(url, sizeof url, "\"url\":\t\"http://[redacted]@127.0.0.1:%d/v1\"", srv.port);
+    CU_ASSERT_PTR_NOT_NULL(text && strstr(text, url));
+    free(text);
+    cli_result_free(&r);
+
+    const char *again[] = {"run", "--resume", out, "-q", "--iterations", "9", NULL};
+    r = run_elites(tmp, again);
+    CU_ASSERT_EQUAL(r.status, 2);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "elites run: %s/checkpoint/state.json: llm.url is \"http://[redacted]@127.0.0.1:%d/v1\": "
+             "its credentials are not saved; give the URL again (--set llm.url=URL)\n",
+             out, srv.port);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    cli_result_free(&r);
+    /* given again, the URL is used and still not written */
+    snprintf(url, sizeof url, "llm.url=http://SentinelUser7:SentinelPass9@127.0.0.1:%d/v1", srv.port);
+    const char *again2[] = {"run", "--resume", out, "-q", "--iterations", "9", "--set", url, NULL};
+    setenv("OPENAI_API_KEY", "sk-Sentinel-Key-31", 1);
+    r = run_elites(tmp, again2);
+    unsetenv("OPENAI_API_KEY");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_STRING_EQUAL(r.err, "");
+    for (const char *const *s = sentinels; *s; s++)
+        CU_ASSERT_FALSE(found_under(out, *s, where, sizeof where));
+    cli_result_free(&r);
+    qdt_server_stop(&srv);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 4. The start-up probe: no server at the URL, or a wrong key, stops the
+ * run before any job, naming the URL and the error. */
+static void test_llm_probe_stops_before_any_job(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], url[256], want[2048];
+    qdt_server srv;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    snprintf(config, sizeof config, "%s/examples/qdaif-opinions.json", qdt_srcdir());
+    snprintf(out, sizeof out, "%s/run", tmp);
+    int dead = qdt_dead_port();
+    snprintf(url, sizeof url, "llm.url=http://127.0.0.1:%d/v1", dead);
+    const char *args[] = {"run", config, "-q", "--set", url, "--set", "llm.model=test", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(r.status, 1);
+    snprintf(want, sizeof want,
+             "elites run: llm: the start-up probe GET http://127.0.0.1:%d/v1/models failed: could not connect: "
+             "Couldn't connect to server (llm.probe false skips it); nothing was run\n",
+             dead);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    CU_ASSERT_FALSE(exists(out, "archive.json"));
+    cli_result_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&srv, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(qdt_server_control(&srv, "{\"require_key\": \"right\"}"), 0);
+    snprintf(url, sizeof url, "llm.url=%s", srv.url);
+    setenv("OPENAI_API_KEY", "wrong", 1);
+    r = run_elites(tmp, args);
+    unsetenv("OPENAI_API_KEY");
+    CU_ASSERT_EQUAL(r.status, 1);
+    snprintf(want, sizeof want,
+             "elites run: llm: the start-up probe GET %s/models failed: HTTP 401 (is the API key in $OPENAI_API_KEY "
+             "right?): Incorrect API key provided (llm.probe false skips it); nothing was run\n",
+             srv.url);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    CU_ASSERT_EQUAL(qdt_server_stat(&srv, "api_requests"), 0);
+    cli_result_free(&r);
+    qdt_server_stop(&srv);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 4. Every job fails (no server, the probe skipped; a command that cannot
+ * run): the run stops at max_consecutive_failures, saves, and exits 1
+ * saying nothing was evaluated (once: "best nan ... exit 0"). */
+static void test_run_where_every_job_fails_stops_and_exits_1(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], url[256], want[4096];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    snprintf(config, sizeof config, "%s/examples/qdaif-opinions.json", qdt_srcdir());
+    snprintf(out, sizeof out, "%s/llm", tmp);
+    int dead = qdt_dead_port();
+    snprintf(url, sizeof url, "llm.url=http://127.0.0.1:%d/v1", dead);
+    const char *args[] = {"run", config, "-q", "--set", url, "--set", "llm.model=test", "--set", "llm.probe=false",
+                          "--set", "llm.retries=0", "--set", "max_consecutive_failures=20", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(r.status, 1);
+    const char *last = "llm: could not connect after 1 attempt: Couldn't connect to server";
+    snprintf(want, sizeof want,
+             "elites run: stopped after iteration 3: 24 jobs in a row failed (max_consecutive_failures is 20); the "
+             "last: %s\n"
+             "elites run: nothing was evaluated: all 24 jobs failed (the last: %s)\n",
+             last, last);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    CU_ASSERT(exists(out, "archive.json") && exists(out, "failures.jsonl") && exists(out, "checkpoint/state.json"));
+    cli_result_free(&r);
+
+    /* not only LLM evaluators: a command that exits 1 at once */
+    char cfg[1100], json[2048];
+    snprintf(cfg, sizeof cfg, "%s/false.json", tmp);
+    snprintf(json, sizeof json,
+             "{\"name\": \"false\", \"iterations\": 100, \"workers\": 1,"
+             " \"evaluator\": {\"type\": \"command\", \"argv\": [\"/bin/false\"], \"dim\": 2, \"measures\": 2,"
+             " \"measure_lower\": 0, \"measure_upper\": 1},"
+             " \"archive\": {\"dims\": [{\"bins\": 4}, {\"bins\": 4}]},"
+             " \"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.1, \"batch\": 4}]}");
+    CU_ASSERT_EQUAL_FATAL(qdi_write_file_atomic(cfg, json, strlen(json), want, sizeof want), QD_OK);
+    snprintf(out, sizeof out, "%s/command", tmp);
+    const char *args2[] = {"run", cfg, "-q", "-o", out, NULL};
+    r = run_elites(tmp, args2);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_STRING_EQUAL(r.err, "elites run: stopped after iteration 13: 52 jobs in a row failed "
+                                  "(max_consecutive_failures is 50); the last: command: exit status 1\n"
+                                  "elites run: nothing was evaluated: all 52 jobs failed (the last: command: exit "
+                                  "status 1)\n");
+    cli_result_free(&r);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 7. An async run stopped (SIGINT) and resumed with --iterations 300 ends
+ * at iteration 300 (it ended at 301: the short iteration of the stop
+ * left asks over). */
+static void test_async_stop_and_resume_ends_at_the_configured_iteration(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], path[1300];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    sphere(config, sizeof config);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    const char *args[] = {"run", config, "--iterations", "100000000", "--set", "mode=async", "--set", "workers=2",
+                          "--set", "evaluator.dim=4", "--set", "mutators[0].batch=7", "-o", out, NULL};
+    pid_t pid = qdt_start_cli(tmp, args);
+    int started = 0;
+    snprintf(path, sizeof path, "%s/stdout.txt", tmp);
+    for (int i = 0; i < 6000 && !started; i++) {
+        char *o = qdt_slurp(path);
+        started = o && strstr(o, "\niter 1/100000000 ") != NULL;
+        free(o);
+        if (!started)
+            usleep(10000);
+    }
+    CU_ASSERT(started);
+    kill(pid, SIGINT);
+    char *o = NULL, *e = NULL;
+    CU_ASSERT_EQUAL(qdt_wait_cli(pid, tmp, &o, &e), 130);
+    free(o);
+    free(e);
+    const char *again[] = {"run", "--resume", out, "-q", "--iterations", "20000", NULL};
+    cli_result r = run_elites(tmp, again);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_STRING_EQUAL(r.err, "");
+    cli_result_free(&r);
+    snprintf(path, sizeof path, "%s/archive.json", out);
+    char *text = qdt_slurp(path);
+    cJSON *doc = text ? cJSON_Parse(text) : NULL;
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "counts"), "iterations");
+    CU_ASSERT(cJSON_IsNumber(it) && it->valuedouble == 20000);
+    cJSON_Delete(doc);
+    free(text);
+    snprintf(path, sizeof path, "%s/metrics.csv", out);
+    text = qdt_slurp(path);
+    size_t n = strlen(text ? text : "");
+    CU_ASSERT(n > 8 && strstr(text, "\n20000,") && !strstr(text, "\n20001,"));
+    free(text);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+static const qdt_test tests[] = {
+    {"bad output folder refused before the first evaluation", test_bad_output_folder_refused_before_the_first_evaluation},
+    {"failing saves stop the run keeping the checkpoint", test_failing_saves_stop_the_run_keeping_the_checkpoint},
+    {"failed final checkpoint exits 1", test_failed_final_checkpoint_exits_1},
+    {"leftover temp files removed at the next start", test_leftover_temp_files_removed_at_the_next_start},
+    {"no credential in any file a run writes", test_no_credential_in_any_file_a_run_writes},
+    {"LLM probe stops before any job", test_llm_probe_stops_before_any_job},
+    {"run where every job fails stops and exits 1", test_run_where_every_job_fails_stops_and_exits_1},
+    {"async stop and resume ends at the configured iteration", test_async_stop_and_resume_ends_at_the_configured_iteration},
+    {NULL, NULL},
+};
+
+QDT_MAIN("reliability", tests)
