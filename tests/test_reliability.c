@@ -488,6 +488,78 @@ static void test_async_stop_and_resume_ends_at_the_configured_iteration(void)
     free(tmp);
 }
 
+
+/* 5. Configs that pass every other check but would exhaust memory are
+ * refused before the allocation, with the number and the limit. */
+static void test_bounds_checked_before_allocation(void)
+{
+    static const struct {
+        const char *archive, *mutator, *msg;
+    } cases[] = {
+        {"{\"dims\": [{\"bins\": 2147483648}, {\"bins\": 1}]}", NULL,
+         "test.json: archive.dims[0].bins is 2147483648, more than archive.max_cells (10000000) allows; raise it if "
+         "the memory is there"},
+        {"{\"dims\": [{\"bins\": 10000}, {\"bins\": 10000}]}", NULL,
+         "test.json: archive.dims give 100000000 cells, more than archive.max_cells (10000000) allows; raise it if "
+         "the memory is there"},
+        {"{\"type\": \"cvt\", \"cells\": 1000000000}", NULL,
+         "test.json: archive.cells is 1000000000, more than archive.max_cells (10000000) allows; raise it if the "
+         "memory is there"},
+        {"{\"type\": \"cvt\", \"cells\": 10, \"samples\": 1000000000}", NULL,
+         "test.json: archive.samples is 1000000000, more than archive.max_samples (10000000) allows; raise it if the "
+         "memory and time are there"},
+        {"{\"dims\": [{\"bins\": 10}, {\"bins\": 10}]}", "{\"type\": \"cmaes\"}",
+         "test.json: mutators[0] needs 12217 MB for CMA-ES's n x n matrices (n = 20000), more than its max_memory_mb "
+         "(2048) allows; raise it if the memory is there"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[2048];
+        qd_search *s = NULL;
+        snprintf(json, sizeof json,
+                 "{\"workers\": 1, \"evaluator\": {\"type\": \"sphere\", \"dim\": %d}, \"archive\": %s, "
+                 "\"mutators\": [%s]}",
+                 cases[i].mutator ? 20000 : 4, cases[i].archive,
+                 cases[i].mutator ? cases[i].mutator : "{\"type\": \"gaussian\", \"sigma\": 0.1, \"batch\": 4}");
+        qd_config *cfg = qdt_config(json);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+        CU_ASSERT_EQUAL(qd_search_new(cfg, &s), QD_EINVAL);
+        if (strcmp(qd_config_error(cfg), cases[i].msg))
+            fprintf(stderr, "\n  got %s\n", qd_config_error(cfg));
+        CU_ASSERT_STRING_EQUAL(qd_config_error(cfg), cases[i].msg);
+        qd_search_free(s);
+        qd_config_free(cfg);
+    }
+    /* raised, the limit lets the config through */
+    qd_config *cfg = qdt_config("{\"workers\": 1, \"evaluator\": {\"type\": \"sphere\", \"dim\": 2}, \"archive\": "
+                                "{\"dims\": [{\"bins\": 4000}, {\"bins\": 4000}], \"max_cells\": 16000000}, "
+                                "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.1, \"batch\": 4}]}");
+    qd_search *s = NULL;
+    CU_ASSERT_EQUAL(qd_search_new(cfg, &s), QD_OK);
+    qd_search_free(s);
+    qd_config_free(cfg);
+
+    /* a config file over 16 MB */
+    char *tmp = qdt_tmpdir(), path[1100], err[1400], want[1400];
+    snprintf(path, sizeof path, "%s/big.json", tmp);
+    FILE *fp = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs("{\"description\": \"", fp);
+    for (int i = 0; i < (17 << 10); i++)
+        fprintf(fp, "%01023d", 0);
+    fputs("\"}", fp);
+    fclose(fp);
+    CU_ASSERT_EQUAL(qd_config_load_file(path, &cfg, err, sizeof err), QD_EINVAL);
+    struct stat st;
+    CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+    CU_ASSERT_EQUAL(st.st_size, 17 + (17 << 10) * 1023 + 2);
+    snprintf(want, sizeof want, "%s: %lld bytes, more than the 16 MB a config may have (point to data files "
+             "instead; ELITES_MAX_CONFIG_MB raises the limit)", path, (long long)st.st_size);
+    CU_ASSERT_STRING_EQUAL(err, want);
+    CU_ASSERT_PTR_NULL(cfg);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
 static const qdt_test tests[] = {
     {"bad output folder refused before the first evaluation", test_bad_output_folder_refused_before_the_first_evaluation},
     {"failing saves stop the run keeping the checkpoint", test_failing_saves_stop_the_run_keeping_the_checkpoint},
@@ -497,6 +569,7 @@ static const qdt_test tests[] = {
     {"LLM probe stops before any job", test_llm_probe_stops_before_any_job},
     {"run where every job fails stops and exits 1", test_run_where_every_job_fails_stops_and_exits_1},
     {"async stop and resume ends at the configured iteration", test_async_stop_and_resume_ends_at_the_configured_iteration},
+    {"bounds checked before allocation", test_bounds_checked_before_allocation},
     {NULL, NULL},
 };
 
