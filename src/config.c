@@ -93,6 +93,16 @@ int qd_config_parse(const char *text, const char *source, qd_config **out, char 
         qdi_set_error(err, errlen, "%s: the file is empty; expected a JSON object", source);
         return QD_EFORMAT;
     }
+    {
+        size_t bad;
+        if (!qdi_utf8_valid(text, &bad)) { /* it would reach every JSON file the run writes */
+            int line, col;
+            line_col(text, text + bad, &line, &col);
+            qdi_set_error(err, errlen, "%s: invalid UTF-8 at line %d, column %d (byte 0x%02x); a config must be "
+                          "UTF-8", source, line, col, (unsigned char)text[bad]);
+            return QD_EFORMAT;
+        }
+    }
     json = cJSON_ParseWithOpts(text, &end, 1);
     if (!json) {
         int line, col;

@@ -66,6 +66,17 @@ void qdi_redact_url(char *out, size_t len, const char *url);
  * NULL when out of memory. */
 cJSON *qdi_redacted_copy(const cJSON *config);
 
+/* UTF-8 (utf8.c). 1 if text is valid UTF-8, else 0 and *bad (may be
+ * NULL) the offset of the first invalid byte. */
+int qdi_utf8_valid(const char *text, size_t *bad);
+/* A copy of text with each invalid byte replaced by U+FFFD; the caller
+ * frees it; NULL when out of memory. */
+char *qdi_utf8_fix(const char *text);
+/* Replaces the malloc'd *text by its fixed copy when it is not valid. */
+int qdi_utf8_sanitize(char **text);
+/* The same in a fixed buffer of len bytes (the end cut if it grows). */
+void qdi_utf8_sanitize_buf(char *buf, size_t len);
+
 /* Seconds on CLOCK_MONOTONIC: the clock of qd_worker.deadline, job
  * timeouts, grace periods and latencies. */
 double qdi_now(void);

@@ -92,7 +92,7 @@ int qdi_search_async_step(qd_search *s, qd_metrics *row);
  * redacted, counts); the caller owns it. NULL when out of memory. */
 cJSON *qdi_search_header(const qd_search *s);
 /* Records a failed job (reason counted by kind, row kept for failures.jsonl). */
-int qdi_search_record_failure(qd_search *s, const qd_job *job);
+int qdi_search_record_failure(qd_search *s, qd_job *job);
 /* Appends a metrics row. */
 int qdi_search_push_metrics(qd_search *s, const qd_metrics *row);
 /* Seconds the search has run (including the run before a resume). */

@@ -8,11 +8,13 @@
 #include <unistd.h>
 #include "search_internal.h"
 
-int qdi_search_record_failure(qd_search *s, const qd_job *job)
+int qdi_search_record_failure(qd_search *s, qd_job *job)
 {
     size_t i;
     cJSON *row;
     char *line;
+    /* a reason may quote a program's stderr: made valid UTF-8 for the JSON files */
+    qdi_utf8_sanitize_buf(job->reason, sizeof job->reason);
     snprintf(s->last_failure, sizeof s->last_failure, "%s", job->reason);
     for (i = 0; i < s->nkinds; i++)
         if (strcmp(s->kinds[i].reason, job->reason) == 0)

@@ -560,6 +560,68 @@ static void test_bounds_checked_before_allocation(void)
     free(tmp);
 }
 
+/* 6. UTF-8: a config with an invalid byte is refused (line, column, byte);
+ * server and program replies have each invalid byte replaced by U+FFFD, so
+ * every JSON file the run writes is valid UTF-8. */
+static void test_invalid_utf8_refused_in_configs_replaced_in_replies(void)
+{
+    char err[512];
+    qd_config *cfg = NULL;
+    CU_ASSERT_EQUAL(qd_config_parse("{\"seed\": 1,\n \"name\": \"caf\xe9\"}", "test.json", &cfg, err, sizeof err),
+                    QD_EFORMAT);
+    CU_ASSERT_STRING_EQUAL(err, "test.json: invalid UTF-8 at line 2, column 14 (byte 0xe9); a config must be UTF-8");
+    CU_ASSERT_PTR_NULL(cfg);
+    cfg = qdt_config("{\"name\": \"x\"}");
+    CU_ASSERT_EQUAL(qd_config_set(cfg, "name=caf\xe9"), QD_EINVAL);
+    CU_ASSERT_STRING_EQUAL(qd_config_error(cfg), "--set (not shown): is not valid UTF-8 (values go into JSON files)");
+    qd_config_free(cfg);
+
+    /* overlong, surrogate, above U+10FFFF, cut short: one U+FFFD a byte */
+    char *f = qdi_utf8_fix("a\xc0\xaf" "b\xed\xa0\x80" "c\xf4\x90\x80\x80" "d\xe2\x82");
+    CU_ASSERT_STRING_EQUAL(f, "a\xef\xbf\xbd\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                              "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "d\xef\xbf\xbd\xef\xbf\xbd");
+    free(f);
+    f = qdi_utf8_fix("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    CU_ASSERT_STRING_EQUAL(f, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    free(f);
+
+    qd_llm_reply r;
+    CU_ASSERT_EQUAL(qd_llm_reply_parse("{\"choices\": [{\"text\": \"ok \xff!\"}]}", &r, err, sizeof err), QD_OK);
+    CU_ASSERT_STRING_EQUAL(r.text, "ok \xef\xbf\xbd!");
+    qd_llm_reply_clear(&r);
+
+    /* a command whose replies carry a Latin-1 byte */
+    char *tmp = qdt_tmpdir(), prog[1100], conf[1100], out[1100], path[1300], json[2048];
+    snprintf(prog, sizeof prog, "%s/latin1.py", tmp);
+    const char *script = "#!/usr/bin/env python3\nimport sys\nsys.stdin.read()\n"
+                         "sys.stdout.buffer.write(b'{\"objective\": 1, \"measures\": [0.5, 0.5], "
+                         "\"meta\": {\"note\": \"caf\\xe9\"}}')\n";
+    CU_ASSERT_EQUAL_FATAL(qdi_write_file_atomic(prog, script, strlen(script), err, sizeof err), QD_OK);
+    chmod(prog, 0755);
+    snprintf(json, sizeof json,
+             "{\"name\": \"latin1\", \"iterations\": 1, \"workers\": 1,"
+             " \"evaluator\": {\"type\": \"command\", \"argv\": [\"%s\"], \"dim\": 2, \"measures\": 2,"
+             " \"measure_lower\": 0, \"measure_upper\": 1},"
+             " \"archive\": {\"dims\": [{\"bins\": 4}, {\"bins\": 4}]},"
+             " \"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.1, \"batch\": 2}]}",
+             prog);
+    snprintf(conf, sizeof conf, "%s/c.json", tmp);
+    CU_ASSERT_EQUAL_FATAL(qdi_write_file_atomic(conf, json, strlen(json), err, sizeof err), QD_OK);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    const char *args[] = {"run", conf, "-q", "-o", out, NULL};
+    cli_result res = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(res.status, 0);
+    cli_result_free(&res);
+    snprintf(path, sizeof path, "%s/archive.json", out);
+    char *text = qdt_slurp(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT(qdi_utf8_valid(text, NULL));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "caf\xef\xbf\xbd"));
+    free(text);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
 static const qdt_test tests[] = {
     {"bad output folder refused before the first evaluation", test_bad_output_folder_refused_before_the_first_evaluation},
     {"failing saves stop the run keeping the checkpoint", test_failing_saves_stop_the_run_keeping_the_checkpoint},
@@ -570,6 +632,7 @@ static const qdt_test tests[] = {
     {"run where every job fails stops and exits 1", test_run_where_every_job_fails_stops_and_exits_1},
     {"async stop and resume ends at the configured iteration", test_async_stop_and_resume_ends_at_the_configured_iteration},
     {"bounds checked before allocation", test_bounds_checked_before_allocation},
+    {"invalid UTF-8 refused in configs, replaced in replies", test_invalid_utf8_refused_in_configs_replaced_in_replies},
     {NULL, NULL},
 };
 
