@@ -524,7 +524,8 @@ enum {
 /* Run-wide accounting of a client. */
 typedef struct qd_llm_stats {
     uint64_t calls;            /* completion and embedding calls */
-    uint64_t requests;         /* HTTP attempts */
+    uint64_t requests;         /* HTTP requests sent (what the server sees) */
+    uint64_t resent;           /* of them, sent again by libcurl itself (a reused connection had died) */
     uint64_t retries;          /* attempts after the first of a call */
     uint64_t failures;         /* calls that failed after every retry */
     uint64_t cache_hits;       /* calls answered from the cache */

@@ -622,6 +622,47 @@ static void test_invalid_utf8_refused_in_configs_replaced_in_replies(void)
     free(tmp);
 }
 
+/* 9. A reused connection the server drops: libcurl sends the request again
+ * on its own; the client counts both, as the server does. */
+static void test_llm_counts_the_requests_libcurl_resends(void)
+{
+    qdt_server srv;
+    char json[512], err[512];
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&srv, NULL, NULL), 0);
+    snprintf(json, sizeof json, "{\"url\": \"%s\", \"model\": \"test-openai\", \"retries\": 0}", srv.url);
+    qd_config *cfg = qdt_config(json);
+    qd_llm *llm = NULL;
+    qd_llm_session *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(qd_llm_new(cfg, 1, &llm), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(qd_llm_session_new(llm, 0, &s), QD_OK);
+    qd_llm_request req = {0};
+    qd_llm_reply r;
+    req.prompt = "Write a line.";
+    req.max_tokens = 8;
+    CU_ASSERT_EQUAL(qd_llm_complete(s, &req, &r), QD_OK); /* opens the connection */
+    qd_llm_reply_clear(&r);
+    CU_ASSERT_EQUAL(qdt_server_control(&srv, "{\"faults\": [{\"kind\": \"drop\"}]}"), 0);
+    CU_ASSERT_EQUAL(qd_llm_complete(s, &req, &r), QD_OK); /* dropped on the reused one, resent by libcurl */
+    qd_llm_reply_clear(&r);
+    qd_llm_stats st;
+    qd_llm_stats_get(llm, &st);
+    CU_ASSERT_EQUAL(qdt_server_stat(&srv, "api_requests"), 3);
+    CU_ASSERT_EQUAL(st.requests, 3);
+    CU_ASSERT_EQUAL(st.resent, 1);
+    CU_ASSERT_EQUAL(st.retries, 0);
+    cJSON *o = cJSON_CreateObject();
+    CU_ASSERT_EQUAL(qd_llm_stats_json(llm, o), QD_OK);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(o, "resent_by_libcurl")->valuedouble, 1);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "urls"), 0),
+                                                     "requests")->valuedouble, 3);
+    cJSON_Delete(o);
+    (void)err;
+    qd_llm_session_free(s);
+    qd_llm_free(llm);
+    qd_config_free(cfg);
+    qdt_server_stop(&srv);
+}
+
 static const qdt_test tests[] = {
     {"bad output folder refused before the first evaluation", test_bad_output_folder_refused_before_the_first_evaluation},
     {"failing saves stop the run keeping the checkpoint", test_failing_saves_stop_the_run_keeping_the_checkpoint},
@@ -633,6 +674,7 @@ static const qdt_test tests[] = {
     {"async stop and resume ends at the configured iteration", test_async_stop_and_resume_ends_at_the_configured_iteration},
     {"bounds checked before allocation", test_bounds_checked_before_allocation},
     {"invalid UTF-8 refused in configs, replaced in replies", test_invalid_utf8_refused_in_configs_replaced_in_replies},
+    {"LLM counts the requests libcurl resends", test_llm_counts_the_requests_libcurl_resends},
     {NULL, NULL},
 };
 

@@ -78,6 +78,7 @@ struct qd_llm_session {
     char *url;               /* scratch for base + path */
     double deadline;         /* monotonic time the current job must end by (0: none) */
     int cancelled;           /* atomic: the job was given up; requests end */
+    unsigned sent;           /* requests put on the wire in this attempt (libcurl may resend) */
     char error[512];
 };
 
@@ -341,6 +342,19 @@ void qd_llm_free(qd_llm *llm)
 
 /* ---- sessions ---------------------------------------------------------- */
 
+/* Called by libcurl before each request it sends, also when it sends one
+ * again on its own over a fresh connection because the reused one had
+ * died: the attempts the server sees, counted honestly. */
+static int on_prereq(void *ctx, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    ((qd_llm_session *)ctx)->sent++;
+    return CURL_PREREQFUNC_OK;
+}
+
 static size_t on_data(char *data, size_t size, size_t n, void *ctx)
 {
     qd_llm_session *s = ctx;
@@ -420,6 +434,8 @@ int qd_llm_session_new(qd_llm *llm, unsigned id, qd_llm_session **out)
     curl_easy_setopt(s->curl, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(s->curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
     curl_easy_setopt(s->curl, CURLOPT_XFERINFODATA, s);
+    curl_easy_setopt(s->curl, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(s->curl, CURLOPT_PREREQDATA, s);
     curl_easy_setopt(s->curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(s->curl, CURLOPT_USERAGENT, "elites/" PACKAGE_VERSION);
     if (!getenv("no_proxy") && !getenv("NO_PROXY")) /* a proxy never sees local servers */
@@ -505,6 +521,7 @@ int qd_llm_stats_json(const qd_llm *llm, cJSON *out)
     cJSON_AddNumberToObject(out, "calls", (double)st.calls);
     cJSON_AddNumberToObject(out, "requests", (double)st.requests);
     cJSON_AddNumberToObject(out, "retries", (double)st.retries);
+    cJSON_AddNumberToObject(out, "resent_by_libcurl", (double)st.resent);
     cJSON_AddNumberToObject(out, "failures", (double)st.failures);
     cJSON_AddNumberToObject(out, "cache_hits", (double)st.cache_hits);
     cJSON_AddNumberToObject(out, "prompt_tokens", (double)st.prompt_tokens);
@@ -609,6 +626,7 @@ typedef struct outcome {
     long status;         /* HTTP status, 0 if none */
     double retry_after;  /* seconds asked by the server, 0 if none */
     char detail[768];    /* why (redacted) */
+    unsigned resent;     /* requests libcurl sent again on its own */
 } outcome;
 
 /* The error text of a failed HTTP reply: its "message" if it is an API
@@ -651,8 +669,10 @@ static void attempt(qd_llm_session *s, size_t u, const char *path, const char *b
         curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     }
     take_slot(llm);
+    s->sent = 0;
     code = curl_easy_perform(s->curl);
     give_slot(llm);
+    o->resent = s->sent > 1 ? s->sent - 1 : 0;
     if (code != CURLE_OK) {
         switch (code) {
         case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY:
@@ -783,7 +803,9 @@ static int call(qd_llm_session *s, const char *path, const char *body, parse_fn 
         if (o.kind < 0) {
             if (parse(s->buf ? s->buf : "", out, &ptok, &ctok, why, sizeof why) == QD_OK) {
                 pthread_mutex_lock(&llm->lock);
-                llm->st.requests++;
+                llm->st.requests += 1 + o.resent;
+                llm->st.resent += o.resent;
+                llm->urls[u].requests += o.resent;
                 llm->st.retries += n > 0;
                 add_latency(llm, dt);
                 count_tokens(llm, ptok, ctok);
@@ -800,7 +822,9 @@ static int call(qd_llm_session *s, const char *path, const char *body, parse_fn 
             qdi_llm_redact(o.detail, sizeof o.detail, why, llm->key);
         }
         pthread_mutex_lock(&llm->lock);
-        llm->st.requests++;
+        llm->st.requests += 1 + o.resent;
+        llm->st.resent += o.resent;
+        llm->urls[u].requests += o.resent;
         llm->st.retries += n > 0;
         llm->st.errors[o.kind]++;
         pthread_mutex_unlock(&llm->lock);
