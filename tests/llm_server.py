@@ -385,6 +385,14 @@ class Handler(BaseHTTPRequestHandler):
                                            "max_inflight")}
                 s["faults_left"] = len(STATE["faults"])
             self.send_json(200, s)
+        elif self.path.split("?")[0] == "/v1/models":  # what elites' start-up probe asks
+            with LOCK:
+                need = STATE["require_key"]
+            if need is not None and self.headers.get("Authorization") != "Bearer " + need:
+                self.send_json(401, {"error": {"message": "Incorrect API key provided",
+                                               "type": "invalid_request_error"}})
+            else:
+                self.send_json(200, {"object": "list", "data": [{"id": "test-model", "object": "model"}]})
         else:
             self.send_json(404, {"error": {"message": "not found", "type": "not_found_error"}})
 
