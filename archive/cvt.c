@@ -407,10 +407,10 @@ static int read_kmeans_fields(qd_config *cfg, int run, size_t k, long *samples, 
         return QD_EINVAL;
     if (run && (size_t)*samples < k)
         return qd_config_fail(cfg, "samples", "must be >= cells (%zu), got %ld", k, *samples);
+    long max_samples = QDI_DEFAULT_MAX_SAMPLES;
+    if ((run || qd_config_has(cfg, "max_samples")) && qd_config_int(cfg, "max_samples", &max_samples, ">= 1"))
+        return QD_EINVAL;
     if (run) {
-        long max_samples = QDI_DEFAULT_MAX_SAMPLES;
-        if (qd_config_int(cfg, "max_samples", &max_samples, ">= 1"))
-            return QD_EINVAL;
         /* k-means draws samples x measures numbers and runs cells x samples
          * work per pass: both bounded before anything is allocated */
         if (*samples > max_samples)

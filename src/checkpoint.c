@@ -38,6 +38,10 @@ static const char *const free_llm[] = {"api_key", "api_key_env", "backoff", "bac
                                        "max_reply_bytes", "probe", "replay", "retries", "retry_after_max",
                                        "skip_seconds", "timeout", "url", NULL};
 
+/* Limits on memory, at any depth: raising one changes no result (and a
+ * checkpoint written before they existed lacks them). */
+static const char *const free_any[] = {"max_cells", "max_samples", "max_memory_mb", NULL};
+
 static int listed(const char *const *names, const char *key)
 {
     for (; *names; names++)
@@ -260,14 +264,16 @@ static int config_diff(const cJSON *a, const cJSON *b, const char *path, char *b
         const cJSON *x;
         int top = path[0] == '\0', llm = strcmp(path, "llm") == 0;
         cJSON_ArrayForEach(x, a) {
-            if ((top && listed(free_top, x->string)) || (llm && listed(free_llm, x->string)))
+            if ((top && listed(free_top, x->string)) || (llm && listed(free_llm, x->string)) ||
+                listed(free_any, x->string))
                 continue;
             snprintf(sub, sizeof sub, "%s%s%s", path, top ? "" : ".", x->string);
             if (config_diff(x, cJSON_GetObjectItemCaseSensitive(b, x->string), sub, buf, len))
                 return 1;
         }
         cJSON_ArrayForEach(x, b) {
-            if ((top && listed(free_top, x->string)) || (llm && listed(free_llm, x->string)))
+            if ((top && listed(free_top, x->string)) || (llm && listed(free_llm, x->string)) ||
+                listed(free_any, x->string))
                 continue;
             if (!cJSON_GetObjectItemCaseSensitive(a, x->string)) {
                 snprintf(buf, len, "%s%s%s is not set here but is in the checkpoint", path, top ? "" : ".",

@@ -663,6 +663,33 @@ static void test_llm_counts_the_requests_libcurl_resends(void)
     qdt_server_stop(&srv);
 }
 
+/* 2. A full disk is told apart from other write errors (QD_ENOSPC): it
+ * stops a run at once when the checkpoint hits it. /dev/full stands in
+ * for the disk. */
+static void test_full_disk_reported_as_enospc(void)
+{
+    char *tmp = qdt_tmpdir(), path[1100], err[1400], want[1400];
+    qdi_atomic_file f;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    snprintf(path, sizeof path, "%s/archive.json", tmp);
+    CU_ASSERT_EQUAL_FATAL(qdi_atomic_open(&f, path, err, sizeof err), QD_OK);
+    int full = open("/dev/full", O_WRONLY);
+    CU_ASSERT_FATAL(full >= 0);
+    CU_ASSERT_FATAL(dup2(full, fileno(f.fp)) >= 0);
+    close(full);
+    fputs("{\"elites\": []}\n", f.fp);
+    CU_ASSERT_EQUAL(qdi_atomic_commit(&f, err, sizeof err), QD_ENOSPC);
+    snprintf(want, sizeof want, "%s: write failed: No space left on device", path);
+    CU_ASSERT_STRING_EQUAL(err, want);
+    CU_ASSERT_FALSE(exists(tmp, "archive.json"));
+    char *l = listing(tmp); /* the temp file is gone too */
+    CU_ASSERT_STRING_EQUAL(l, "");
+    free(l);
+    CU_ASSERT_STRING_EQUAL(qd_strerror(QD_ENOSPC), "no space left on the device");
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
 static const qdt_test tests[] = {
     {"bad output folder refused before the first evaluation", test_bad_output_folder_refused_before_the_first_evaluation},
     {"failing saves stop the run keeping the checkpoint", test_failing_saves_stop_the_run_keeping_the_checkpoint},
@@ -675,6 +702,7 @@ static const qdt_test tests[] = {
     {"bounds checked before allocation", test_bounds_checked_before_allocation},
     {"invalid UTF-8 refused in configs, replaced in replies", test_invalid_utf8_refused_in_configs_replaced_in_replies},
     {"LLM counts the requests libcurl resends", test_llm_counts_the_requests_libcurl_resends},
+    {"full disk reported as ENOSPC", test_full_disk_reported_as_enospc},
     {NULL, NULL},
 };
 
