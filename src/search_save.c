@@ -176,6 +176,9 @@ int qd_search_save(qd_search *s, const char *dir)
         }
         free(text);
     }
+    for (size_t i = 0; !rc && i < s->nmutators; i++) /* a mutator's own outputs (prompts.json) */
+        if (s->mutators[i]->type->write)
+            rc = s->mutators[i]->type->write(s->mutators[i], dir, s->error, sizeof s->error);
     if (!rc && s->nfailure_lines) {
         snprintf(path, len, "%s/failures.jsonl", dir);
         rc = save_failures(s, path, s->error, sizeof s->error);
