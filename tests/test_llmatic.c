@@ -5,8 +5,9 @@
  * (mutation and crossover, every failure for a reason of the mutator's or
  * the size limits, the prompt archive's counts matching the run's,
  * prompts.json / prompts.csv),
- * 1 and 2 workers giving the same run, and a stopped and resumed run equal
- * byte for byte to an uninterrupted one. */
+ * 1 and 2 workers giving the same run, a stopped and resumed run equal
+ * byte for byte to an uninterrupted one, and PyTorch genomes through the
+ * server's module rule. */
 #include <math.h>
 #include "llmtest.h"
 #include "evaluators/nas.h"
@@ -312,6 +313,62 @@ static void test_resumed_run_is_byte_identical(void)
     free(dir);
 }
 
+/* PyTorch genomes through the server's module rule, scored by a stdlib
+ * stand-in for the trainer (objective: Linear layers; measures: Conv2d and
+ * hidden widths over 256), so no torch is needed. */
+static void test_pytorch_genomes_through_the_server(void)
+{
+    char json[4096], *dir = qdt_tmpdir(), prog[1200];
+    qd_config *cfg;
+    FILE *fp;
+    snprintf(prog, sizeof prog, "%s/score.py", dir);
+    fp = fopen(prog, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs("import json, re, sys\n"
+          "for line in sys.stdin:\n"
+          "    r = json.loads(line)\n"
+          "    t = r['text']\n"
+          "    w = max(int(v) for v in re.findall(r'nn\\.Linear\\(\\d+, (\\d+)\\)', t))\n"
+          "    out = {'id': r['id'], 'objective': t.count('nn.Linear'),\n"
+          "           'measures': [min(t.count('nn.Conv2d'), 4) / 4, min(w, 256) / 256]}\n"
+          "    print(json.dumps(out), flush=True)\n",
+          fp);
+    fclose(fp);
+    snprintf(json, sizeof json,
+             "{\"name\": \"llmatic-pytorch-test\", \"seed\": 2, \"iterations\": 8, \"workers\": 2, "
+             "\"llm\": {\"url\": \"%s\", \"model\": \"test-openai\"}, "
+             "\"evaluator\": {\"type\": \"command\", \"argv\": [\"python3\", \"%s\"], \"mode\": \"persistent\", "
+             "\"genome\": \"text\", \"measures\": 2, \"measure_lower\": 0, \"measure_upper\": 1, "
+             "\"objective_min\": 0, \"objective_max\": 20}, "
+             "\"archive\": {\"type\": \"grid\", \"dims\": [{\"bins\": 5}, {\"bins\": 8}]}, "
+             "\"mutators\": [{\"type\": \"llmatic\", \"genome\": \"pytorch\", \"batch\": 4}]}",
+             srv()->url, prog);
+    qd_search *s = run(json, dir, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    const qd_archive *a = qd_search_archive(s);
+    CU_ASSERT_EQUAL(qd_search_counts(s)->asked, 32);
+    CU_ASSERT_TRUE(qd_archive_filled(a) >= 3);
+    for (size_t i = 0; i < qd_archive_filled(a); i++) {
+        qd_elite e;
+        qd_archive_elite_at(a, i, &e);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e.text, "class Net(nn.Module):\n"));
+        CU_ASSERT_PTR_NULL(strstr(e.text, "```"));
+    }
+    for (size_t k = 0; k < qd_search_failure_kinds(s); k++) {
+        uint64_t nk;
+        const char *why = qd_search_failure_kind(s, k, &nk);
+        int ok = strcmp(why, "llmatic: the reply holds no nn.Module class") == 0 ||
+                 strcmp(why, "llmatic: the reply repeats a parent network") == 0;
+        if (!ok)
+            fprintf(stderr, "\n  unexpected failure: %s\n", why);
+        CU_ASSERT_TRUE(ok);
+    }
+    qd_search_free(s);
+    qd_config_free(cfg);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
 static void test_config_errors_name_the_field(void)
 {
     static const struct {
@@ -345,6 +402,7 @@ static const qdt_test tests[] = {
      test_llmatic_run_mutates_and_crosses_over_through_the_server},
     {"1 and 2 workers give the same run", test_one_and_two_workers_give_the_same_run},
     {"a resumed run is byte-identical", test_resumed_run_is_byte_identical},
+    {"PyTorch genomes through the server", test_pytorch_genomes_through_the_server},
     {"config errors name the field", test_config_errors_name_the_field},
     {NULL, NULL},
 };
