@@ -10,7 +10,8 @@
 # usage: bench/llmatic_search.sh [EPOCHS [ITERATIONS [BATCH [SEEDS]]]]
 #   (from the top folder, after a build; default 3 epochs, 50 iterations of
 #   10 networks = 500 networks, seeds "1 2 3"). CPU-heavy: run it niced.
-#   KEEP=DIR keeps the runs' output folders (and runs.txt) in DIR.
+#   KEEP=DIR keeps the runs' output folders (and runs.txt) in DIR;
+#   REPORT_ONLY=1 with KEEP=DIR prints the table of the runs DIR holds.
 set -eu
 epochs=${1:-3}
 iterations=${2:-50}
@@ -20,14 +21,14 @@ elites=${ELITES:-./elites}
 if [ -n "${KEEP:-}" ]; then # KEEP=DIR keeps each run's output folder there
     tmp=$KEEP
     mkdir -p "$tmp"
-    : >"$tmp/runs.txt"
+    [ -n "${REPORT_ONLY:-}" ] && seeds="" || : >"$tmp/runs.txt"
 else
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
 fi
-echo "# $((iterations * batch)) networks per run, $epochs epochs each, workers 2, seeds $seeds"
-for mode in grammar random; do
-    for seed in $seeds; do
+[ -n "$seeds" ] && echo "# $((iterations * batch)) networks per run, $epochs epochs each, workers 2, seeds $seeds"
+for seed in $seeds; do # seed by seed, so a run cut short still pairs the two
+    for mode in grammar random; do
         out="$tmp/$mode-$seed"
         t0=$(date +%s.%N)
         "$elites" run examples/llmatic-digits.json -q -o "$out" --seed "$seed" --iterations "$iterations" \
