@@ -190,7 +190,7 @@ static int llmatic_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
     st->max_tokens = 600;
     if (qd_config_int(cfg, "batch", &batch, ">= 1 <= 100000") ||
         qd_config_number(cfg, "mutation_probability", &st->mutation_probability, ">= 0 <= 1") ||
-        qd_config_int(cfg, "top_networks", &st->top_networks, ">= 1") ||
+        qd_config_int(cfg, "top_networks", &st->top_networks, ">= 1 <= 10000") ||
         qd_config_int(cfg, "top_prompts", &st->top_prompts, ">= 1 <= 64") ||
         qd_config_int(cfg, "max_tokens", &st->max_tokens, ">= 1") ||
         qd_config_choice(cfg, "endpoint", endpoints, &endpoint) || qd_config_string(cfg, "prompt", &tmpl) ||
