@@ -383,6 +383,9 @@ typedef struct qd_mutator_type {
     int (*save)(const qd_mutator *m, cJSON *out);
     int (*load)(qd_mutator *m, const cJSON *in);
     void (*fini)(qd_mutator *m);
+    /* Optional: writes the mutator's own outputs (LLMatic's prompt archive)
+     * into the run's output folder dir, beside archive.json. */
+    int (*write)(const qd_mutator *m, const char *dir, char *err, size_t errlen);
 } qd_mutator_type;
 
 /* A mutator instance: its type, private state (state_size bytes, zeroed),

@@ -138,6 +138,7 @@ extern const qd_evaluator_type qdi_evaluator_arm;
 extern const qd_evaluator_type qdi_evaluator_qdhf;
 extern const qd_mutator_type qdi_mutator_llm;
 extern const qd_mutator_type qdi_mutator_network;
+extern const qd_mutator_type qdi_mutator_llmatic;
 extern const qd_evaluator_type qdi_evaluator_ai_feedback;
 extern const qd_evaluator_type qdi_evaluator_command;
 extern const qd_evaluator_type qdi_evaluator_nas;

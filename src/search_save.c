@@ -256,5 +256,12 @@ int qd_search_save(qd_search *s, const char *dir)
         unstage(&st);
         return rc;
     }
-    return publish(&st, s->error, sizeof s->error);
+    if ((rc = publish(&st, s->error, sizeof s->error)))
+        return rc;
+    /* a mutator's own outputs (LLMatic's prompts.json, prompts.csv), each
+     * written atomically once the set above is in place */
+    for (size_t i = 0; !rc && i < s->nmutators; i++)
+        if (s->mutators[i]->type->write)
+            rc = s->mutators[i]->type->write(s->mutators[i], dir, s->error, sizeof s->error);
+    return rc;
 }
