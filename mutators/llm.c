@@ -37,12 +37,16 @@
 #include "src/internal.h"
 
 enum { MODE_LMX_NEAR, MODE_LMX, MODE_LMX_REPLACE, MODE_REWRITE, MODE_CROSSOVER };
+enum { TRUNC_CUT, TRUNC_KEEP, TRUNC_REJECT };
+static const char *const truncated_names[] = {"cut", "keep", "reject", NULL};
 static const char *const mode_names[] = {"lmx-near", "lmx", "lmx-replace", "rewrite", "crossover", NULL};
 
 /* What ask hands a job: allocated per job and kept on the mutator's list
  * until tell (or fini) frees it, so a job in flight never shares it. */
 typedef struct payload {
     char *prompt;
+    char **examples; /* copies of the prompt's examples, to drop some when it does not fit */
+    size_t nexamples;
     char *lineage; /* JSON object text without the closing "}" (produce adds the seed) */
     qd_llm_endpoint endpoint;
     struct payload *prev, *next;
@@ -54,7 +58,7 @@ typedef struct seen_set { /* 64-bit hashes of texts, open addressing */
 } seen_set;
 
 typedef struct llm_mutator {
-    int mode, zero_shot;
+    int mode, zero_shot, on_truncated;
     qd_llm_endpoint endpoint;
     long examples, max_tokens;
     double temperature;
@@ -165,7 +169,8 @@ static int llm_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
         qd_config_number(cfg, "temperature", &st->temperature, ">= 0 <= 2") ||
         qd_config_int(cfg, "max_tokens", &st->max_tokens, ">= 1") ||
         qdi_config_strings(cfg, "seeds", 0, 1, &st->seeds, &st->nseeds) ||
-        qd_config_choice(cfg, "init", inits, &init))
+        qd_config_choice(cfg, "init", inits, &init) ||
+        qd_config_choice(cfg, "on_truncated", truncated_names, &st->on_truncated))
         return QD_EINVAL;
     initial = init == 0 && st->nseeds ? 50 : 0;
     if (init == 1)
@@ -219,6 +224,9 @@ static void drop_payload(llm_mutator *st, payload *p)
         p->next->prev = p->prev;
     free(p->prompt);
     free(p->lineage);
+    for (size_t i = 0; i < p->nexamples; i++)
+        free(p->examples[i]);
+    free(p->examples);
     free(p);
 }
 
@@ -294,6 +302,19 @@ static char *lmx_prompt(const llm_mutator *st, const char *const *examples, size
     return out;
 }
 
+/* Keeps copies of a prompt's examples in its payload. */
+static int keep_examples(payload *p, const char *const *examples, size_t n)
+{
+    if (!n)
+        return QD_OK;
+    if (!(p->examples = calloc(n, sizeof *p->examples)))
+        return QD_ENOMEM;
+    for (; p->nexamples < n; p->nexamples++)
+        if (!(p->examples[p->nexamples] = strdup(examples[p->nexamples])))
+            return QD_ENOMEM;
+    return QD_OK;
+}
+
 static void put_json_string(buf *b, const char *s)
 {
     cJSON *v = cJSON_CreateString(s);
@@ -365,7 +386,7 @@ static int seeded_job(qd_mutator *m, payload *p)
     p->lineage = lineage(st->zero_shot ? "zero-shot" : "seeded", "seeds", idx, k,
                          st->mode == MODE_LMX_REPLACE ? ex : NULL, k, NULL);
     p->endpoint = st->endpoint;
-    return p->prompt && p->lineage ? QD_OK : QD_ENOMEM;
+    return p->prompt && p->lineage ? keep_examples(p, ex, k) : QD_ENOMEM;
 }
 
 /* k distinct filled cells drawn with weights 1 / (1 + d^3), d the distance
@@ -433,7 +454,7 @@ static int lmx_job(qd_mutator *m, const qd_archive *a, payload *p)
     p->prompt = lmx_prompt(st, ex, k);
     p->lineage = lineage(mode_names[st->mode], "parents", cells, k, NULL, 0, NULL);
     p->endpoint = st->endpoint;
-    return p->prompt && p->lineage ? QD_OK : QD_ENOMEM;
+    return p->prompt && p->lineage ? keep_examples(p, ex, k) : QD_ENOMEM;
 }
 
 /* The parent's examples (from its lineage) with one swapped for a random
@@ -470,9 +491,10 @@ static int replace_job(qd_mutator *m, const qd_archive *a, payload *p)
     p->prompt = lmx_prompt(st, ex, k);
     p->lineage = lineage("lmx-replace", "parents", &parent, 1, ex, k, NULL);
     p->endpoint = st->endpoint;
+    int rc = p->prompt && p->lineage ? keep_examples(p, ex, k) : QD_ENOMEM;
     for (size_t i = 0; i < k; i++)
         free(owned[i]);
-    return p->prompt && p->lineage ? QD_OK : QD_ENOMEM;
+    return rc;
 }
 
 static int instruction_job(qd_mutator *m, const qd_archive *a, payload *p)
@@ -535,27 +557,86 @@ static int llm_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
 
 /* ---- producing (a worker) ---------------------------------------------- */
 
-/* Cuts at the first stop marker, strips, adds the ending: a new string. */
-static char *post_process(const llm_mutator *st, const char *raw)
+/* The length of text up to and including its last full sentence (a ".",
+ * "!" or "?", with closing quotes or brackets after it); 0 if none. */
+static size_t last_sentence(const char *text, size_t len)
+{
+    for (size_t i = len; i > 0; i--)
+        if (strchr(".!?", text[i - 1]) && (i == len || strchr(" \t\"')", text[i]))) {
+            while (i < len && strchr("\"')", text[i]))
+                i++;
+            return i;
+        }
+    return 0;
+}
+
+/* Cuts at the first stop marker, strips, adds the ending: a new string.
+ * truncated (the reply ran into max_tokens before any stop marker): with
+ * "cut" the text ends at its last full sentence (*none set when there is
+ * none, NULL returned). */
+static char *post_process(const llm_mutator *st, const char *raw, int truncated, int *none)
 {
     size_t len = strlen(raw), start = 0, endlen = strlen(st->end);
+    int stopped = 0, cut = 0;
     char *out;
+    *none = 0;
     for (size_t i = 0; i < st->nstop; i++) {
         const char *at = *st->stop[i] ? strstr(raw, st->stop[i]) : NULL;
-        if (at && (size_t)(at - raw) < len)
+        if (at && (size_t)(at - raw) < len) {
             len = (size_t)(at - raw);
+            stopped = 1;
+        }
     }
     while (start < len && strchr(" \t\r\n", raw[start]))
         start++;
     while (len > start && strchr(" \t\r\n", raw[len - 1]))
         len--;
+    if (truncated && !stopped && st->on_truncated == TRUNC_CUT && len > start) {
+        size_t keep = last_sentence(raw + start, len - start);
+        if (!keep) {
+            *none = 1;
+            return NULL;
+        }
+        len = start + keep;
+        cut = 1; /* a sentence ends it: no ending added */
+    }
     if (!(out = malloc(len - start + endlen + 1)))
         return NULL;
     memcpy(out, raw + start, len - start);
     out[len - start] = '\0';
-    if (len > start && endlen && (len - start < endlen || strcmp(out + (len - start - endlen), st->end) != 0))
+    if (!cut && len > start && endlen && (len - start < endlen || strcmp(out + (len - start - endlen), st->end) != 0))
         strcat(out, st->end);
     return out;
+}
+
+/* The prompt to send: the payload's, or (when the server's context is
+ * known and the prompt would not fit it with max_tokens, or the server said
+ * so) rebuilt from the last k of its examples. *owned is set when rebuilt. */
+static const char *fitted_prompt(const llm_mutator *st, const payload *p, size_t k, char **owned)
+{
+    *owned = NULL;
+    if (k >= p->nexamples)
+        return p->prompt;
+    *owned = lmx_prompt(st, (const char *const *)p->examples + (p->nexamples - k), k);
+    return *owned;
+}
+
+/* Nonzero when a prompt of len characters, at per_char tokens each, and
+ * max_tokens more fit a context of ctx tokens (unknown: it fits). */
+static int fits(size_t len, long ctx, double per_char, long max_tokens)
+{
+    return ctx <= 0 || per_char <= 0 || (double)len * per_char + (double)max_tokens <= (double)ctx;
+}
+
+static int too_big(qd_worker *w, size_t chars, long ctx, size_t k)
+{
+    char size[64] = "";
+    if (ctx > 0)
+        snprintf(size, sizeof size, "; the server's context is %ld tokens", ctx);
+    return qd_worker_fail(w, "the prompt does not fit the server's context even with %zu example%s (%zu characters%s): "
+                             "use shorter texts or a smaller max_tokens, or give the server a larger context "
+                             "(llama.cpp: -c is shared by the -np slots, each gets c / np)",
+                          k, k == 1 ? "" : "s", chars, size);
 }
 
 static int llm_produce(const qd_mutator *m, qd_job *job, qd_worker *w)
@@ -564,24 +645,62 @@ static int llm_produce(const qd_mutator *m, qd_job *job, qd_worker *w)
     const payload *p = job->data;
     qd_llm_request req = {0};
     qd_llm_reply r;
-    char *text, *lin;
+    char *text, *lin, *owned = NULL;
     unsigned long seed = gsl_rng_get(w->rng);
-    int dup, rc;
+    int dup, rc, none, truncated;
+    long ctx;
+    double per_char;
     if (!w->llm || !p)
         return qd_worker_fail(w, "no LLM session or prompt for the job");
+    size_t k = p->nexamples;
+    qd_llm_context(w->llm, &ctx, &per_char);
+    while (k > 1 && !fits(strlen(p->prompt) * k / p->nexamples, ctx, per_char, st->max_tokens))
+        k--; /* an estimate; the rebuilt prompt is checked below */
     req.endpoint = p->endpoint;
     req.system = st->system;
-    req.prompt = p->prompt;
     req.temperature = st->temperature;
     req.max_tokens = st->max_tokens;
     req.stop = (const char *const *)st->stop;
     req.seeded = 1;
     req.seed = seed;
-    if (qd_llm_complete(w->llm, &req, &r) != QD_OK) {
+    for (;;) {
+        free(owned);
+        if (!(req.prompt = fitted_prompt(st, p, k, &owned)))
+            return QD_ENOMEM;
+        if (k > 1 && !fits(strlen(req.prompt), ctx, per_char, st->max_tokens)) {
+            k--;
+            continue;
+        }
+        rc = qd_llm_complete(w->llm, &req, &r);
+        if (rc == QD_ETOOBIG && k > 1) { /* the server said so: one example fewer */
+            qd_llm_context(w->llm, &ctx, &per_char);
+            k--;
+            continue;
+        }
+        break;
+    }
+    if (rc != QD_OK) {
+        size_t chars = strlen(req.prompt);
         const char *e = qd_llm_session_error(w->llm);
+        free(owned);
+        if (rc == QD_ETOOBIG)
+            return too_big(w, chars, ctx, k);
         return qd_worker_fail(w, "%s", strncmp(e, "llm: ", 5) == 0 ? e + 5 : e);
     }
-    text = post_process(st, r.text);
+    free(owned);
+    truncated = r.finish_reason && strcmp(r.finish_reason, "length") == 0;
+    text = post_process(st, r.text, truncated, &none);
+    if (truncated && st->on_truncated == TRUNC_REJECT && r.text[0]) {
+        qd_solution_set_text(&job->sol, r.text); /* kept for failures.jsonl */
+        qd_llm_reply_clear(&r);
+        free(text);
+        return qd_worker_fail(w, "truncated text rejected (finish_reason \"length\"; on_truncated is \"reject\")");
+    }
+    if (none) {
+        qd_solution_set_text(&job->sol, r.text);
+        qd_llm_reply_clear(&r);
+        return qd_worker_fail(w, "truncated text with no full sentence (finish_reason \"length\")");
+    }
     qd_llm_reply_clear(&r);
     if (!text)
         return QD_ENOMEM;
@@ -593,15 +712,22 @@ static int llm_produce(const qd_mutator *m, qd_job *job, qd_worker *w)
     dup = seen_has(&st->seen, text_hash(text));
     pthread_rwlock_unlock(&st->seen_lock);
     if (dup) {
+        qd_solution_set_text(&job->sol, text);
         free(text);
         return qd_worker_fail(w, "duplicate text");
     }
-    size_t n = strlen(p->lineage) + 48;
+    size_t n = strlen(p->lineage) + 96;
     if (!(lin = malloc(n))) {
         free(text);
         return QD_ENOMEM;
     }
-    snprintf(lin, n, "%s,\"seed\":%lu}", p->lineage, seed);
+    snprintf(lin, n, "%s,\"seed\":%lu%s%s", p->lineage, seed, truncated ? (st->on_truncated == TRUNC_CUT ?
+             ",\"truncated\":\"cut\"" : ",\"truncated\":\"kept\"") : "", "");
+    if (k < p->nexamples) {
+        size_t len = strlen(lin);
+        snprintf(lin + len, n - len, ",\"examples_sent\":%zu", k);
+    }
+    strcat(lin, "}");
     rc = qd_solution_set_text(&job->sol, text);
     if (rc == QD_OK)
         rc = qd_solution_set_lineage(&job->sol, lin);

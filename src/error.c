@@ -19,6 +19,7 @@ const char *qd_strerror(int code)
     case QD_EEXIST: return "already exists";
     case QD_ETIMEOUT: return "timed out";
     case QD_EINTR: return "interrupted";
+    case QD_ETOOBIG: return "does not fit";
     default: return "unknown error";
     }
 }

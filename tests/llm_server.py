@@ -49,6 +49,17 @@ answers 401 (echoing the header) unless "Authorization: Bearer s";
 {"latency": s} sleeps s seconds per API request; {"reset": true}. GET /stats
 gives request counts.
 
+{"kind": "500", "message": m} sends that error message. Taught what a
+real llama.cpp server did: {"n_ctx": n} makes GET /props answer
+llama.cpp's {"default_generation_settings": {"n_ctx": n}} and a prompt of n
+words or more get llama.cpp's HTTP 500 "Input prompt is too big compared to
+KV size" (counted as context_rejected); {"variants": {"yes": ["Y",
+"Yes."]}} spells a label's two answer tokens so; {"split": {"negative":
+[" neg", "ative"]}} makes a label several tokens (the first piece among the
+alternatives; when it is the answer, the next pieces follow with logprob
+-0.05 each); {"record": true} keeps the API request bodies for GET
+/bodies. A generation cut by max_tokens has finish_reason "length".
+
 {"kind": "big"} answers with a 20 kB reply. GET /stats also gives the
 largest number of API requests served at once (max_inflight).
 
@@ -102,7 +113,11 @@ LABELS = list(LEXICON) + ["yes", "no"]
 WORD = re.compile(r"[a-z-]+")
 
 STATE = {"faults": [], "every": None, "require_key": None, "latency": 0.0, "requests": 0, "api_requests": 0,
-         "by_path": {}, "auth_seen": 0, "auth_ok": 0, "inflight": 0, "max_inflight": 0, "generation": 0}
+         "by_path": {}, "auth_seen": 0, "auth_ok": 0, "inflight": 0, "max_inflight": 0, "generation": 0,
+         "n_ctx": None, "context_rejected": 0, "variants": {}, "split": {}, "props": 0, "bodies": [],
+         "record": False}
+KV_FULL = {"error": {"code": 500, "message": "Input prompt is too big compared to KV size. Please try increasing KV size.",
+                     "type": "server_error"}}
 LOCK = threading.Lock()
 
 
@@ -210,24 +225,31 @@ def apply_stop(text, stop, max_tokens):
                 if 0 <= i < cut:
                     cut = i
         full = full[:cut]
+    cut = False
     if max_tokens and max_tokens > 0:
         ws = full.split(" ")
         if len(ws) > max_tokens + 1:
             full = " ".join(ws[: max_tokens + 1])
-    return full
+            cut = True
+    return full, cut
 
 
 def answer_tokens(probs, labels, ntop):
     """The answer's first token and its top alternatives, best first."""
     filler = 0.04
     alts = []
+    with LOCK:
+        variants, split = dict(STATE["variants"]), dict(STATE["split"])
     for lab in labels:
         p = probs[lab] * (1.0 - 2 * filler)
         spelled = lab
         if lab == "limerick":
             spelled = "limer"  # a prefix token, as a tokenizer may give
-        alts.append((" " + spelled, 0.75 * p))
-        alts.append((spelled.capitalize(), 0.25 * p))
+        if lab in split:
+            spelled = split[lab][0].strip()  # the first of several tokens
+        first, second = variants.get(lab, [" " + spelled, spelled.capitalize()])
+        alts.append((first, 0.75 * p))
+        alts.append((second, 0.25 * p))
     alts.append((" The", filler))
     alts.append(("\n", filler))
     alts.sort(key=lambda a: -a[1])
@@ -287,6 +309,7 @@ def reply_for(path, body, family):
         stop = None
     fb = split_feedback(prompt)
     tokens = []
+    finish = "stop"
     if fb:
         question, text = fb
         labels = question_labels(question)
@@ -298,13 +321,21 @@ def reply_for(path, body, family):
         else:
             shown = labels if labels else ["yes", "no"]
             (tok, lp), alts = answer_tokens(probs, shown, ntop)
-            out = " " + max(shown, key=lambda lab: probs[lab])  # the text spells the label out
+            best = max(shown, key=lambda lab: probs[lab])
+            out = " " + best  # the text spells the label out
             tokens = [(tok, lp, alts)]
+            with LOCK:
+                split = STATE["split"].get(best)
+            if split and tok == split[0]:  # the rest of a label of several tokens
+                for piece in split[1:]:
+                    tokens.append((piece, -0.05, [(piece, -0.05)][: max(ntop, 0)]))
             if family == "vllm":  # a leading newline token, as some chat templates give
                 tokens.insert(0, ("\n", -0.001, [("\n", -0.001), (" The", -7.5)][: max(ntop, 0)]))
                 out = "\n" + out
     else:
-        out = apply_stop(generate(prompt, seed), stop, int(body.get("max_tokens") or 0))
+        out, cut = apply_stop(generate(prompt, seed), stop, int(body.get("max_tokens") or 0))
+        if cut:
+            finish = "length"
         for w in out.split(" ")[:5]:
             tokens.append((w, -0.5, [(w, -0.5)][: max(ntop, 0)]))
     usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": max(1, len(out.split())),
@@ -312,7 +343,7 @@ def reply_for(path, body, family):
     lps = logprob_shape(family, chat, tokens, ntop) if want else None
     model = body.get("model", "")
     if chat:
-        choice = {"index": 0, "message": {"role": "assistant", "content": out}, "finish_reason": "stop"}
+        choice = {"index": 0, "message": {"role": "assistant", "content": out}, "finish_reason": finish}
         if family.startswith("ollama"):
             if lps is not None:
                 choice["logprobs"] = lps
@@ -321,7 +352,7 @@ def reply_for(path, body, family):
         reply = {"id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": model,
                  "choices": [choice], "usage": usage}
     else:
-        choice = {"text": out, "index": 0, "logprobs": lps, "finish_reason": "stop"}
+        choice = {"text": out, "index": 0, "logprobs": lps, "finish_reason": finish}
         if family.startswith("ollama"):
             del choice["logprobs"]
         reply = {"id": "cmpl-test", "object": "text_completion", "created": 0, "model": model,
@@ -382,9 +413,17 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/stats":
             with LOCK:
                 s = {k: STATE[k] for k in ("requests", "api_requests", "by_path", "auth_seen", "auth_ok",
-                                           "max_inflight")}
+                                           "max_inflight", "context_rejected", "props")}
                 s["faults_left"] = len(STATE["faults"])
             self.send_json(200, s)
+        elif self.path == "/bodies":  # the request bodies received, in order
+            with LOCK:
+                b = list(STATE["bodies"])
+            self.send_json(200, {"bodies": b})
+        elif self.path == "/props" and STATE["n_ctx"]:  # llama.cpp's: the context of one slot
+            with LOCK:
+                STATE["props"] += 1
+            self.send_json(200, {"default_generation_settings": {"n_ctx": STATE["n_ctx"]}, "total_slots": 4})
         else:
             self.send_json(404, {"error": {"message": "not found", "type": "not_found_error"}})
 
@@ -436,6 +475,18 @@ class Handler(BaseHTTPRequestHandler):
             return
         model = body.get("model") or ""
         family = model[5:] if model.startswith("test-") else "openai"
+        with LOCK:
+            if STATE["record"]:
+                STATE["bodies"].append(body)
+            n_ctx = STATE["n_ctx"]
+        if n_ctx and path != "/v1/embeddings":
+            msgs = body.get("messages") or []
+            text = body.get("prompt") or "\n".join(m.get("content") or "" for m in msgs if isinstance(m, dict))
+            if len(str(text).split()) >= n_ctx:  # llama.cpp: a prompt longer than a slot's context
+                with LOCK:
+                    STATE["context_rejected"] += 1
+                self.send_json(500, KV_FULL)
+                return
         if path in ("/v1/completions", "/v1/chat/completions"):
             self.send_json(200, reply_for(path, body, family))
         elif path == "/v1/embeddings":
@@ -457,7 +508,8 @@ class Handler(BaseHTTPRequestHandler):
             hdr = {"Retry-After": str(f["retry_after"])} if "retry_after" in f else {}
             self.send_json(int(kind), {"error": {"message": "slow down", "type": "rate_limit"}}, hdr)
         elif kind in ("500", "502", "400", "404"):
-            self.send_json(int(kind), {"error": {"message": "injected %s" % kind, "type": "server_error"}})
+            self.send_json(int(kind), {"error": {"message": f.get("message", "injected %s" % kind),
+                                                 "type": "server_error"}})
         elif kind == "echo_auth":
             self.send_json(401, {"error": {"message": "bad key: %s" % auth, "type": "invalid_request_error"}})
         elif kind == "stall":
@@ -495,7 +547,11 @@ class Handler(BaseHTTPRequestHandler):
             STATE["requests"] += 1
             if c.get("reset"):
                 STATE.update(faults=[], every=None, require_key=None, latency=0.0, api_requests=0, by_path={},
-                             auth_seen=0, auth_ok=0, inflight=0, max_inflight=0, generation=STATE["generation"] + 1)
+                             auth_seen=0, auth_ok=0, inflight=0, max_inflight=0, generation=STATE["generation"] + 1,
+                             n_ctx=None, context_rejected=0, variants={}, split={}, props=0, bodies=[], record=False)
+            for k in ("n_ctx", "variants", "split", "record"):
+                if k in c:
+                    STATE[k] = c[k]
             STATE["faults"].extend(c.get("faults", []))
             if "every" in c:
                 STATE["every"] = {"n": int(c["every"]), **{k: v for k, v in c.items() if k in ("kind", "retry_after")}}

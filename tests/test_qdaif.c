@@ -217,19 +217,28 @@ static void test_ratings_replace_missing_logprobs(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(sol.meta, "\"rating\":"));
     qd_solution_clear(&sol);
     judge_free(&j);
-    /* "auto" with a server that has no logprobs: ratings, said once */
+    /* "auto" with a server that has no logprobs: the first reply of each
+     * question decides, once, and says so naming the question and what
+     * came back; later answers ask for the rating only, and every recheck-th
+     * (here 3rd) tries logprobs again */
     qd_set_log_handler(qdt_log_line, &log);
-    opinion_fields(fields, sizeof fields, NULL);
+    opinion_fields(fields, sizeof fields, ", \"recheck\": 3");
     CU_ASSERT_EQUAL_FATAL(judge_new(&j, "test-ollama-old", fields), 0);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         CU_ASSERT_EQUAL(judge_text(&j, text, &sol, m, 1), QD_OK);
         CU_ASSERT_DOUBLE_EQUAL(sol.objective, rule_rating(rule_quality(text)), 1e-15);
         CU_ASSERT_DOUBLE_EQUAL(m[0], rule_rating(rule_sentiment(text)), 1e-15);
         qd_solution_clear(&sol);
     }
     qd_set_log_handler(NULL, NULL);
-    CU_ASSERT_EQUAL(log.lines, 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "no logprobs"));
+    /* 2 + 2 for the first text, 1 + 1 for the next two, 2 + 2 for the 4th (the re-check) */
+    CU_ASSERT_EQUAL(qdt_server_stat(&server, "api_requests"), 12);
+    CU_ASSERT_EQUAL(log.lines, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: quality: the judge's replies carry no logprobs (question "
+                                            "\"Determine whether or not"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "answer \" yes\", top tokens none); using numeric ratings for "
+                                            "\"quality\" from now on, trying logprobs again every 3 answers"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: sentiment: the judge's replies carry no logprobs"));
     judge_free(&j);
     /* "logprobs" with that server: a clear failure */
     opinion_fields(fields, sizeof fields, ", \"feedback\": \"logprobs\"");
