@@ -628,15 +628,15 @@ static int fits(size_t len, long ctx, double per_char, long max_tokens)
     return ctx <= 0 || per_char <= 0 || (double)len * per_char + (double)max_tokens <= (double)ctx;
 }
 
-static int too_big(qd_worker *w, size_t chars, long ctx, size_t k)
+/* The reason is the same for every such job, so they are counted as one kind. */
+static int too_big(qd_worker *w, long ctx, size_t k)
 {
     char size[64] = "";
     if (ctx > 0)
-        snprintf(size, sizeof size, "; the server's context is %ld tokens", ctx);
-    return qd_worker_fail(w, "the prompt does not fit the server's context even with %zu example%s (%zu characters%s): "
-                             "use shorter texts or a smaller max_tokens, or give the server a larger context "
-                             "(llama.cpp: -c is shared by the -np slots, each gets c / np)",
-                          k, k == 1 ? "" : "s", chars, size);
+        snprintf(size, sizeof size, " (%ld tokens)", ctx);
+    return qd_worker_fail(w, "the prompt does not fit the server's context%s even with %zu example%s: use shorter "
+                             "texts or a smaller max_tokens, or give the server a larger context (llama.cpp: -c is "
+                             "shared by the -np slots, each gets c / np)", size, k, k == 1 ? "" : "s");
 }
 
 static int llm_produce(const qd_mutator *m, qd_job *job, qd_worker *w)
@@ -680,11 +680,10 @@ static int llm_produce(const qd_mutator *m, qd_job *job, qd_worker *w)
         break;
     }
     if (rc != QD_OK) {
-        size_t chars = strlen(req.prompt);
         const char *e = qd_llm_session_error(w->llm);
         free(owned);
         if (rc == QD_ETOOBIG)
-            return too_big(w, chars, ctx, k);
+            return too_big(w, ctx, k);
         return qd_worker_fail(w, "%s", strncmp(e, "llm: ", 5) == 0 ? e + 5 : e);
     }
     free(owned);

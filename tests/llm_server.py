@@ -57,7 +57,8 @@ KV size" (counted as context_rejected); {"variants": {"yes": ["Y",
 "Yes."]}} spells a label's two answer tokens so; {"split": {"negative":
 [" neg", "ative"]}} makes a label several tokens (the first piece among the
 alternatives; when it is the answer, the next pieces follow with logprob
--0.05 each); {"record": true} keeps the API request bodies for GET
+-0.05 each); {"generate": text} answers every generation prompt with
+text; {"record": true} keeps the API request bodies for GET
 /bodies. A generation cut by max_tokens has finish_reason "length".
 
 {"kind": "big"} answers with a 20 kB reply. GET /stats also gives the
@@ -115,7 +116,7 @@ WORD = re.compile(r"[a-z-]+")
 STATE = {"faults": [], "every": None, "require_key": None, "latency": 0.0, "requests": 0, "api_requests": 0,
          "by_path": {}, "auth_seen": 0, "auth_ok": 0, "inflight": 0, "max_inflight": 0, "generation": 0,
          "n_ctx": None, "context_rejected": 0, "variants": {}, "split": {}, "props": 0, "bodies": [],
-         "record": False}
+         "record": False, "generate": None}
 KV_FULL = {"error": {"code": 500, "message": "Input prompt is too big compared to KV size. Please try increasing KV size.",
                      "type": "server_error"}}
 LOCK = threading.Lock()
@@ -168,6 +169,10 @@ def rng_for(prompt, seed):
 
 def generate(prompt, seed):
     """A new text for a generation prompt (without the model's run-on)."""
+    with LOCK:
+        fixed = STATE["generate"]
+    if fixed is not None:
+        return " " + fixed
     r = rng_for(prompt, seed)
     low = prompt.lower()
     # the template is the last line of a few-shot prompt; the domain is
@@ -548,8 +553,9 @@ class Handler(BaseHTTPRequestHandler):
             if c.get("reset"):
                 STATE.update(faults=[], every=None, require_key=None, latency=0.0, api_requests=0, by_path={},
                              auth_seen=0, auth_ok=0, inflight=0, max_inflight=0, generation=STATE["generation"] + 1,
-                             n_ctx=None, context_rejected=0, variants={}, split={}, props=0, bodies=[], record=False)
-            for k in ("n_ctx", "variants", "split", "record"):
+                             n_ctx=None, context_rejected=0, variants={}, split={}, props=0, bodies=[], record=False,
+                             generate=None)
+            for k in ("n_ctx", "variants", "split", "record", "generate"):
                 if k in c:
                     STATE[k] = c[k]
             STATE["faults"].extend(c.get("faults", []))

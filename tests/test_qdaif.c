@@ -297,6 +297,48 @@ static void expect_search_error(const char *json, const char *message)
     qd_config_free(cfg);
 }
 
+static void test_labels_absent_split_or_misspelt_by_the_server(void)
+{
+    char fields[2048];
+    const char *happy = "I love delicious fresh broccoli.", *sad = "Soggy bland beans, I hate them, awful.";
+    qd_solution sol;
+    qd_llm_stats st;
+    double m[1];
+    judge j;
+    /* top_logprobs 2: the two spellings of "positive" fill the list and
+     * "negative" is absent; it gets the bound, not 0 */
+    opinion_fields(fields, sizeof fields, NULL);
+    memcpy(strstr(fields, "\"top_logprobs\": 10"), "\"top_logprobs\":  2", 18);
+    CU_ASSERT_EQUAL_FATAL(judge_new(&j, "test-openai", fields), 0);
+    CU_ASSERT_EQUAL(judge_text(&j, happy, &sol, m, 1), QD_OK);
+    double P = rule_sentiment(happy), a = 0.75 * 0.92 * P, b = 0.25 * 0.92 * P, left = 1 - a - b;
+    double bound = b < left ? b : left;
+    CU_ASSERT_DOUBLE_EQUAL(m[0], (a + b) / (a + b + bound), 1e-12);
+    CU_ASSERT_TRUE(m[0] < 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sol.meta, "\"bounded\":1"));
+    qd_solution_clear(&sol);
+    qd_llm_stats_get(j.llm, &st);
+    CU_ASSERT_EQUAL(st.label_scores, 2);
+    CU_ASSERT_EQUAL(st.label_bounded, 1); /* quality's "no" was listed */
+    cJSON *json = cJSON_CreateObject();
+    qd_llm_stats_json(j.llm, json);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(json, "label_scores_bounded")->valuedouble, 1);
+    cJSON_Delete(json);
+    judge_free(&j);
+    /* "negative" spelled " neg" + "ative" (logprob -0.05), and "yes" as
+     * "Y" / "Yes.": the whole label is scored, the near misses merged */
+    opinion_fields(fields, sizeof fields, NULL);
+    CU_ASSERT_EQUAL_FATAL(judge_new(&j, "test-openai", fields), 0);
+    qdt_server_control(&server, "{\"split\": {\"negative\": [\" neg\", \"ative\"]}, \"variants\": {\"yes\": [\"Y\", "
+                                "\"Yes.\"]}}");
+    CU_ASSERT_EQUAL(judge_text(&j, sad, &sol, m, 1), QD_OK);
+    double pn = 1 - rule_sentiment(sad), neg = 0.92 * pn * (0.75 * exp(-0.05) + 0.25), pos = 0.92 * (1 - pn);
+    CU_ASSERT_DOUBLE_EQUAL(m[0], pos / (pos + neg), 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(sol.objective, rule_quality(sad), 1e-12);
+    qd_solution_clear(&sol);
+    judge_free(&j);
+}
+
 static void test_config_errors_name_the_field(void)
 {
     char json[4096], fields[2048];
@@ -550,6 +592,170 @@ static void test_post_processing_when_the_server_ignores_stop(void)
     free(dir);
 }
 
+/* json with every occurrence of from replaced by to (n: json's size). */
+static void edit(char *json, size_t n, const char *from, const char *to)
+{
+    char *at, *out = malloc(n);
+    size_t len = 0;
+    const char *p = json;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    while ((at = strstr(p, from))) {
+        len += (size_t)snprintf(out + len, n - len, "%.*s%s", (int)(at - p), p, to);
+        p = at + strlen(from);
+    }
+    snprintf(out + len, n - len, "%s", p);
+    snprintf(json, n, "%s", out);
+    free(out);
+}
+
+static void test_failures_keep_the_text_question_and_answer(void)
+{
+    char json[8192], *dir = qdt_tmpdir();
+    qd_config *cfg;
+    qdt_log log = {0};
+    /* a judge without logprobs and "feedback": "logprobs": every text fails */
+    qdaif_config(json, sizeof json, srv()->url, 2, 1, "lmx-near", NULL);
+    edit(json, sizeof json, "test-openai", "test-ollama-old");
+    edit(json, sizeof json, "\"top_logprobs\": 10,", "\"top_logprobs\": 10, \"feedback\": \"logprobs\",");
+    qd_set_log_handler(qdt_log_line, &log);
+    qd_search *s = run(json, dir, &cfg);
+    qd_set_log_handler(NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(qd_search_counts(s)->evaluated, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: quality: the judge's replies carry no logprobs (answer \""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "\", top tokens none); failures.jsonl keeps every such answer"));
+    char *rows = file_in(dir, "failures.jsonl"), *line = rows;
+    int judged = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rows);
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        cJSON *row = cJSON_Parse(line);
+        const cJSON *reason = cJSON_GetObjectItemCaseSensitive(row, "reason");
+        CU_ASSERT_TRUE(cJSON_IsString(reason));
+        if (cJSON_IsString(reason) && strstr(reason->valuestring, "ai_feedback: quality: the reply has no logprobs")) {
+            const cJSON *text = cJSON_GetObjectItemCaseSensitive(row, "text");
+            const cJSON *q = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(row, "meta"),
+                                                              "quality");
+            CU_ASSERT_TRUE(cJSON_IsString(text) && strlen(text->valuestring) > 0);
+            CU_ASSERT_PTR_NOT_NULL(strstr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(q, "question")),
+                                          "Determine whether or not the input text is closely related"));
+            const char *answer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(q, "answer"));
+            CU_ASSERT_TRUE(answer && (strcmp(answer, " yes") == 0 || strcmp(answer, " no") == 0));
+            CU_ASSERT_TRUE(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(q, "top_logprobs")));
+            judged++;
+        }
+        cJSON_Delete(row);
+        line = nl ? nl + 1 : NULL;
+    }
+    CU_ASSERT_TRUE(judged > 0);
+    free(rows);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
+static void test_prompts_shrink_to_fit_the_context(void)
+{
+    char json[8192];
+    qd_config *cfg;
+    /* llama.cpp with a small context per slot: the 3-example prompts (about
+     * 100 words) are refused with its HTTP 500, which is not retried; the
+     * mutator learns the context (/props) and the tokens per character
+     * (usage) and sends fewer examples */
+    qdaif_config(json, sizeof json, srv()->url, 2, 4, "lmx-near", NULL);
+    edit(json, sizeof json, "test-openai", "test-llamacpp");
+    edit(json, sizeof json, "\"batch\": 8,", "\"batch\": 8, \"max_tokens\": 20,");
+    CU_ASSERT_EQUAL(qdt_server_control(srv(), "{\"n_ctx\": 90}"), 0);
+    qd_search *s = run(json, NULL, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    const qd_counts *c = qd_search_counts(s);
+    double rejected = qdt_server_stat(&server, "context_rejected");
+    CU_ASSERT_TRUE(rejected >= 1 && rejected <= 4);
+    CU_ASSERT_EQUAL(qdt_server_stat(&server, "props"), 1);
+    CU_ASSERT_TRUE(c->evaluated > 16);
+    for (size_t k = 0; k < qd_search_failure_kinds(s); k++) {
+        uint64_t n;
+        const char *why = qd_search_failure_kind(s, k, &n);
+        /* (max_tokens 20 cuts a few long children) */
+        CU_ASSERT_TRUE(strcmp(why, "llm: empty text") == 0 || strcmp(why, "llm: duplicate text") == 0 ||
+                       strcmp(why, "llm: truncated text with no full sentence (finish_reason \"length\")") == 0);
+    }
+    int fewer = 0;
+    const qd_archive *a = qd_search_archive(s);
+    for (size_t k = 0; k < qd_archive_filled(a); k++) {
+        qd_elite e;
+        qd_archive_elite_at(a, k, &e);
+        fewer += strstr(e.lineage, "\"examples_sent\":") != NULL;
+    }
+    CU_ASSERT_TRUE(fewer > 0);
+    qd_llm_stats st;
+    qd_llm_stats_get(qd_search_llm(s), &st);
+    CU_ASSERT_EQUAL(st.context_tokens, 90);
+    CU_ASSERT_EQUAL(st.errors[QD_LLM_ERR_CONTEXT], (uint64_t)rejected);
+    CU_ASSERT_EQUAL(st.retries, 0);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    /* a context too small for even one example: a clear reason, 3 requests a job */
+    qdaif_config(json, sizeof json, srv()->url, 2, 1, "lmx-near", NULL);
+    CU_ASSERT_EQUAL(qdt_server_control(srv(), "{\"n_ctx\": 20}"), 0);
+    s = run(json, NULL, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    uint64_t n = 0;
+    CU_ASSERT_EQUAL(qd_search_failure_kinds(s), 1);
+    CU_ASSERT_STRING_EQUAL(qd_search_failure_kind(s, 0, &n),
+                           "llm: the prompt does not fit the server's context (20 tokens) even with 1 example: use "
+                           "shorter texts or a smaller max_tokens, or give the server a larger context (llama.cpp: -c "
+                           "is shared by the -np slots, each gets c / np)");
+    CU_ASSERT_EQUAL(n, 8);
+    CU_ASSERT_EQUAL(qdt_server_stat(&server, "context_rejected"), 24);
+    qd_search_free(s);
+    qd_config_free(cfg);
+}
+
+static void test_truncated_replies_under_each_on_truncated(void)
+{
+    static const char *const modes[] = {"keep", "cut", "reject"};
+    static const char *const expect[] = {"First part. Second part.", "First part.", NULL};
+    for (size_t i = 0; i < QDI_ARRAY_LEN(modes); i++) {
+        char json[8192], field[128], *dir = qdt_tmpdir();
+        qd_config *cfg;
+        /* 4 words of "First part. Second part goes on": finish_reason "length" */
+        qdaif_config(json, sizeof json, srv()->url, 2, 1, "lmx-near", NULL);
+        snprintf(field, sizeof field, "\"batch\": 8, \"max_tokens\": 4, \"on_truncated\": \"%s\",", modes[i]);
+        edit(json, sizeof json, "\"batch\": 8,", field);
+        CU_ASSERT_EQUAL(qdt_server_control(srv(), "{\"generate\": \"First part. Second part goes on\"}"), 0);
+        qd_search *s = run(json, dir, &cfg);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        const qd_archive *a = qd_search_archive(s);
+        qd_llm_stats st;
+        qd_llm_stats_get(qd_search_llm(s), &st);
+        CU_ASSERT_EQUAL(st.truncated, 8);
+        if (expect[i]) {
+            qd_elite e;
+            CU_ASSERT_EQUAL_FATAL(qd_archive_filled(a), 1);
+            qd_archive_elite_at(a, 0, &e);
+            CU_ASSERT_STRING_EQUAL(e.text, expect[i]);
+            CU_ASSERT_PTR_NOT_NULL(strstr(e.lineage, i == 0 ? "\"truncated\":\"kept\"" : "\"truncated\":\"cut\""));
+        } else {
+            uint64_t n = 0;
+            CU_ASSERT_EQUAL(qd_archive_filled(a), 0);
+            CU_ASSERT_STRING_EQUAL(qd_search_failure_kind(s, 0, &n), "llm: truncated text rejected (finish_reason "
+                                                                     "\"length\"; on_truncated is \"reject\")");
+            CU_ASSERT_EQUAL(n, 8);
+            char *rows = file_in(dir, "failures.jsonl");
+            CU_ASSERT_PTR_NOT_NULL(rows && strstr(rows, "\"text\":\" First part. Second part\""));
+            free(rows);
+        }
+        qd_search_free(s);
+        qd_config_free(cfg);
+        qdt_rmdir(dir);
+        free(dir);
+    }
+}
+
 static void test_worker_count_and_server_faults_do_not_change_the_archive(void)
 {
     char json[8192], *one = qdt_tmpdir(), *eight = qdt_tmpdir(), *a, *b;
@@ -695,10 +901,14 @@ static const qdt_test tests[] = {
     {"feedback scores follow the rule", test_feedback_scores_follow_the_rule},
     {"ratings replace missing logprobs", test_ratings_replace_missing_logprobs},
     {"categorical axes take the likeliest label", test_categorical_axes_take_the_likeliest_label},
+    {"labels absent, split or misspelt by the server", test_labels_absent_split_or_misspelt_by_the_server},
     {"config errors name the field", test_config_errors_name_the_field},
     {"a QDAIF run fills the expected cells", test_qdaif_run_fills_the_expected_cells},
     {"the other mutator modes run", test_other_modes_run},
     {"post-processing when the server ignores stop", test_post_processing_when_the_server_ignores_stop},
+    {"failures keep the text, question and answer", test_failures_keep_the_text_question_and_answer},
+    {"prompts shrink to fit the context", test_prompts_shrink_to_fit_the_context},
+    {"truncated replies under each on_truncated", test_truncated_replies_under_each_on_truncated},
     {"worker count and server faults do not change the archive",
      test_worker_count_and_server_faults_do_not_change_the_archive},
     {"record then replay is byte-identical without the server",
