@@ -35,11 +35,14 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 #include "src/internal.h"
+#include "population.h"
 
-enum { MODE_LMX_NEAR, MODE_LMX, MODE_LMX_REPLACE, MODE_REWRITE, MODE_CROSSOVER };
+enum { MODE_LMX_NEAR, MODE_LMX, MODE_LMX_REPLACE, MODE_REWRITE, MODE_CROSSOVER, MODE_FIXED, MODE_SHUFFLE, MODE_ZERO_SHOT,
+       MODE_LMX_QUALITY, MODE_NSAIF };
 enum { TRUNC_CUT, TRUNC_KEEP, TRUNC_REJECT };
 static const char *const truncated_names[] = {"cut", "keep", "reject", NULL};
-static const char *const mode_names[] = {"lmx-near", "lmx", "lmx-replace", "rewrite", "crossover", NULL};
+static const char *const mode_names[] = {"lmx-near", "lmx", "lmx-replace", "rewrite", "crossover", "fixed", "shuffle",
+                                         "zero-shot", "lmx-quality", "nsaif", NULL};
 
 /* What ask hands a job: allocated per job and kept on the mutator's list
  * until tell (or fini) frees it, so a job in flight never shares it. */
@@ -68,6 +71,8 @@ typedef struct llm_mutator {
     uint64_t initial, asked;
     payload *live; /* payloads of jobs not told yet (main thread only) */
     seen_set seen;
+    int has_pop;
+    qdi_population pop; /* lmx-quality, nsaif: the mutator's own texts (main thread) */
     pthread_rwlock_t seen_lock;
     int lock_ready;
 } llm_mutator;
@@ -195,8 +200,26 @@ static int llm_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
         qd_config_string(cfg, "crossover_prompt", &crossover) ||
         check_template(cfg, "crossover_prompt", crossover, crossover_fields, 3))
         return QD_EINVAL;
+    {
+        long limit = st->mode == MODE_NSAIF ? 10000 : 10, k = 15;
+        double threshold = 0.05;
+        if (qd_config_int(cfg, "population", &limit, ">= 1 <= 1000000") ||
+            qd_config_int(cfg, "novelty_k", &k, ">= 1") ||
+            qd_config_number(cfg, "novelty_threshold", &threshold, ">= 0"))
+            return QD_EINVAL;
+        if (st->mode == MODE_LMX_QUALITY || st->mode == MODE_NSAIF) {
+            if (qdi_population_init(&st->pop, st->mode == MODE_NSAIF ? QDI_POP_NOVELTY : QDI_POP_QUALITY,
+                                    space->measures, space->measure_lower, space->measure_upper, (size_t)limit,
+                                    (size_t)k, threshold))
+                return qd_config_fail(cfg, NULL, "could not be set up: out of memory");
+            st->has_pop = 1;
+        }
+    }
+    if (st->mode == MODE_FIXED && st->nseeds < (size_t)examples)
+        return qd_config_fail(cfg, "seeds", "must hold at least examples (%ld) texts for mode \"fixed\", got %zu",
+                              examples, st->nseeds);
     st->endpoint = endpoint ? QD_LLM_CHAT : QD_LLM_COMPLETIONS;
-    st->zero_shot = init == 1;
+    st->zero_shot = init == 1 || st->mode == MODE_ZERO_SHOT;
     st->examples = examples;
     st->initial = (uint64_t)initial;
     if (!(st->template = strdup(tmpl)) || !(st->separator = strdup(sep)) || !(st->joiner = strdup(joiner)) ||
@@ -248,6 +271,8 @@ static void llm_fini(qd_mutator *m)
     qdi_strings_free(st->stop);
     qdi_strings_free(st->targets);
     free(st->seen.slots);
+    if (st->has_pop)
+        qdi_population_fini(&st->pop);
     if (st->lock_ready)
         pthread_rwlock_destroy(&st->seen_lock);
 }
@@ -364,8 +389,9 @@ static char *lineage(const char *op, const char *list_name, const size_t *ids, s
     return b.s;
 }
 
-/* k seed texts in random order (all of them when there are fewer). */
-static int seeded_job(qd_mutator *m, payload *p)
+/* k seed texts in random order (all of them when there are fewer); with
+ * fixed the first k in their order (the "fixed few-shot" baseline). */
+static int seeded_job(qd_mutator *m, payload *p, int fixed)
 {
     llm_mutator *st = m->state;
     size_t k = st->zero_shot ? 0 : ((size_t)st->examples < st->nseeds ? (size_t)st->examples : st->nseeds);
@@ -376,14 +402,16 @@ static int seeded_job(qd_mutator *m, payload *p)
         all[i] = i;
     if (k > pool)
         k = pool;
-    if (k) {
+    if (k && fixed)
+        memcpy(idx, all, k * sizeof *idx);
+    else if (k) {
         gsl_ran_choose(m->rng, idx, k, all, pool, sizeof *all);
         gsl_ran_shuffle(m->rng, idx, k, sizeof *idx);
     }
     for (size_t i = 0; i < k; i++)
         ex[i] = st->seeds[idx[i]];
     p->prompt = lmx_prompt(st, ex, k);
-    p->lineage = lineage(st->zero_shot ? "zero-shot" : "seeded", "seeds", idx, k,
+    p->lineage = lineage(st->zero_shot ? "zero-shot" : (fixed ? "fixed" : "seeded"), "seeds", idx, k,
                          st->mode == MODE_LMX_REPLACE ? ex : NULL, k, NULL);
     p->endpoint = st->endpoint;
     return p->prompt && p->lineage ? keep_examples(p, ex, k) : QD_ENOMEM;
@@ -497,6 +525,28 @@ static int replace_job(qd_mutator *m, const qd_archive *a, payload *p)
     return rc;
 }
 
+/* k distinct members of the mutator's own population in random order
+ * (lmx-quality: the best texts; nsaif: the novelty archive). */
+static int population_job(qd_mutator *m, payload *p)
+{
+    llm_mutator *st = m->state;
+    size_t k = (size_t)st->examples, idx[20], *all = malloc(st->pop.n * sizeof *all);
+    const char *ex[20];
+    if (!all)
+        return QD_ENOMEM;
+    for (size_t i = 0; i < st->pop.n; i++)
+        all[i] = i;
+    gsl_ran_choose(m->rng, idx, k, all, st->pop.n, sizeof *all);
+    gsl_ran_shuffle(m->rng, idx, k, sizeof *idx);
+    free(all);
+    for (size_t i = 0; i < k; i++)
+        ex[i] = st->pop.texts[idx[i]];
+    p->prompt = lmx_prompt(st, ex, k);
+    p->lineage = lineage(mode_names[st->mode], "members", idx, k, NULL, 0, NULL);
+    p->endpoint = st->endpoint;
+    return p->prompt && p->lineage ? keep_examples(p, ex, k) : QD_ENOMEM;
+}
+
 static int instruction_job(qd_mutator *m, const qd_archive *a, payload *p)
 {
     llm_mutator *st = m->state;
@@ -539,8 +589,12 @@ static int llm_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
         if (st->live)
             st->live->prev = p;
         st->live = p;
-        if (st->asked < st->initial || qd_archive_filled(a) < need)
-            rc = seeded_job(m, p);
+        if (st->mode == MODE_FIXED || st->mode == MODE_SHUFFLE || st->mode == MODE_ZERO_SHOT)
+            rc = seeded_job(m, p, st->mode == MODE_FIXED);
+        else if (st->has_pop)
+            rc = st->asked < st->initial || st->pop.n < need ? seeded_job(m, p, 0) : population_job(m, p);
+        else if (st->asked < st->initial || qd_archive_filled(a) < need)
+            rc = seeded_job(m, p, 0);
         else if (st->mode == MODE_LMX_NEAR || st->mode == MODE_LMX)
             rc = lmx_job(m, a, p);
         else if (st->mode == MODE_LMX_REPLACE)
@@ -747,6 +801,10 @@ static int llm_tell(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
         if (jobs[j].status == QD_OK && jobs[j].sol.text)
             rc = seen_add(&st->seen, text_hash(jobs[j].sol.text));
     pthread_rwlock_unlock(&st->seen_lock);
+    for (size_t j = 0; st->has_pop && j < n && rc == QD_OK; j++) /* in job order */
+        if (jobs[j].status == QD_OK && jobs[j].sol.text &&
+            qdi_population_offer(&st->pop, jobs[j].sol.text, jobs[j].sol.objective, jobs[j].sol.measures) < 0)
+            rc = QD_ENOMEM;
     for (size_t j = 0; j < n; j++)
         if (jobs[j].data) {
             drop_payload(st, jobs[j].data);
@@ -758,7 +816,9 @@ static int llm_tell(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
 static int llm_save(const qd_mutator *m, cJSON *out)
 {
     const llm_mutator *st = m->state;
-    return cJSON_AddNumberToObject(out, "asked", (double)st->asked) ? QD_OK : QD_ENOMEM;
+    if (!cJSON_AddNumberToObject(out, "asked", (double)st->asked))
+        return QD_ENOMEM;
+    return st->has_pop ? qdi_population_save(&st->pop, out) : QD_OK;
 }
 
 static int llm_load(qd_mutator *m, const cJSON *in)
@@ -768,6 +828,8 @@ static int llm_load(qd_mutator *m, const cJSON *in)
     if (!cJSON_IsNumber(asked) || asked->valuedouble < 0)
         return qd_mutator_fail(m, QD_EFORMAT, "llm: checkpoint has no \"asked\" count");
     st->asked = (uint64_t)asked->valuedouble;
+    if (st->has_pop && qdi_population_load(&st->pop, in) != QD_OK)
+        return qd_mutator_fail(m, QD_EFORMAT, "llm: the checkpoint's population does not fit this config");
     return QD_OK;
 }
 

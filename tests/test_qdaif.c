@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <math.h>
 #include "llmtest.h"
+#include "mutators/population.h"
 
 static qdt_server server;
 static int server_up;
@@ -756,6 +757,148 @@ static void test_truncated_replies_under_each_on_truncated(void)
     }
 }
 
+/* ---- the paper's baselines ---------------------------------------------- */
+
+static const char *TEMPLATE = "Here is a random opinion piece about eating vegetables and plant-based foods:";
+static const char *const SEEDS[] = {
+    "Plant-based foods are a great source of healthy micronutrients, and can play a significant role in providing "
+    "you with macronutrients also.",
+    "You should eat vegetables because they are good for you.",
+    "I really don't like eating vegetables, they taste bland and boring."};
+
+/* The examples of an LMX prompt "T e1\n###\nT e2\n###\n...T" (at most 8). */
+static size_t prompt_examples(const char *prompt, char ex[][512])
+{
+    size_t n = 0, tl = strlen(TEMPLATE);
+    const char *p = prompt, *sep;
+    while ((sep = strstr(p, "\n###\n")) && n < 8) {
+        CU_ASSERT_EQUAL(strncmp(p, TEMPLATE, tl), 0);
+        snprintf(ex[n++], 512, "%.*s", (int)(sep - p - tl - 1), p + tl + 1);
+        p = sep + 5;
+    }
+    CU_ASSERT_STRING_EQUAL(p, TEMPLATE);
+    return n;
+}
+
+/* The text a feedback prompt judges, or NULL (a generation prompt). */
+static int judged_text(const char *prompt, char *out, size_t n)
+{
+    const char *in = strstr(prompt, "### Input:\n"), *end = in ? strstr(in, "\n\n### Response:") : NULL;
+    if (!end)
+        return 0;
+    snprintf(out, n, "%.*s", (int)(end - in - 11), in + 11);
+    return 1;
+}
+
+/* Runs 4 iterations of 8 jobs (16 initial) on one worker in a mode and
+ * checks every generation prompt the server received. */
+static void check_baseline(const char *mode, const char *mutator_extra)
+{
+    char json[8192], field[512], texts[64][512], ex[8][512];
+    double quality[64];
+    size_t ntexts = 0, gens = 0, before = 0;
+    qd_config *cfg;
+    qdaif_config(json, sizeof json, srv()->url, 1, 4, mode, NULL);
+    snprintf(field, sizeof field, "\"batch\": 8, %s", mutator_extra);
+    edit(json, sizeof json, "\"batch\": 8,", field);
+    CU_ASSERT_EQUAL(qdt_server_control(&server, "{\"record\": true}"), 0);
+    qd_search *s = run(json, NULL, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    cJSON *got = qdt_server_get(&server, "bodies"), *b;
+    int orders = 0;
+    char first[2048] = "";
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(got, "bodies")) {
+        const char *prompt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "prompt"));
+        char text[512];
+        CU_ASSERT_PTR_NOT_NULL_FATAL(prompt);
+        if (judged_text(prompt, text, sizeof text)) {
+            size_t i = 0;
+            while (i < ntexts && strcmp(texts[i], text) != 0)
+                i++;
+            if (i == ntexts && ntexts < 64) {
+                snprintf(texts[ntexts], sizeof texts[0], "%s", text);
+                quality[ntexts++] = rule_quality(text);
+            }
+            continue;
+        }
+        if (gens % 8 == 0)
+            before = ntexts; /* an iteration's prompts see the texts of the ones before */
+        gens++;
+        size_t n = prompt_examples(prompt, ex);
+        if (strcmp(mode, "zero-shot") == 0) {
+            CU_ASSERT_EQUAL(n, 0);
+        } else if (strcmp(mode, "fixed") == 0) {
+            CU_ASSERT_EQUAL(n, 3);
+            for (size_t i = 0; i < n; i++)
+                CU_ASSERT_STRING_EQUAL(ex[i], SEEDS[i]);
+        } else if (strcmp(mode, "shuffle") == 0 || gens <= 16) { /* the seeds in a random order */
+            CU_ASSERT_EQUAL(n, 3);
+            int seen = 0;
+            for (size_t i = 0; i < n; i++)
+                for (int k = 0; k < 3; k++)
+                    seen |= (strcmp(ex[i], SEEDS[k]) == 0) << k;
+            CU_ASSERT_EQUAL(seen, 7);
+            if (!first[0])
+                snprintf(first, sizeof first, "%s", prompt);
+            orders |= strcmp(first, prompt) != 0;
+        } else { /* lmx-quality, nsaif: texts found before */
+            CU_ASSERT_EQUAL(n, 3);
+            for (size_t i = 0; i < n; i++) {
+                size_t k = 0;
+                while (k < before && strcmp(texts[k], ex[i]) != 0)
+                    k++;
+                CU_ASSERT_TRUE_FATAL(k < before);
+                if (strcmp(mode, "lmx-quality") == 0) { /* among the 3 best so far */
+                    size_t better = 0;
+                    for (size_t j = 0; j < before; j++)
+                        better += quality[j] > quality[k];
+                    CU_ASSERT_TRUE(better < 3);
+                }
+            }
+        }
+    }
+    CU_ASSERT_EQUAL(gens, 32);
+    if (strcmp(mode, "shuffle") == 0)
+        CU_ASSERT_TRUE(orders);
+    cJSON_Delete(got);
+    qd_search_free(s);
+    qd_config_free(cfg);
+}
+
+static void test_baseline_prompts_are_the_papers(void)
+{
+    check_baseline("fixed", "");
+    check_baseline("shuffle", "");
+    check_baseline("zero-shot", "");
+    check_baseline("lmx-quality", "\"population\": 3,");
+    check_baseline("nsaif", "\"novelty_k\": 2, \"novelty_threshold\": 0.01,");
+}
+
+static void test_novelty_is_the_mean_distance_to_the_nearest(void)
+{
+    qdi_population p;
+    const double lo[2] = {0, 0}, hi[2] = {1, 2};
+    CU_ASSERT_EQUAL_FATAL(qdi_population_init(&p, QDI_POP_NOVELTY, 2, lo, hi, 4, 2, 0.6), QD_OK);
+    CU_ASSERT_EQUAL(qdi_population_offer(&p, "a", 0.5, (const double[]){0, 0}), 1); /* fewer than k: in */
+    CU_ASSERT_EQUAL(qdi_population_offer(&p, "b", 0.5, (const double[]){1, 0}), 1);
+    /* (0, 1) in range units is (0, 0.5): distances 0.5 and sqrt(1.25) */
+    CU_ASSERT_DOUBLE_EQUAL(qdi_population_novelty(&p, (const double[]){0, 1}), (0.5 + sqrt(1.25)) / 2, 1e-15);
+    CU_ASSERT_EQUAL(qdi_population_offer(&p, "c", 0.1, (const double[]){0.5, 0}), 0); /* 0.5 < 0.6 */
+    /* (0.5, 2) is (0.5, 1): sqrt(1.25) from both */
+    CU_ASSERT_EQUAL(qdi_population_offer(&p, "d", 0.1, (const double[]){0.5, 2}), 1);
+    CU_ASSERT_EQUAL(p.n, 3);
+    qdi_population_fini(&p);
+    /* quality: the 2 best stay */
+    CU_ASSERT_EQUAL_FATAL(qdi_population_init(&p, QDI_POP_QUALITY, 2, lo, hi, 2, 0, 0), QD_OK);
+    qdi_population_offer(&p, "a", 0.2, lo);
+    qdi_population_offer(&p, "b", 0.9, lo);
+    CU_ASSERT_EQUAL(qdi_population_offer(&p, "c", 0.1, lo), 0);
+    CU_ASSERT_EQUAL(qdi_population_offer(&p, "d", 0.5, lo), 1);
+    CU_ASSERT_STRING_EQUAL(p.texts[0], "d");
+    CU_ASSERT_STRING_EQUAL(p.texts[1], "b");
+    qdi_population_fini(&p);
+}
+
 static void test_worker_count_and_server_faults_do_not_change_the_archive(void)
 {
     char json[8192], *one = qdt_tmpdir(), *eight = qdt_tmpdir(), *a, *b;
@@ -909,6 +1052,8 @@ static const qdt_test tests[] = {
     {"failures keep the text, question and answer", test_failures_keep_the_text_question_and_answer},
     {"prompts shrink to fit the context", test_prompts_shrink_to_fit_the_context},
     {"truncated replies under each on_truncated", test_truncated_replies_under_each_on_truncated},
+    {"baseline prompts are the paper's", test_baseline_prompts_are_the_papers},
+    {"novelty is the mean distance to the nearest", test_novelty_is_the_mean_distance_to_the_nearest},
     {"worker count and server faults do not change the archive",
      test_worker_count_and_server_faults_do_not_change_the_archive},
     {"record then replay is byte-identical without the server",
