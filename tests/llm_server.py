@@ -58,7 +58,10 @@ KV size" (counted as context_rejected); {"variants": {"yes": ["Y",
 [" neg", "ative"]}} makes a label several tokens (the first piece among the
 alternatives; when it is the answer, the next pieces follow with logprob
 -0.05 each); {"generate": text} answers every generation prompt with
-text; {"record": true} keeps the API request bodies for GET
+text; {"follow": true} makes opinions follow their few-shot examples (the
+child's positive-minus-negative word surplus is the examples' mean plus
+N(0, 2), its topic words their mean plus N(0, 1); zero-shot children are
+mild, N(0, 2)), so that the QDAIF paper's baselines differ; {"record": true} keeps the API request bodies for GET
 /bodies. A generation cut by max_tokens has finish_reason "length".
 
 {"kind": "big"} answers with a 20 kB reply. GET /stats also gives the
@@ -116,7 +119,7 @@ WORD = re.compile(r"[a-z-]+")
 STATE = {"faults": [], "every": None, "require_key": None, "latency": 0.0, "requests": 0, "api_requests": 0,
          "by_path": {}, "auth_seen": 0, "auth_ok": 0, "inflight": 0, "max_inflight": 0, "generation": 0,
          "n_ctx": None, "context_rejected": 0, "variants": {}, "split": {}, "props": 0, "bodies": [],
-         "record": False, "generate": None}
+         "record": False, "generate": None, "follow": False}
 KV_FULL = {"error": {"code": 500, "message": "Input prompt is too big compared to KV size. Please try increasing KV size.",
                      "type": "server_error"}}
 LOCK = threading.Lock()
@@ -188,9 +191,19 @@ def generate(prompt, seed):
         ws += pick(r, LEXICON["happy"], max(d2, 0) + e2) + pick(r, LEXICON["tragic"], max(-d2, 0) + e2)
         ws += r.sample(STORY_TOPIC, r.randint(0, 4)) + pick(r, STORY_FILLER, r.randint(3, 6))
     else:
-        d, extra = r.randint(-10, 10), r.randint(0, 2)
+        d, extra, topics = r.randint(-10, 10), r.randint(0, 2), r.randint(0, 4)
+        with LOCK:
+            follow = STATE["follow"]
+        if follow:  # like a model: the child resembles its few-shot examples
+            ex = examples(prompt)
+            if ex:
+                d = round(sum(count(e, POSITIVE) - count(e, NEGATIVE) for e in ex) / len(ex) + r.gauss(0, 2))
+                topics = round(sum(count(e, OPINION_TOPIC) for e in ex) / len(ex) + r.gauss(0, 1))
+            else:  # zero-shot: a plain, mild opinion
+                d, topics = round(r.gauss(0, 2)), r.randint(0, 2)
+            d, topics = max(-10, min(10, d)), max(0, min(4, topics))
         ws = pick(r, POSITIVE, max(d, 0) + extra) + pick(r, NEGATIVE, max(-d, 0) + extra)
-        ws += r.sample(OPINION_TOPIC, r.randint(0, 4)) + pick(r, FILLER, r.randint(3, 6))
+        ws += r.sample(OPINION_TOPIC, topics) + pick(r, FILLER, r.randint(3, 6))
     r.shuffle(ws)
     roll = r.random()
     if roll < 0.04:
@@ -554,8 +567,8 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.update(faults=[], every=None, require_key=None, latency=0.0, api_requests=0, by_path={},
                              auth_seen=0, auth_ok=0, inflight=0, max_inflight=0, generation=STATE["generation"] + 1,
                              n_ctx=None, context_rejected=0, variants={}, split={}, props=0, bodies=[], record=False,
-                             generate=None)
-            for k in ("n_ctx", "variants", "split", "record", "generate"):
+                             generate=None, follow=False)
+            for k in ("n_ctx", "variants", "split", "record", "generate", "follow"):
                 if k in c:
                     STATE[k] = c[k]
             STATE["faults"].extend(c.get("faults", []))
