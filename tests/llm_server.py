@@ -191,7 +191,7 @@ def generate(prompt, seed):
         ws += pick(r, LEXICON["happy"], max(d2, 0) + e2) + pick(r, LEXICON["tragic"], max(-d2, 0) + e2)
         ws += r.sample(STORY_TOPIC, r.randint(0, 4)) + pick(r, STORY_FILLER, r.randint(3, 6))
     else:
-        d, extra, topics = r.randint(-10, 10), r.randint(0, 2), r.randint(0, 4)
+        d, extra, topics = r.randint(-10, 10), r.randint(0, 2), None
         with LOCK:
             follow = STATE["follow"]
         if follow:  # like a model: the child resembles its few-shot examples
@@ -203,7 +203,7 @@ def generate(prompt, seed):
                 d, topics = round(r.gauss(0, 2)), r.randint(0, 2)
             d, topics = max(-10, min(10, d)), max(0, min(4, topics))
         ws = pick(r, POSITIVE, max(d, 0) + extra) + pick(r, NEGATIVE, max(-d, 0) + extra)
-        ws += r.sample(OPINION_TOPIC, topics) + pick(r, FILLER, r.randint(3, 6))
+        ws += r.sample(OPINION_TOPIC, r.randint(0, 4) if topics is None else topics) + pick(r, FILLER, r.randint(3, 6))
     r.shuffle(ws)
     roll = r.random()
     if roll < 0.04:
