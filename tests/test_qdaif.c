@@ -887,6 +887,27 @@ static void test_novelty_is_the_mean_distance_to_the_nearest(void)
     /* (0.5, 2) is (0.5, 1): sqrt(1.25) from both */
     CU_ASSERT_EQUAL(qdi_population_offer(&p, "d", 0.1, (const double[]){0.5, 2}), 1);
     CU_ASSERT_EQUAL(p.n, 3);
+    /* a checkpoint round trip keeps the members */
+    qdi_population back;
+    cJSON *saved = cJSON_CreateObject();
+    CU_ASSERT_EQUAL(qdi_population_save(&p, saved), QD_OK);
+    char *text = cJSON_PrintUnformatted(saved); /* as a checkpoint file holds it */
+    cJSON_Delete(saved);
+    saved = cJSON_Parse(text);
+    free(text);
+    CU_ASSERT_EQUAL_FATAL(qdi_population_init(&back, QDI_POP_NOVELTY, 2, lo, hi, 4, 2, 0.6), QD_OK);
+    CU_ASSERT_EQUAL(qdi_population_load(&back, saved), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(back.n, 3);
+    CU_ASSERT_STRING_EQUAL(back.texts[2], "d");
+    CU_ASSERT_EQUAL(back.measures[5], 2);
+    CU_ASSERT_DOUBLE_EQUAL(qdi_population_novelty(&back, (const double[]){0, 1}),
+                           qdi_population_novelty(&p, (const double[]){0, 1}), 0);
+    qdi_population_fini(&back);
+    /* more members than the limit: refused */
+    CU_ASSERT_EQUAL_FATAL(qdi_population_init(&back, QDI_POP_NOVELTY, 2, lo, hi, 2, 2, 0.6), QD_OK);
+    CU_ASSERT_EQUAL(qdi_population_load(&back, saved), QD_EFORMAT);
+    qdi_population_fini(&back);
+    cJSON_Delete(saved);
     qdi_population_fini(&p);
     /* quality: the 2 best stay */
     CU_ASSERT_EQUAL_FATAL(qdi_population_init(&p, QDI_POP_QUALITY, 2, lo, hi, 2, 0, 0), QD_OK);
