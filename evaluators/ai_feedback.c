@@ -25,6 +25,8 @@
 #include "src/internal.h"
 
 enum { FEEDBACK_AUTO, FEEDBACK_LOGPROBS, FEEDBACK_RATING };
+/* What "auto" decided for a question (atomic): not yet, logprobs, ratings. */
+enum { DECIDE_NOT_YET, DECIDE_LOGPROBS, DECIDE_RATING };
 
 typedef struct question {
     char *name;
@@ -33,17 +35,20 @@ typedef struct question {
     char **labels;
     size_t nlabels;
     int categorical;
+    int decided;              /* auto: DECIDE_* (atomic) */
+    unsigned long answers;    /* auto: answers given by ratings (atomic), for the re-check */
 } question;
 
 typedef struct ai_feedback {
     qd_llm_endpoint endpoint;
     int feedback;
-    long top_logprobs, max_tokens, rating_tokens;
+    long top_logprobs, max_tokens, rating_tokens, recheck;
+    qd_llm *llm;
     char *template, *system, *topic;
     question quality;
     question *measures;
     size_t m;
-    int warned; /* the fallback was logged (atomic) */
+    int warned; /* a one-off fallback was logged (atomic) */
     uint64_t asked_logprobs, no_logprobs, no_label; /* replies (atomic): with logprobs asked, without, no label among them */
 } ai_feedback;
 
@@ -139,6 +144,8 @@ static int ai_init(qd_evaluator *ev, qd_config *cfg)
     st->top_logprobs = 5;
     st->max_tokens = 3;
     st->rating_tokens = 4;
+    st->recheck = 100;
+    st->llm = ev->llm;
     if (!ev->llm)
         return qd_config_fail(cfg, "type", "\"ai_feedback\" needs a language model: add a top-level \"llm\" "
                                            "section (url, model)");
@@ -147,6 +154,7 @@ static int ai_init(qd_evaluator *ev, qd_config *cfg)
         qd_config_int(cfg, "top_logprobs", &st->top_logprobs, ">= 1 <= 20") ||
         qd_config_int(cfg, "max_tokens", &st->max_tokens, ">= 1") ||
         qd_config_int(cfg, "rating_tokens", &st->rating_tokens, ">= 1") ||
+        qd_config_int(cfg, "recheck", &st->recheck, ">= 1") ||
         qd_config_string(cfg, "template", &tmpl) || qd_config_string(cfg, "system", &system) ||
         qd_config_string(cfg, "topic", &topic) || check_template(cfg, "template", tmpl) ||
         qd_config_object(cfg, "quality", 1, &qc) || read_question(qc, &st->quality, 1) ||
@@ -262,19 +270,89 @@ static int label_in_text(const question *q, const char *text)
     return best;
 }
 
-/* Logged at the first fallback; how many replies fell back is told when
- * the evaluator is freed (ai_fini): "N of M replies lacked logprobs". */
-static void note_fallback(ai_feedback *st, const char *why)
+/* The reply's first token positions as [[token, logprob], ...] lists (at
+ * most 2 positions of 5 alternatives), the judge's raw answer. */
+static cJSON *top_tokens(const qd_llm_reply *r)
 {
-    if (__atomic_exchange_n(&st->warned, 1, __ATOMIC_RELAXED) == 0)
-        qdi_log("ai_feedback: %s; such replies are scored from numeric ratings and answer texts instead (set "
-                "evaluator.feedback to \"rating\" to skip the logprobs request; the count is given at the end)",
-                why);
+    cJSON *out = cJSON_CreateArray();
+    for (size_t pos = 0; out && pos < r->ntokens && pos < 2; pos++) {
+        const qd_llm_token *t = &r->tokens[pos];
+        cJSON *list = cJSON_CreateArray();
+        for (size_t a = 0; list && a < (t->ntop ? t->ntop : 1) && a < 5; a++) {
+            cJSON *pair = cJSON_CreateArray();
+            const char *tok = t->ntop ? t->top[a].token : t->token;
+            double lp = t->ntop ? t->top[a].logprob : t->logprob;
+            cJSON_AddItemToArray(pair, cJSON_CreateString(tok));
+            cJSON_AddItemToArray(pair, isfinite(lp) ? cJSON_CreateNumber(lp) : cJSON_CreateNull());
+            cJSON_AddItemToArray(list, pair);
+        }
+        cJSON_AddItemToArray(out, list);
+    }
+    return out;
+}
+
+/* A short text of the tokens for the log: " The" -0.1, "\n" -2.3. */
+static void tokens_text(const cJSON *top, char *out, size_t len)
+{
+    const cJSON *list = cJSON_GetArrayItem(top, 0), *pair;
+    size_t n = 0;
+    out[0] = '\0';
+    cJSON_ArrayForEach(pair, list) {
+        char *tok = cJSON_PrintUnformatted(cJSON_GetArrayItem(pair, 0));
+        const cJSON *lp = cJSON_GetArrayItem(pair, 1);
+        if (tok && n < len)
+            n += (size_t)snprintf(out + n, len - n, "%s%s %.3g", n ? ", " : "", tok,
+                                  cJSON_IsNumber(lp) ? lp->valuedouble : -INFINITY);
+        free(tok);
+    }
+    if (!out[0])
+        snprintf(out, len, "none");
+}
+
+/* What a failing or falling-back question asked and got, in its meta entry. */
+static void note_answer(cJSON *o, const char *question_text, const char *answer, cJSON *top)
+{
+    cJSON_AddStringToObject(o, "question", question_text);
+    cJSON_AddStringToObject(o, "answer", answer);
+    if (top)
+        cJSON_AddItemToObject(o, "top_logprobs", top);
+}
+
+/* Whether this answer of q asks for logprobs: always but with "rating";
+ * in "auto" until the first replies decide, then every recheck-th answer
+ * while ratings are used. */
+static int wants_logprobs(ai_feedback *st, question *q)
+{
+    if (st->feedback != FEEDBACK_AUTO)
+        return st->feedback == FEEDBACK_LOGPROBS;
+    if (__atomic_load_n(&q->decided, __ATOMIC_RELAXED) != DECIDE_RATING)
+        return 1;
+    return __atomic_add_fetch(&q->answers, 1, __ATOMIC_RELAXED) % (unsigned long)st->recheck == 0;
+}
+
+/* "auto" decides (or re-decides) for q and says so once per change. */
+static void decide(ai_feedback *st, question *q, int to, const char *why, const char *answer, const cJSON *top)
+{
+    int from = __atomic_load_n(&q->decided, __ATOMIC_RELAXED);
+    char toks[512];
+    if (from == to || !__atomic_compare_exchange_n(&q->decided, &from, to, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    if (to == DECIDE_LOGPROBS) {
+        if (from == DECIDE_RATING)
+            qdi_log("ai_feedback: %s: the judge's top logprobs name the labels again; scoring \"%s\" from them",
+                    q->name, q->name);
+        return;
+    }
+    tokens_text(top, toks, sizeof toks);
+    qdi_log("ai_feedback: %s: %s (question \"%.80s%s\", answer \"%.40s\", top tokens %s); using numeric ratings%s for "
+            "\"%s\" from now on, trying logprobs again every %ld answers (evaluator.recheck)",
+            q->name, why, q->question, strlen(q->question) > 80 ? "..." : "", answer, toks,
+            q->categorical ? " and answer texts" : "", q->name, st->recheck);
 }
 
 /* One question: its value (a probability, a category + 0.5, or a rating
  * / 10) and its meta entry. */
-static int judge(ai_feedback *st, qd_worker *w, const question *q, const char *text, double *value, cJSON *meta,
+static int judge(ai_feedback *st, qd_worker *w, question *q, const char *text, double *value, cJSON *meta,
                  long *tokens)
 {
     qd_llm_reply r;
@@ -284,7 +362,8 @@ static int judge(ai_feedback *st, qd_worker *w, const question *q, const char *t
     char answer[512] = "";
     if (!o)
         return QD_ENOMEM;
-    if (st->feedback != FEEDBACK_RATING) {
+    if (wants_logprobs(st, q)) {
+        qd_llm_label_info info;
         if ((rc = ask(st, w, q, q->question, text, st->top_logprobs, st->max_tokens, &r, tokens)))
             return rc;
         snprintf(answer, sizeof answer, "%s", r.text);
@@ -293,8 +372,9 @@ static int judge(ai_feedback *st, qd_worker *w, const question *q, const char *t
             qd_llm_reply_clear(&r);
             return QD_ENOMEM;
         }
-        rc = qd_llm_label_probs(&r, (const char *const *)q->labels, q->nlabels, p, NULL);
+        rc = qd_llm_label_probs(&r, (const char *const *)q->labels, q->nlabels, p, &info);
         int no_logprobs = r.ntokens == 0;
+        cJSON *top = rc == QD_OK ? NULL : top_tokens(&r);
         qd_llm_reply_clear(&r);
         __atomic_add_fetch(&st->asked_logprobs, 1, __ATOMIC_RELAXED);
         if (rc == QD_OK) {
@@ -307,17 +387,35 @@ static int judge(ai_feedback *st, qd_worker *w, const question *q, const char *t
             }
             *value = q->categorical ? (double)best + 0.5 : p[0];
             cJSON_AddStringToObject(o, "answer", answer);
+            if (info.bounded) /* labels absent from the top logprobs got the bound */
+                cJSON_AddNumberToObject(o, "bounded", (double)info.bounded);
+            if (st->llm)
+                qd_llm_count_label_score(st->llm, info.bounded);
+            if (st->feedback == FEEDBACK_AUTO)
+                decide(st, q, DECIDE_LOGPROBS, NULL, answer, NULL);
             free(p);
             return QD_OK;
         }
         free(p);
-        if (st->feedback == FEEDBACK_LOGPROBS)
+        const char *why = no_logprobs ? "the judge's replies carry no logprobs"
+                                      : "the answer's top logprobs name none of the labels";
+        __atomic_add_fetch(no_logprobs ? &st->no_logprobs : &st->no_label, 1, __ATOMIC_RELAXED);
+        if (st->feedback == FEEDBACK_LOGPROBS) {
+            char toks[512];
+            tokens_text(top, toks, sizeof toks);
+            if (__atomic_exchange_n(&st->warned, 1, __ATOMIC_RELAXED) == 0)
+                qdi_log("ai_feedback: %s: %s (answer \"%.40s\", top tokens %s); failures.jsonl keeps every such "
+                        "answer", q->name, why, answer, toks);
+            note_answer(o, q->question, answer, top);
             return qd_worker_fail(w, "ai_feedback: %s: %s", q->name,
                                   no_logprobs ? "the reply has no logprobs (set evaluator.feedback to \"rating\" or "
                                                 "\"auto\" for servers without them)"
                                               : "none of the labels is among the answer's top logprobs");
-        __atomic_add_fetch(no_logprobs ? &st->no_logprobs : &st->no_label, 1, __ATOMIC_RELAXED);
-        note_fallback(st, no_logprobs ? "a reply had no logprobs" : "an answer's top logprobs named none of the labels");
+        }
+        /* auto: the first replies decide; a later miss falls back for this answer only */
+        if (__atomic_load_n(&q->decided, __ATOMIC_RELAXED) != DECIDE_LOGPROBS)
+            decide(st, q, DECIDE_RATING, why, answer, top);
+        cJSON_AddItemToObject(o, "logprobs_missed", top ? top : cJSON_CreateNull());
     }
     if (q->categorical) { /* the label the answer names */
         if (!have_text) {
@@ -327,8 +425,10 @@ static int judge(ai_feedback *st, qd_worker *w, const question *q, const char *t
             qd_llm_reply_clear(&r);
         }
         int k = label_in_text(q, answer);
-        if (k < 0)
+        if (k < 0) {
+            note_answer(o, q->question, answer, NULL);
             return qd_worker_fail(w, "ai_feedback: %s: the answer names none of the labels", q->name);
+        }
         *value = (double)k + 0.5;
         cJSON_AddStringToObject(o, "label", q->labels[k]);
         cJSON_AddStringToObject(o, "answer", answer);
@@ -339,10 +439,12 @@ static int judge(ai_feedback *st, qd_worker *w, const question *q, const char *t
     snprintf(answer, sizeof answer, "%s", r.text);
     qd_llm_reply_clear(&r);
     rc = qd_llm_parse_rating(answer, 0, 10, &v);
-    if (rc == QD_ENOTFOUND)
-        return qd_worker_fail(w, "ai_feedback: %s: no rating in the answer", q->name);
-    if (rc != QD_OK)
+    if (rc != QD_OK) {
+        note_answer(o, q->rating_question, answer, NULL);
+        if (rc == QD_ENOTFOUND)
+            return qd_worker_fail(w, "ai_feedback: %s: no rating in the answer", q->name);
         return qd_worker_fail(w, "ai_feedback: %s: the rating is outside 0..10", q->name);
+    }
     *value = v / 10.0;
     cJSON_AddNumberToObject(o, "rating", v);
     cJSON_AddStringToObject(o, "answer", answer);
@@ -351,7 +453,7 @@ static int judge(ai_feedback *st, qd_worker *w, const question *q, const char *t
 
 static int ai_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *w)
 {
-    ai_feedback *st = ev->state; /* only the fallback note is written, atomically */
+    ai_feedback *st = ev->state; /* only the decisions and notes are written, atomically */
     cJSON *meta;
     char *text;
     long tokens = 0;
@@ -365,7 +467,8 @@ static int ai_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *w)
     rc = judge(st, w, &st->quality, sol->text, &sol->objective, meta, &tokens);
     for (size_t k = 0; rc == QD_OK && k < st->m; k++)
         rc = judge(st, w, &st->measures[k], sol->text, &sol->measures[k], meta, &tokens);
-    if (rc == QD_OK) {
+    /* a failed job keeps its meta too: failures.jsonl shows what was asked and answered */
+    if (rc != QD_ENOMEM) {
         cJSON_AddNumberToObject(meta, "tokens", (double)tokens);
         if (!(text = cJSON_PrintUnformatted(meta)) || qd_solution_set_meta(sol, text) != QD_OK)
             rc = QD_ENOMEM;

@@ -35,14 +35,21 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 #include "src/internal.h"
+#include "population.h"
 
-enum { MODE_LMX_NEAR, MODE_LMX, MODE_LMX_REPLACE, MODE_REWRITE, MODE_CROSSOVER };
-static const char *const mode_names[] = {"lmx-near", "lmx", "lmx-replace", "rewrite", "crossover", NULL};
+enum { MODE_LMX_NEAR, MODE_LMX, MODE_LMX_REPLACE, MODE_REWRITE, MODE_CROSSOVER, MODE_FIXED, MODE_SHUFFLE, MODE_ZERO_SHOT,
+       MODE_LMX_QUALITY, MODE_NSAIF };
+enum { TRUNC_CUT, TRUNC_KEEP, TRUNC_REJECT };
+static const char *const truncated_names[] = {"cut", "keep", "reject", NULL};
+static const char *const mode_names[] = {"lmx-near", "lmx", "lmx-replace", "rewrite", "crossover", "fixed", "shuffle",
+                                         "zero-shot", "lmx-quality", "nsaif", NULL};
 
 /* What ask hands a job: allocated per job and kept on the mutator's list
  * until tell (or fini) frees it, so a job in flight never shares it. */
 typedef struct payload {
     char *prompt;
+    char **examples; /* copies of the prompt's examples, to drop some when it does not fit */
+    size_t nexamples;
     char *lineage; /* JSON object text without the closing "}" (produce adds the seed) */
     qd_llm_endpoint endpoint;
     struct payload *prev, *next;
@@ -54,7 +61,7 @@ typedef struct seen_set { /* 64-bit hashes of texts, open addressing */
 } seen_set;
 
 typedef struct llm_mutator {
-    int mode, zero_shot;
+    int mode, zero_shot, on_truncated;
     qd_llm_endpoint endpoint;
     long examples, max_tokens;
     double temperature;
@@ -64,6 +71,8 @@ typedef struct llm_mutator {
     uint64_t initial, asked;
     payload *live; /* payloads of jobs not told yet (main thread only) */
     seen_set seen;
+    int has_pop;
+    qdi_population pop; /* lmx-quality, nsaif: the mutator's own texts (main thread) */
     pthread_rwlock_t seen_lock;
     int lock_ready;
 } llm_mutator;
@@ -165,7 +174,8 @@ static int llm_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
         qd_config_number(cfg, "temperature", &st->temperature, ">= 0 <= 2") ||
         qd_config_int(cfg, "max_tokens", &st->max_tokens, ">= 1") ||
         qdi_config_strings(cfg, "seeds", 0, 1, &st->seeds, &st->nseeds) ||
-        qd_config_choice(cfg, "init", inits, &init))
+        qd_config_choice(cfg, "init", inits, &init) ||
+        qd_config_choice(cfg, "on_truncated", truncated_names, &st->on_truncated))
         return QD_EINVAL;
     initial = init == 0 && st->nseeds ? 50 : 0;
     if (init == 1)
@@ -190,8 +200,26 @@ static int llm_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
         qd_config_string(cfg, "crossover_prompt", &crossover) ||
         check_template(cfg, "crossover_prompt", crossover, crossover_fields, 3))
         return QD_EINVAL;
+    {
+        long limit = st->mode == MODE_NSAIF ? 10000 : 10, k = 15;
+        double threshold = 0.05;
+        if (qd_config_int(cfg, "population", &limit, ">= 1 <= 1000000") ||
+            qd_config_int(cfg, "novelty_k", &k, ">= 1") ||
+            qd_config_number(cfg, "novelty_threshold", &threshold, ">= 0"))
+            return QD_EINVAL;
+        if (st->mode == MODE_LMX_QUALITY || st->mode == MODE_NSAIF) {
+            if (qdi_population_init(&st->pop, st->mode == MODE_NSAIF ? QDI_POP_NOVELTY : QDI_POP_QUALITY,
+                                    space->measures, space->measure_lower, space->measure_upper, (size_t)limit,
+                                    (size_t)k, threshold))
+                return qd_config_fail(cfg, NULL, "could not be set up: out of memory");
+            st->has_pop = 1;
+        }
+    }
+    if (st->mode == MODE_FIXED && st->nseeds < (size_t)examples)
+        return qd_config_fail(cfg, "seeds", "must hold at least examples (%ld) texts for mode \"fixed\", got %zu",
+                              examples, st->nseeds);
     st->endpoint = endpoint ? QD_LLM_CHAT : QD_LLM_COMPLETIONS;
-    st->zero_shot = init == 1;
+    st->zero_shot = init == 1 || st->mode == MODE_ZERO_SHOT;
     st->examples = examples;
     st->initial = (uint64_t)initial;
     if (!(st->template = strdup(tmpl)) || !(st->separator = strdup(sep)) || !(st->joiner = strdup(joiner)) ||
@@ -219,6 +247,9 @@ static void drop_payload(llm_mutator *st, payload *p)
         p->next->prev = p->prev;
     free(p->prompt);
     free(p->lineage);
+    for (size_t i = 0; i < p->nexamples; i++)
+        free(p->examples[i]);
+    free(p->examples);
     free(p);
 }
 
@@ -240,6 +271,8 @@ static void llm_fini(qd_mutator *m)
     qdi_strings_free(st->stop);
     qdi_strings_free(st->targets);
     free(st->seen.slots);
+    if (st->has_pop)
+        qdi_population_fini(&st->pop);
     if (st->lock_ready)
         pthread_rwlock_destroy(&st->seen_lock);
 }
@@ -294,6 +327,19 @@ static char *lmx_prompt(const llm_mutator *st, const char *const *examples, size
     return out;
 }
 
+/* Keeps copies of a prompt's examples in its payload. */
+static int keep_examples(payload *p, const char *const *examples, size_t n)
+{
+    if (!n)
+        return QD_OK;
+    if (!(p->examples = calloc(n, sizeof *p->examples)))
+        return QD_ENOMEM;
+    for (; p->nexamples < n; p->nexamples++)
+        if (!(p->examples[p->nexamples] = strdup(examples[p->nexamples])))
+            return QD_ENOMEM;
+    return QD_OK;
+}
+
 static void put_json_string(buf *b, const char *s)
 {
     cJSON *v = cJSON_CreateString(s);
@@ -343,8 +389,9 @@ static char *lineage(const char *op, const char *list_name, const size_t *ids, s
     return b.s;
 }
 
-/* k seed texts in random order (all of them when there are fewer). */
-static int seeded_job(qd_mutator *m, payload *p)
+/* k seed texts in random order (all of them when there are fewer); with
+ * fixed the first k in their order (the "fixed few-shot" baseline). */
+static int seeded_job(qd_mutator *m, payload *p, int fixed)
 {
     llm_mutator *st = m->state;
     size_t k = st->zero_shot ? 0 : ((size_t)st->examples < st->nseeds ? (size_t)st->examples : st->nseeds);
@@ -355,17 +402,19 @@ static int seeded_job(qd_mutator *m, payload *p)
         all[i] = i;
     if (k > pool)
         k = pool;
-    if (k) {
+    if (k && fixed)
+        memcpy(idx, all, k * sizeof *idx);
+    else if (k) {
         gsl_ran_choose(m->rng, idx, k, all, pool, sizeof *all);
         gsl_ran_shuffle(m->rng, idx, k, sizeof *idx);
     }
     for (size_t i = 0; i < k; i++)
         ex[i] = st->seeds[idx[i]];
     p->prompt = lmx_prompt(st, ex, k);
-    p->lineage = lineage(st->zero_shot ? "zero-shot" : "seeded", "seeds", idx, k,
+    p->lineage = lineage(st->zero_shot ? "zero-shot" : (fixed ? "fixed" : "seeded"), "seeds", idx, k,
                          st->mode == MODE_LMX_REPLACE ? ex : NULL, k, NULL);
     p->endpoint = st->endpoint;
-    return p->prompt && p->lineage ? QD_OK : QD_ENOMEM;
+    return p->prompt && p->lineage ? keep_examples(p, ex, k) : QD_ENOMEM;
 }
 
 /* k distinct filled cells drawn with weights 1 / (1 + d^3), d the distance
@@ -433,7 +482,7 @@ static int lmx_job(qd_mutator *m, const qd_archive *a, payload *p)
     p->prompt = lmx_prompt(st, ex, k);
     p->lineage = lineage(mode_names[st->mode], "parents", cells, k, NULL, 0, NULL);
     p->endpoint = st->endpoint;
-    return p->prompt && p->lineage ? QD_OK : QD_ENOMEM;
+    return p->prompt && p->lineage ? keep_examples(p, ex, k) : QD_ENOMEM;
 }
 
 /* The parent's examples (from its lineage) with one swapped for a random
@@ -470,9 +519,32 @@ static int replace_job(qd_mutator *m, const qd_archive *a, payload *p)
     p->prompt = lmx_prompt(st, ex, k);
     p->lineage = lineage("lmx-replace", "parents", &parent, 1, ex, k, NULL);
     p->endpoint = st->endpoint;
+    int rc = p->prompt && p->lineage ? keep_examples(p, ex, k) : QD_ENOMEM;
     for (size_t i = 0; i < k; i++)
         free(owned[i]);
-    return p->prompt && p->lineage ? QD_OK : QD_ENOMEM;
+    return rc;
+}
+
+/* k distinct members of the mutator's own population in random order
+ * (lmx-quality: the best texts; nsaif: the novelty archive). */
+static int population_job(qd_mutator *m, payload *p)
+{
+    llm_mutator *st = m->state;
+    size_t k = (size_t)st->examples, idx[20], *all = malloc(st->pop.n * sizeof *all);
+    const char *ex[20];
+    if (!all)
+        return QD_ENOMEM;
+    for (size_t i = 0; i < st->pop.n; i++)
+        all[i] = i;
+    gsl_ran_choose(m->rng, idx, k, all, st->pop.n, sizeof *all);
+    gsl_ran_shuffle(m->rng, idx, k, sizeof *idx);
+    free(all);
+    for (size_t i = 0; i < k; i++)
+        ex[i] = st->pop.texts[idx[i]];
+    p->prompt = lmx_prompt(st, ex, k);
+    p->lineage = lineage(mode_names[st->mode], "members", idx, k, NULL, 0, NULL);
+    p->endpoint = st->endpoint;
+    return p->prompt && p->lineage ? keep_examples(p, ex, k) : QD_ENOMEM;
 }
 
 static int instruction_job(qd_mutator *m, const qd_archive *a, payload *p)
@@ -517,8 +589,12 @@ static int llm_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
         if (st->live)
             st->live->prev = p;
         st->live = p;
-        if (st->asked < st->initial || qd_archive_filled(a) < need)
-            rc = seeded_job(m, p);
+        if (st->mode == MODE_FIXED || st->mode == MODE_SHUFFLE || st->mode == MODE_ZERO_SHOT)
+            rc = seeded_job(m, p, st->mode == MODE_FIXED);
+        else if (st->has_pop)
+            rc = st->asked < st->initial || st->pop.n < need ? seeded_job(m, p, 0) : population_job(m, p);
+        else if (st->asked < st->initial || qd_archive_filled(a) < need)
+            rc = seeded_job(m, p, 0);
         else if (st->mode == MODE_LMX_NEAR || st->mode == MODE_LMX)
             rc = lmx_job(m, a, p);
         else if (st->mode == MODE_LMX_REPLACE)
@@ -535,27 +611,86 @@ static int llm_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
 
 /* ---- producing (a worker) ---------------------------------------------- */
 
-/* Cuts at the first stop marker, strips, adds the ending: a new string. */
-static char *post_process(const llm_mutator *st, const char *raw)
+/* The length of text up to and including its last full sentence (a ".",
+ * "!" or "?", with closing quotes or brackets after it); 0 if none. */
+static size_t last_sentence(const char *text, size_t len)
+{
+    for (size_t i = len; i > 0; i--)
+        if (strchr(".!?", text[i - 1]) && (i == len || strchr(" \t\"')", text[i]))) {
+            while (i < len && strchr("\"')", text[i]))
+                i++;
+            return i;
+        }
+    return 0;
+}
+
+/* Cuts at the first stop marker, strips, adds the ending: a new string.
+ * truncated (the reply ran into max_tokens before any stop marker): with
+ * "cut" the text ends at its last full sentence (*none set when there is
+ * none, NULL returned). */
+static char *post_process(const llm_mutator *st, const char *raw, int truncated, int *none)
 {
     size_t len = strlen(raw), start = 0, endlen = strlen(st->end);
+    int stopped = 0, cut = 0;
     char *out;
+    *none = 0;
     for (size_t i = 0; i < st->nstop; i++) {
         const char *at = *st->stop[i] ? strstr(raw, st->stop[i]) : NULL;
-        if (at && (size_t)(at - raw) < len)
+        if (at && (size_t)(at - raw) < len) {
             len = (size_t)(at - raw);
+            stopped = 1;
+        }
     }
     while (start < len && strchr(" \t\r\n", raw[start]))
         start++;
     while (len > start && strchr(" \t\r\n", raw[len - 1]))
         len--;
+    if (truncated && !stopped && st->on_truncated == TRUNC_CUT && len > start) {
+        size_t keep = last_sentence(raw + start, len - start);
+        if (!keep) {
+            *none = 1;
+            return NULL;
+        }
+        len = start + keep;
+        cut = 1; /* a sentence ends it: no ending added */
+    }
     if (!(out = malloc(len - start + endlen + 1)))
         return NULL;
     memcpy(out, raw + start, len - start);
     out[len - start] = '\0';
-    if (len > start && endlen && (len - start < endlen || strcmp(out + (len - start - endlen), st->end) != 0))
+    if (!cut && len > start && endlen && (len - start < endlen || strcmp(out + (len - start - endlen), st->end) != 0))
         strcat(out, st->end);
     return out;
+}
+
+/* The prompt to send: the payload's, or (when the server's context is
+ * known and the prompt would not fit it with max_tokens, or the server said
+ * so) rebuilt from the last k of its examples. *owned is set when rebuilt. */
+static const char *fitted_prompt(const llm_mutator *st, const payload *p, size_t k, char **owned)
+{
+    *owned = NULL;
+    if (k >= p->nexamples)
+        return p->prompt;
+    *owned = lmx_prompt(st, (const char *const *)p->examples + (p->nexamples - k), k);
+    return *owned;
+}
+
+/* Nonzero when a prompt of len characters, at per_char tokens each, and
+ * max_tokens more fit a context of ctx tokens (unknown: it fits). */
+static int fits(size_t len, long ctx, double per_char, long max_tokens)
+{
+    return ctx <= 0 || per_char <= 0 || (double)len * per_char + (double)max_tokens <= (double)ctx;
+}
+
+/* The reason is the same for every such job, so they are counted as one kind. */
+static int too_big(qd_worker *w, long ctx, size_t k)
+{
+    char size[64] = "";
+    if (ctx > 0)
+        snprintf(size, sizeof size, " (%ld tokens)", ctx);
+    return qd_worker_fail(w, "the prompt does not fit the server's context%s even with %zu example%s: use shorter "
+                             "texts or a smaller max_tokens, or give the server a larger context (llama.cpp: -c is "
+                             "shared by the -np slots, each gets c / np)", size, k, k == 1 ? "" : "s");
 }
 
 static int llm_produce(const qd_mutator *m, qd_job *job, qd_worker *w)
@@ -564,24 +699,61 @@ static int llm_produce(const qd_mutator *m, qd_job *job, qd_worker *w)
     const payload *p = job->data;
     qd_llm_request req = {0};
     qd_llm_reply r;
-    char *text, *lin;
+    char *text, *lin, *owned = NULL;
     unsigned long seed = gsl_rng_get(w->rng);
-    int dup, rc;
+    int dup, rc, none, truncated;
+    long ctx;
+    double per_char;
     if (!w->llm || !p)
         return qd_worker_fail(w, "no LLM session or prompt for the job");
+    size_t k = p->nexamples;
+    qd_llm_context(w->llm, &ctx, &per_char);
+    while (k > 1 && !fits(strlen(p->prompt) * k / p->nexamples, ctx, per_char, st->max_tokens))
+        k--; /* an estimate; the rebuilt prompt is checked below */
     req.endpoint = p->endpoint;
     req.system = st->system;
-    req.prompt = p->prompt;
     req.temperature = st->temperature;
     req.max_tokens = st->max_tokens;
     req.stop = (const char *const *)st->stop;
     req.seeded = 1;
     req.seed = seed;
-    if (qd_llm_complete(w->llm, &req, &r) != QD_OK) {
+    for (;;) {
+        free(owned);
+        if (!(req.prompt = fitted_prompt(st, p, k, &owned)))
+            return QD_ENOMEM;
+        if (k > 1 && !fits(strlen(req.prompt), ctx, per_char, st->max_tokens)) {
+            k--;
+            continue;
+        }
+        rc = qd_llm_complete(w->llm, &req, &r);
+        if (rc == QD_ETOOBIG && k > 1) { /* the server said so: one example fewer */
+            qd_llm_context(w->llm, &ctx, &per_char);
+            k--;
+            continue;
+        }
+        break;
+    }
+    if (rc != QD_OK) {
         const char *e = qd_llm_session_error(w->llm);
+        free(owned);
+        if (rc == QD_ETOOBIG)
+            return too_big(w, ctx, k);
         return qd_worker_fail(w, "%s", strncmp(e, "llm: ", 5) == 0 ? e + 5 : e);
     }
-    text = post_process(st, r.text);
+    free(owned);
+    truncated = r.finish_reason && strcmp(r.finish_reason, "length") == 0;
+    text = post_process(st, r.text, truncated, &none);
+    if (truncated && st->on_truncated == TRUNC_REJECT && r.text[0]) {
+        qd_solution_set_text(&job->sol, r.text); /* kept for failures.jsonl */
+        qd_llm_reply_clear(&r);
+        free(text);
+        return qd_worker_fail(w, "truncated text rejected (finish_reason \"length\"; on_truncated is \"reject\")");
+    }
+    if (none) {
+        qd_solution_set_text(&job->sol, r.text);
+        qd_llm_reply_clear(&r);
+        return qd_worker_fail(w, "truncated text with no full sentence (finish_reason \"length\")");
+    }
     qd_llm_reply_clear(&r);
     if (!text)
         return QD_ENOMEM;
@@ -593,15 +765,22 @@ static int llm_produce(const qd_mutator *m, qd_job *job, qd_worker *w)
     dup = seen_has(&st->seen, text_hash(text));
     pthread_rwlock_unlock(&st->seen_lock);
     if (dup) {
+        qd_solution_set_text(&job->sol, text);
         free(text);
         return qd_worker_fail(w, "duplicate text");
     }
-    size_t n = strlen(p->lineage) + 48;
+    size_t n = strlen(p->lineage) + 96;
     if (!(lin = malloc(n))) {
         free(text);
         return QD_ENOMEM;
     }
-    snprintf(lin, n, "%s,\"seed\":%lu}", p->lineage, seed);
+    snprintf(lin, n, "%s,\"seed\":%lu%s%s", p->lineage, seed, truncated ? (st->on_truncated == TRUNC_CUT ?
+             ",\"truncated\":\"cut\"" : ",\"truncated\":\"kept\"") : "", "");
+    if (k < p->nexamples) {
+        size_t len = strlen(lin);
+        snprintf(lin + len, n - len, ",\"examples_sent\":%zu", k);
+    }
+    strcat(lin, "}");
     rc = qd_solution_set_text(&job->sol, text);
     if (rc == QD_OK)
         rc = qd_solution_set_lineage(&job->sol, lin);
@@ -622,6 +801,10 @@ static int llm_tell(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
         if (jobs[j].status == QD_OK && jobs[j].sol.text)
             rc = seen_add(&st->seen, text_hash(jobs[j].sol.text));
     pthread_rwlock_unlock(&st->seen_lock);
+    for (size_t j = 0; st->has_pop && j < n && rc == QD_OK; j++) /* in job order */
+        if (jobs[j].status == QD_OK && jobs[j].sol.text &&
+            qdi_population_offer(&st->pop, jobs[j].sol.text, jobs[j].sol.objective, jobs[j].sol.measures) < 0)
+            rc = QD_ENOMEM;
     for (size_t j = 0; j < n; j++)
         if (jobs[j].data) {
             drop_payload(st, jobs[j].data);
@@ -633,7 +816,9 @@ static int llm_tell(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
 static int llm_save(const qd_mutator *m, cJSON *out)
 {
     const llm_mutator *st = m->state;
-    return cJSON_AddNumberToObject(out, "asked", (double)st->asked) ? QD_OK : QD_ENOMEM;
+    if (!cJSON_AddNumberToObject(out, "asked", (double)st->asked))
+        return QD_ENOMEM;
+    return st->has_pop ? qdi_population_save(&st->pop, out) : QD_OK;
 }
 
 static int llm_load(qd_mutator *m, const cJSON *in)
@@ -643,6 +828,8 @@ static int llm_load(qd_mutator *m, const cJSON *in)
     if (!cJSON_IsNumber(asked) || asked->valuedouble < 0)
         return qd_mutator_fail(m, QD_EFORMAT, "llm: checkpoint has no \"asked\" count");
     st->asked = (uint64_t)asked->valuedouble;
+    if (st->has_pop && qdi_population_load(&st->pop, in) != QD_OK)
+        return qd_mutator_fail(m, QD_EFORMAT, "llm: the checkpoint's population does not fit this config");
     return QD_OK;
 }
 

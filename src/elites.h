@@ -37,7 +37,8 @@ enum {
     QD_EEXIST = -8,    /* a name is already taken */
     QD_ETIMEOUT = -9,  /* an operation timed out */
     QD_EINTR = -10,    /* interrupted by a signal */
-    QD_ENOSPC = -11    /* no space left on the device (or over quota) */
+    QD_ENOSPC = -11,   /* no space left on the device (or over quota) */
+    QD_ETOOBIG = -12   /* a request does not fit (a model's context) */
 };
 
 /* Returns a static description of a status code. */
@@ -522,7 +523,7 @@ typedef struct qd_llm_reply {
 enum {
     QD_LLM_ERR_CONNECT, QD_LLM_ERR_TIMEOUT, QD_LLM_ERR_DROPPED, QD_LLM_ERR_HTTP_429,
     QD_LLM_ERR_HTTP_5XX, QD_LLM_ERR_HTTP_4XX, QD_LLM_ERR_BAD_REPLY, QD_LLM_ERR_TOO_LARGE,
-    QD_LLM_ERR_REPLAY_MISS, QD_LLM_ERR_OTHER, QD_LLM_ERR_KINDS
+    QD_LLM_ERR_REPLAY_MISS, QD_LLM_ERR_OTHER, QD_LLM_ERR_CONTEXT, QD_LLM_ERR_KINDS
 };
 
 /* Run-wide accounting of a client. */
@@ -535,6 +536,10 @@ typedef struct qd_llm_stats {
     uint64_t cache_hits;       /* calls answered from the cache */
     uint64_t prompt_tokens, completion_tokens;
     uint64_t no_usage;         /* replies that gave no token counts */
+    uint64_t label_scores;     /* answers scored from label logprobs */
+    uint64_t label_bounded;    /* of them, with a label absent from the top logprobs */
+    uint64_t truncated;        /* replies cut by max_tokens (finish_reason "length") */
+    long context_tokens;       /* the server's context per request (0: not known) */
     uint64_t errors[QD_LLM_ERR_KINDS]; /* failed attempts by kind */
     double latency_mean, latency_p95;  /* seconds per successful attempt; NaN if none */
 } qd_llm_stats;
@@ -560,8 +565,9 @@ void qd_llm_session_set_deadline(qd_llm_session *s, double deadline);
 void qd_llm_session_cancel(qd_llm_session *s);
 /* Sends a completion or chat request (retrying as configured) and parses
  * the reply into *reply (output only; the caller clears it after). On
- * failure returns QD_EHTTP, QD_ETIMEOUT, QD_EFORMAT or QD_ENOTFOUND (a
- * replay miss) and qd_llm_session_error says why. */
+ * failure returns QD_EHTTP, QD_ETIMEOUT, QD_EFORMAT, QD_ENOTFOUND (a
+ * replay miss) or QD_ETOOBIG (the server said the prompt does not fit its
+ * context; not retried) and qd_llm_session_error says why. */
 int qd_llm_complete(qd_llm_session *s, const qd_llm_request *req, qd_llm_reply *reply);
 /* Embeds a text; *vec (n numbers) is malloc'd and owned by the caller. */
 int qd_llm_embed(qd_llm_session *s, const char *text, double **vec, size_t *n);
@@ -569,6 +575,14 @@ int qd_llm_embed(qd_llm_session *s, const char *text, double **vec, size_t *n);
 const char *qd_llm_session_error(const qd_llm_session *s);
 /* Fills *st with the client's accounting so far (thread-safe). */
 void qd_llm_stats_get(const qd_llm *llm, qd_llm_stats *st);
+/* What the client knows of the server's context: *tokens per request (0:
+ * unknown; llm.context_tokens, else llama.cpp's /props n_ctx per slot, asked
+ * once, or an error reply that names it) and *per_char, prompt tokens per
+ * prompt character seen in usage.prompt_tokens (0: none yet). */
+void qd_llm_context(qd_llm_session *s, long *tokens, double *per_char);
+/* Counts an answer scored from label logprobs (qd_llm_label_probs) in
+ * the accounting; bounded: labels that got the bound. Thread-safe. */
+void qd_llm_count_label_score(qd_llm *llm, size_t bounded);
 /* A static name for a failure kind ("timeout", "http_429", ...). */
 const char *qd_llm_error_kind_name(int kind);
 /* Writes the accounting as a JSON object into out (borrowed). */
@@ -586,15 +600,32 @@ int qd_llm_probe(qd_llm *llm, char *err, size_t errlen);
 int qd_llm_reply_parse(const char *json, qd_llm_reply *reply, char *err, size_t errlen);
 /* Frees a reply's contents and zeroes it. */
 void qd_llm_reply_clear(qd_llm_reply *reply);
-/* The probability of each of n answer labels from a reply's top logprobs:
- * at the first token position whose alternatives name any label (case,
- * surrounding space and tokenizer markers ignored; a prefix of at least 3
- * characters names a label when it names only that one) the masses of each
- * label's variants are summed and normalised over the labels. p gets n
- * numbers; *position (may be NULL) the token position used. QD_ENOTFOUND
- * when the reply has no logprobs or no position names a label. */
+/* How qd_llm_label_probs scored: the token position used, and how many
+ * labels were absent from its top logprobs and so given the bound (the
+ * smallest listed logprob, or the mass the list leaves if that is less). */
+typedef struct qd_llm_label_info {
+    size_t position;
+    size_t bounded;
+    double bound;              /* the logprob given them; -inf when none */
+} qd_llm_label_info;
+
+/* The probability of each of n answer labels from a reply's top logprobs,
+ * at the first token position whose alternatives name any label. A token
+ * names a label when, normalised (leading space, newline, quotes and
+ * tokenizer markers dropped, trailing space and punctuation dropped,
+ * lowercased: " Yes.", "\u0120yes", "YES" are "yes"), it is the label or a
+ * prefix of it that starts no other label ("Y", "pos", the first piece " s"
+ * of a label "sad" spelled in two tokens). A label's mass is the sum of its
+ * tokens' probabilities; where the reply's own tokens go on to spell a
+ * label of several tokens, that token's mass is multiplied by the rest of
+ * the path (the whole label's probability); a first piece alone counts its
+ * own probability, an upper bound of the label's. A label named by no
+ * listed token gets the bound (see qd_llm_label_info), never 0. The masses
+ * are normalised over the labels. p gets n numbers; *info (may be NULL)
+ * says how. QD_ENOTFOUND when the reply has no logprobs or no position
+ * names a label. */
 int qd_llm_label_probs(const qd_llm_reply *reply, const char *const *labels, size_t n, double *p,
-                       size_t *position);
+                       qd_llm_label_info *info);
 /* Reads the first number in a rating answer ("7", "Rating: 8.5/10") and
  * checks lo <= v <= hi; QD_ENOTFOUND when there is none, QD_EINVAL when out
  * of range. */

@@ -20,6 +20,7 @@ const char *qd_strerror(int code)
     case QD_ETIMEOUT: return "timed out";
     case QD_EINTR: return "interrupted";
     case QD_ENOSPC: return "no space left on the device";
+    case QD_ETOOBIG: return "does not fit";
     default: return "unknown error";
     }
 }

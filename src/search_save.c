@@ -35,6 +35,15 @@ int qdi_search_record_failure(qd_search *s, qd_job *job)
     cJSON_AddNumberToObject(row, "job", (double)job->id);
     cJSON_AddNumberToObject(row, "mutator", (double)job->mutator);
     cJSON_AddStringToObject(row, "reason", job->reason);
+    /* what a person needs to see why: the text and, from the evaluator,
+     * what it asked and what came back */
+    if (job->sol.text)
+        cJSON_AddStringToObject(row, "text", job->sol.text);
+    if (job->sol.meta) {
+        cJSON *meta = cJSON_Parse(job->sol.meta);
+        if (meta)
+            cJSON_AddItemToObject(row, "meta", meta);
+    }
     line = cJSON_PrintUnformatted(row);
     cJSON_Delete(row);
     if (!line)

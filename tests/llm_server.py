@@ -65,6 +65,21 @@ answers 401 (echoing the header) unless "Authorization: Bearer s";
 {"latency": s} sleeps s seconds per API request; {"reset": true}. GET /stats
 gives request counts.
 
+{"kind": "500", "message": m} sends that error message. Taught what a
+real llama.cpp server did: {"n_ctx": n} makes GET /props answer
+llama.cpp's {"default_generation_settings": {"n_ctx": n}} and a prompt of n
+words or more get llama.cpp's HTTP 500 "Input prompt is too big compared to
+KV size" (counted as context_rejected); {"variants": {"yes": ["Y",
+"Yes."]}} spells a label's two answer tokens so; {"split": {"negative":
+[" neg", "ative"]}} makes a label several tokens (the first piece among the
+alternatives; when it is the answer, the next pieces follow with logprob
+-0.05 each); {"generate": text} answers every generation prompt with
+text; {"follow": true} makes opinions follow their few-shot examples (the
+child's positive-minus-negative word surplus is the examples' mean plus
+N(0, 2), its topic words their mean plus N(0, 1); zero-shot children are
+mild, N(0, 2)), so that the QDAIF paper's baselines differ; {"record": true} keeps the API request bodies for GET
+/bodies. A generation cut by max_tokens has finish_reason "length".
+
 {"kind": "big"} answers with a 20 kB reply. GET /stats also gives the
 largest number of API requests served at once (max_inflight).
 
@@ -118,7 +133,11 @@ LABELS = list(LEXICON) + ["yes", "no"]
 WORD = re.compile(r"[a-z-]+")
 
 STATE = {"faults": [], "every": None, "require_key": None, "latency": 0.0, "requests": 0, "api_requests": 0,
-         "by_path": {}, "auth_seen": 0, "auth_ok": 0, "inflight": 0, "max_inflight": 0, "generation": 0}
+         "by_path": {}, "auth_seen": 0, "auth_ok": 0, "inflight": 0, "max_inflight": 0, "generation": 0,
+         "n_ctx": None, "context_rejected": 0, "variants": {}, "split": {}, "props": 0, "bodies": [],
+         "record": False, "generate": None, "follow": False}
+KV_FULL = {"error": {"code": 500, "message": "Input prompt is too big compared to KV size. Please try increasing KV size.",
+                     "type": "server_error"}}
 LOCK = threading.Lock()
 
 
@@ -169,6 +188,10 @@ def rng_for(prompt, seed):
 
 def generate(prompt, seed):
     """A new text for a generation prompt (without the model's run-on)."""
+    with LOCK:
+        fixed = STATE["generate"]
+    if fixed is not None:
+        return " " + fixed
     r = rng_for(prompt, seed)
     low = prompt.lower()
     # the template is the last line of a few-shot prompt; the domain is
@@ -184,9 +207,19 @@ def generate(prompt, seed):
         ws += pick(r, LEXICON["happy"], max(d2, 0) + e2) + pick(r, LEXICON["tragic"], max(-d2, 0) + e2)
         ws += r.sample(STORY_TOPIC, r.randint(0, 4)) + pick(r, STORY_FILLER, r.randint(3, 6))
     else:
-        d, extra = r.randint(-10, 10), r.randint(0, 2)
+        d, extra, topics = r.randint(-10, 10), r.randint(0, 2), None
+        with LOCK:
+            follow = STATE["follow"]
+        if follow:  # like a model: the child resembles its few-shot examples
+            ex = examples(prompt)
+            if ex:
+                d = round(sum(count(e, POSITIVE) - count(e, NEGATIVE) for e in ex) / len(ex) + r.gauss(0, 2))
+                topics = round(sum(count(e, OPINION_TOPIC) for e in ex) / len(ex) + r.gauss(0, 1))
+            else:  # zero-shot: a plain, mild opinion
+                d, topics = round(r.gauss(0, 2)), r.randint(0, 2)
+            d, topics = max(-10, min(10, d)), max(0, min(4, topics))
         ws = pick(r, POSITIVE, max(d, 0) + extra) + pick(r, NEGATIVE, max(-d, 0) + extra)
-        ws += r.sample(OPINION_TOPIC, r.randint(0, 4)) + pick(r, FILLER, r.randint(3, 6))
+        ws += r.sample(OPINION_TOPIC, r.randint(0, 4) if topics is None else topics) + pick(r, FILLER, r.randint(3, 6))
     r.shuffle(ws)
     roll = r.random()
     if roll < 0.04:
@@ -441,24 +474,31 @@ def apply_stop(text, stop, max_tokens):
                 if 0 <= i < cut:
                     cut = i
         full = full[:cut]
+    cut = False
     if max_tokens and max_tokens > 0:
         ws = full.split(" ")
         if len(ws) > max_tokens + 1:
             full = " ".join(ws[: max_tokens + 1])
-    return full
+            cut = True
+    return full, cut
 
 
 def answer_tokens(probs, labels, ntop):
     """The answer's first token and its top alternatives, best first."""
     filler = 0.04
     alts = []
+    with LOCK:
+        variants, split = dict(STATE["variants"]), dict(STATE["split"])
     for lab in labels:
         p = probs[lab] * (1.0 - 2 * filler)
         spelled = lab
         if lab == "limerick":
             spelled = "limer"  # a prefix token, as a tokenizer may give
-        alts.append((" " + spelled, 0.75 * p))
-        alts.append((spelled.capitalize(), 0.25 * p))
+        if lab in split:
+            spelled = split[lab][0].strip()  # the first of several tokens
+        first, second = variants.get(lab, [" " + spelled, spelled.capitalize()])
+        alts.append((first, 0.75 * p))
+        alts.append((second, 0.25 * p))
     alts.append((" The", filler))
     alts.append(("\n", filler))
     alts.sort(key=lambda a: -a[1])
@@ -520,6 +560,7 @@ def reply_for(path, body, family):
     nets = prompt_networks(prompt) if not fb else []
     modules = [b for b in FENCE.findall(prompt) if "nn.Module" in b] if not fb and not nets else []
     tokens = []
+    finish = "stop"
     if modules:
         out = module_reply(prompt, seed, modules)
         tokens = [(w, -0.5, [(w, -0.5)][: max(ntop, 0)]) for w in out.split(" ")[:5]]
@@ -537,13 +578,21 @@ def reply_for(path, body, family):
         else:
             shown = labels if labels else ["yes", "no"]
             (tok, lp), alts = answer_tokens(probs, shown, ntop)
-            out = " " + max(shown, key=lambda lab: probs[lab])  # the text spells the label out
+            best = max(shown, key=lambda lab: probs[lab])
+            out = " " + best  # the text spells the label out
             tokens = [(tok, lp, alts)]
+            with LOCK:
+                split = STATE["split"].get(best)
+            if split and tok == split[0]:  # the rest of a label of several tokens
+                for piece in split[1:]:
+                    tokens.append((piece, -0.05, [(piece, -0.05)][: max(ntop, 0)]))
             if family == "vllm":  # a leading newline token, as some chat templates give
                 tokens.insert(0, ("\n", -0.001, [("\n", -0.001), (" The", -7.5)][: max(ntop, 0)]))
                 out = "\n" + out
     else:
-        out = apply_stop(generate(prompt, seed), stop, int(body.get("max_tokens") or 0))
+        out, cut = apply_stop(generate(prompt, seed), stop, int(body.get("max_tokens") or 0))
+        if cut:
+            finish = "length"
         for w in out.split(" ")[:5]:
             tokens.append((w, -0.5, [(w, -0.5)][: max(ntop, 0)]))
     usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": max(1, len(out.split())),
@@ -551,7 +600,7 @@ def reply_for(path, body, family):
     lps = logprob_shape(family, chat, tokens, ntop) if want else None
     model = body.get("model", "")
     if chat:
-        choice = {"index": 0, "message": {"role": "assistant", "content": out}, "finish_reason": "stop"}
+        choice = {"index": 0, "message": {"role": "assistant", "content": out}, "finish_reason": finish}
         if family.startswith("ollama"):
             if lps is not None:
                 choice["logprobs"] = lps
@@ -560,7 +609,7 @@ def reply_for(path, body, family):
         reply = {"id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": model,
                  "choices": [choice], "usage": usage}
     else:
-        choice = {"text": out, "index": 0, "logprobs": lps, "finish_reason": "stop"}
+        choice = {"text": out, "index": 0, "logprobs": lps, "finish_reason": finish}
         if family.startswith("ollama"):
             del choice["logprobs"]
         reply = {"id": "cmpl-test", "object": "text_completion", "created": 0, "model": model,
@@ -621,7 +670,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/stats":
             with LOCK:
                 s = {k: STATE[k] for k in ("requests", "api_requests", "by_path", "auth_seen", "auth_ok",
-                                           "max_inflight")}
+                                           "max_inflight", "context_rejected", "props")}
                 s["faults_left"] = len(STATE["faults"])
             self.send_json(200, s)
         elif self.path.split("?")[0] == "/v1/models":  # what elites' start-up probe asks
@@ -632,6 +681,14 @@ class Handler(BaseHTTPRequestHandler):
                                                "type": "invalid_request_error"}})
             else:
                 self.send_json(200, {"object": "list", "data": [{"id": "test-model", "object": "model"}]})
+        elif self.path == "/bodies":  # the request bodies received, in order
+            with LOCK:
+                b = list(STATE["bodies"])
+            self.send_json(200, {"bodies": b})
+        elif self.path == "/props" and STATE["n_ctx"]:  # llama.cpp's: the context of one slot
+            with LOCK:
+                STATE["props"] += 1
+            self.send_json(200, {"default_generation_settings": {"n_ctx": STATE["n_ctx"]}, "total_slots": 4})
         else:
             self.send_json(404, {"error": {"message": "not found", "type": "not_found_error"}})
 
@@ -683,6 +740,18 @@ class Handler(BaseHTTPRequestHandler):
             return
         model = body.get("model") or ""
         family = model[5:] if model.startswith("test-") else "openai"
+        with LOCK:
+            if STATE["record"]:
+                STATE["bodies"].append(body)
+            n_ctx = STATE["n_ctx"]
+        if n_ctx and path != "/v1/embeddings":
+            msgs = body.get("messages") or []
+            text = body.get("prompt") or "\n".join(m.get("content") or "" for m in msgs if isinstance(m, dict))
+            if len(str(text).split()) >= n_ctx:  # llama.cpp: a prompt longer than a slot's context
+                with LOCK:
+                    STATE["context_rejected"] += 1
+                self.send_json(500, KV_FULL)
+                return
         if path in ("/v1/completions", "/v1/chat/completions"):
             self.send_json(200, reply_for(path, body, family))
         elif path == "/v1/embeddings":
@@ -704,7 +773,8 @@ class Handler(BaseHTTPRequestHandler):
             hdr = {"Retry-After": str(f["retry_after"])} if "retry_after" in f else {}
             self.send_json(int(kind), {"error": {"message": "slow down", "type": "rate_limit"}}, hdr)
         elif kind in ("500", "502", "400", "404"):
-            self.send_json(int(kind), {"error": {"message": "injected %s" % kind, "type": "server_error"}})
+            self.send_json(int(kind), {"error": {"message": f.get("message", "injected %s" % kind),
+                                                 "type": "server_error"}})
         elif kind == "echo_auth":
             self.send_json(401, {"error": {"message": "bad key: %s" % auth, "type": "invalid_request_error"}})
         elif kind == "stall":
@@ -742,7 +812,12 @@ class Handler(BaseHTTPRequestHandler):
             STATE["requests"] += 1
             if c.get("reset"):
                 STATE.update(faults=[], every=None, require_key=None, latency=0.0, api_requests=0, by_path={},
-                             auth_seen=0, auth_ok=0, inflight=0, max_inflight=0, generation=STATE["generation"] + 1)
+                             auth_seen=0, auth_ok=0, inflight=0, max_inflight=0, generation=STATE["generation"] + 1,
+                             n_ctx=None, context_rejected=0, variants={}, split={}, props=0, bodies=[], record=False,
+                             generate=None, follow=False)
+            for k in ("n_ctx", "variants", "split", "record", "generate", "follow"):
+                if k in c:
+                    STATE[k] = c[k]
             STATE["faults"].extend(c.get("faults", []))
             if "every" in c:
                 STATE["every"] = {"n": int(c["every"]), **{k: v for k, v in c.items() if k in ("kind", "retry_after")}}

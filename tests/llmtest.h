@@ -127,6 +127,24 @@ static inline cJSON *qdt_server_call(const qdt_server *s, const char *body)
     return out;
 }
 
+/* GETs path ("bodies", "stats") from the server; the parsed reply (caller deletes). */
+static inline cJSON *qdt_server_get(const qdt_server *s, const char *path)
+{
+    CURL *c = curl_easy_init();
+    char url[128], *reply = NULL;
+    cJSON *out = NULL;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/%s", s->port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, qdt_collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
+    if (curl_easy_perform(c) == CURLE_OK && reply)
+        out = cJSON_Parse(reply);
+    curl_easy_cleanup(c);
+    free(reply);
+    return out;
+}
+
 static inline int qdt_server_control(const qdt_server *s, const char *body)
 {
     cJSON *r = qdt_server_call(s, body);

@@ -110,7 +110,7 @@ static void test_every_family_reply_shape_parses(void)
             qd_llm_request req = feedback_request(ep ? QD_LLM_CHAT : QD_LLM_COMPLETIONS, prompt);
             qd_llm_reply r;
             double p[2] = {-1, -1};
-            size_t pos = 99;
+            qd_llm_label_info info = {99, 9, 0};
             int rc = qd_llm_complete(s, &req, &r);
             if (rc != QD_OK)
                 fprintf(stderr, "%s %s: %s\n", fam[f].model, ep ? "chat" : "completions", qd_llm_session_error(s));
@@ -119,12 +119,13 @@ static void test_every_family_reply_shape_parses(void)
             CU_ASSERT_PTR_NOT_NULL(strstr(r.text, "positive"));
             CU_ASSERT_EQUAL(r.prompt_tokens > 0, fam[f].usage);
             CU_ASSERT_EQUAL(r.completion_tokens > 0, fam[f].usage);
-            rc = qd_llm_label_probs(&r, sentiment, 2, p, &pos);
+            rc = qd_llm_label_probs(&r, sentiment, 2, p, &info);
             if (fam[f].logprobs[ep]) {
                 CU_ASSERT_EQUAL(rc, QD_OK);
                 CU_ASSERT_DOUBLE_EQUAL(p[0], expect, 1e-12);
                 CU_ASSERT_DOUBLE_EQUAL(p[0] + p[1], 1.0, 1e-15);
-                CU_ASSERT_EQUAL(pos, fam[f].position);
+                CU_ASSERT_EQUAL(info.position, fam[f].position);
+                CU_ASSERT_EQUAL(info.bounded, 0);
             } else {
                 CU_ASSERT_EQUAL(r.ntokens, 0);
                 CU_ASSERT_EQUAL(rc, QD_ENOTFOUND);
@@ -234,7 +235,7 @@ static void test_bad_replies_are_refused_with_a_reason(void)
 static void test_label_probs_merge_variants_and_normalise(void)
 {
     double p[2];
-    size_t pos = 9;
+    qd_llm_label_info info;
     /* case, leading space and tokenizer markers (GPT-2 "Ġ", SentencePiece
      * "▁") are variants of one label; other tokens do not count */
     qd_llm_reply r = parsed(
@@ -242,18 +243,19 @@ static void test_label_probs_merge_variants_and_normalise(void)
         "\"top_logprobs\":[{\"token\":\" Positive\",\"logprob\":-1},{\"token\":\"\\u0120positive\",\"logprob\":-2},"
         "{\"token\":\"\\u2581Negative\",\"logprob\":-1.5},{\"token\":\"negative.\",\"logprob\":-3},"
         "{\"token\":\"\\n\",\"logprob\":-0.5},{\"token\":\" neutral\",\"logprob\":-0.7}]}]}}]}");
-    CU_ASSERT_EQUAL(qd_llm_label_probs(&r, sentiment, 2, p, &pos), QD_OK);
+    CU_ASSERT_EQUAL(qd_llm_label_probs(&r, sentiment, 2, p, &info), QD_OK);
     double pos_mass = exp(-1) + exp(-2), neg_mass = exp(-1.5) + exp(-3);
     CU_ASSERT_DOUBLE_EQUAL(p[0], pos_mass / (pos_mass + neg_mass), 1e-15);
     CU_ASSERT_DOUBLE_EQUAL(p[1], neg_mass / (pos_mass + neg_mass), 1e-15);
-    CU_ASSERT_EQUAL(pos, 0);
+    CU_ASSERT_EQUAL(info.position, 0);
+    CU_ASSERT_EQUAL(info.bounded, 0);
     qd_llm_reply_clear(&r);
 }
 
 static void test_label_probs_use_first_position_naming_a_label(void)
 {
     double p[2];
-    size_t pos = 9;
+    qd_llm_label_info info;
     qd_llm_reply r = parsed(
         "{\"choices\":[{\"text\":\"\\nThe answer: yes\",\"logprobs\":{\"content\":["
         "{\"token\":\"\\n\",\"logprob\":-0.01,\"top_logprobs\":[{\"token\":\"\\n\",\"logprob\":-0.01},"
@@ -262,8 +264,8 @@ static void test_label_probs_use_first_position_naming_a_label(void)
         "{\"token\":\" yes\",\"logprob\":-0.2,\"top_logprobs\":[{\"token\":\" yes\",\"logprob\":-0.2},"
         "{\"token\":\" no\",\"logprob\":-1.8}]},"
         "{\"token\":\" no\",\"logprob\":-0.3,\"top_logprobs\":[{\"token\":\" no\",\"logprob\":-0.3}]}]}}]}");
-    CU_ASSERT_EQUAL(qd_llm_label_probs(&r, (const char *const[]){"yes", "no"}, 2, p, &pos), QD_OK);
-    CU_ASSERT_EQUAL(pos, 2);
+    CU_ASSERT_EQUAL(qd_llm_label_probs(&r, (const char *const[]){"yes", "no"}, 2, p, &info), QD_OK);
+    CU_ASSERT_EQUAL(info.position, 2);
     CU_ASSERT_DOUBLE_EQUAL(p[0], 1.0 / (1.0 + exp(-1.6)), 1e-15);
     qd_llm_reply_clear(&r);
     /* a reply that never names a label, and one without logprobs */
@@ -280,17 +282,96 @@ static void test_label_prefixes_count_only_when_unambiguous(void)
 {
     static const char *const genres[] = {"haiku", "sonnet", "ballad", "limerick", "hymn"};
     double p[5];
-    /* "limer" names limerick; "h" and "hy" are too short; "son" names sonnet */
+    qd_llm_label_info info;
+    /* "limer" names limerick, "hy" hymn and "son" sonnet; "h" starts two
+     * labels and names none; haiku and ballad, named by no token, get the
+     * bound: the smallest listed logprob (-3) */
     qd_llm_reply r = parsed(
         "{\"choices\":[{\"text\":\"x\",\"logprobs\":{\"content\":[{\"token\":\"x\",\"logprob\":0,\"top_logprobs\":["
         "{\"token\":\" limer\",\"logprob\":-1},{\"token\":\"h\",\"logprob\":-0.1},{\"token\":\"hy\",\"logprob\":-0.2},"
         "{\"token\":\"Son\",\"logprob\":-2},{\"token\":\"Limerick\",\"logprob\":-3}]}]}}]}");
-    CU_ASSERT_EQUAL(qd_llm_label_probs(&r, genres, 5, p, NULL), QD_OK);
-    double lim = exp(-1) + exp(-3), son = exp(-2);
-    CU_ASSERT_DOUBLE_EQUAL(p[3], lim / (lim + son), 1e-15);
-    CU_ASSERT_DOUBLE_EQUAL(p[1], son / (lim + son), 1e-15);
-    CU_ASSERT_EQUAL(p[0], 0.0);
-    CU_ASSERT_EQUAL(p[4], 0.0);
+    CU_ASSERT_EQUAL(qd_llm_label_probs(&r, genres, 5, p, &info), QD_OK);
+    double lim = exp(-1) + exp(-3), son = exp(-2), hymn = exp(-0.2), bound = exp(-3);
+    double sum = lim + son + hymn + 2 * bound;
+    CU_ASSERT_DOUBLE_EQUAL(p[3], lim / sum, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(p[1], son / sum, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(p[4], hymn / sum, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(p[0], bound / sum, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(p[2], bound / sum, 1e-15);
+    CU_ASSERT_EQUAL(info.bounded, 2);
+    CU_ASSERT_DOUBLE_EQUAL(info.bound, -3, 0);
+    qd_llm_reply_clear(&r);
+}
+
+static void test_an_absent_label_gets_the_bound_not_zero(void)
+{
+    double p[2];
+    qd_llm_label_info info;
+    /* only "yes" is among the top logprobs: "no" has at most the smallest
+     * listed probability, here less, what the list leaves (1 - e^-0.1 -
+     * e^-3); the score does not saturate to 1 */
+    qd_llm_reply r = parsed(
+        "{\"choices\":[{\"text\":\" yes\",\"logprobs\":{\"content\":[{\"token\":\" yes\",\"logprob\":-0.1,"
+        "\"top_logprobs\":[{\"token\":\" yes\",\"logprob\":-0.1},{\"token\":\" The\",\"logprob\":-3}]}]}}]}");
+    CU_ASSERT_EQUAL(qd_llm_label_probs(&r, (const char *const[]){"yes", "no"}, 2, p, &info), QD_OK);
+    double left = 1 - exp(-0.1) - exp(-3);
+    CU_ASSERT_DOUBLE_EQUAL(p[0], exp(-0.1) / (exp(-0.1) + left), 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(p[1], left / (exp(-0.1) + left), 1e-15);
+    CU_ASSERT(p[0] < 1);
+    CU_ASSERT_EQUAL(info.bounded, 1);
+    CU_ASSERT_DOUBLE_EQUAL(info.bound, log(left), 1e-15);
+    qd_llm_reply_clear(&r);
+    /* a listed token less likely than what the list leaves: the bound is its logprob */
+    r = parsed("{\"choices\":[{\"text\":\" yes\",\"logprobs\":{\"content\":[{\"token\":\" yes\",\"logprob\":-0.5,"
+               "\"top_logprobs\":[{\"token\":\" yes\",\"logprob\":-0.5},{\"token\":\" The\",\"logprob\":-6}]}]}}]}");
+    CU_ASSERT_EQUAL(qd_llm_label_probs(&r, (const char *const[]){"yes", "no"}, 2, p, &info), QD_OK);
+    CU_ASSERT_DOUBLE_EQUAL(p[1], exp(-6) / (exp(-0.5) + exp(-6)), 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(info.bound, -6, 0);
+    qd_llm_reply_clear(&r);
+}
+
+static void test_near_misses_name_their_label(void)
+{
+    double p[2];
+    qd_llm_label_info info;
+    /* "Y", "Yes." and " yes" are yes; "N" and "no," are no; "\n" nothing */
+    qd_llm_reply r = parsed(
+        "{\"choices\":[{\"text\":\"Y\",\"logprobs\":{\"content\":[{\"token\":\"Y\",\"logprob\":-0.5,"
+        "\"top_logprobs\":[{\"token\":\"Y\",\"logprob\":-0.5},{\"token\":\"Yes.\",\"logprob\":-1.5},"
+        "{\"token\":\" yes\",\"logprob\":-2},{\"token\":\"N\",\"logprob\":-1},{\"token\":\"no,\",\"logprob\":-3},"
+        "{\"token\":\"\\n\",\"logprob\":-4}]}]}}]}");
+    CU_ASSERT_EQUAL(qd_llm_label_probs(&r, (const char *const[]){"yes", "no"}, 2, p, &info), QD_OK);
+    double yes = exp(-0.5) + exp(-1.5) + exp(-2), no = exp(-1) + exp(-3);
+    CU_ASSERT_DOUBLE_EQUAL(p[0], yes / (yes + no), 1e-15);
+    CU_ASSERT_EQUAL(info.bounded, 0);
+    qd_llm_reply_clear(&r);
+}
+
+static void test_a_label_of_two_tokens_is_scored_whole(void)
+{
+    static const char *const moods[] = {"happy", "sad"};
+    double p[2];
+    qd_llm_label_info info;
+    /* "sad" is " s" + "ad": the answer spells it, so its mass is
+     * p(" s") p("ad" | " s"); "Sad" adds its own */
+    qd_llm_reply r = parsed(
+        "{\"choices\":[{\"text\":\" sad\",\"logprobs\":{\"content\":["
+        "{\"token\":\" s\",\"logprob\":-0.3,\"top_logprobs\":[{\"token\":\" s\",\"logprob\":-0.3},"
+        "{\"token\":\" happy\",\"logprob\":-1.5},{\"token\":\"Sad\",\"logprob\":-3}]},"
+        "{\"token\":\"ad\",\"logprob\":-0.1,\"top_logprobs\":[{\"token\":\"ad\",\"logprob\":-0.1}]}]}}]}");
+    CU_ASSERT_EQUAL(qd_llm_label_probs(&r, moods, 2, p, &info), QD_OK);
+    double sad = exp(-0.4) + exp(-3), happy = exp(-1.5);
+    CU_ASSERT_DOUBLE_EQUAL(p[1], sad / (sad + happy), 1e-15);
+    CU_ASSERT_EQUAL(info.bounded, 0);
+    qd_llm_reply_clear(&r);
+    /* the answer is " happy": " s" alone counts its own probability (an
+     * upper bound of "sad"'s) */
+    r = parsed("{\"choices\":[{\"text\":\" happy\",\"logprobs\":{\"content\":["
+               "{\"token\":\" happy\",\"logprob\":-0.2,\"top_logprobs\":[{\"token\":\" happy\",\"logprob\":-0.2},"
+               "{\"token\":\" s\",\"logprob\":-2}]},"
+               "{\"token\":\".\",\"logprob\":-0.1,\"top_logprobs\":[{\"token\":\".\",\"logprob\":-0.1}]}]}}]}");
+    CU_ASSERT_EQUAL(qd_llm_label_probs(&r, moods, 2, p, &info), QD_OK);
+    CU_ASSERT_DOUBLE_EQUAL(p[0], exp(-0.2) / (exp(-0.2) + exp(-2)), 1e-15);
     qd_llm_reply_clear(&r);
 }
 
@@ -445,6 +526,69 @@ static void test_client_errors_are_not_retried(void)
     CU_ASSERT_EQUAL(st.errors[QD_LLM_ERR_TOO_LARGE], 1);
     CU_ASSERT_EQUAL(st.requests, 1);
     CU_ASSERT_EQUAL(st.failures, 1);
+    qd_llm_session_free(s);
+    qd_llm_free(llm);
+}
+
+static void test_a_full_context_500_is_not_retried(void)
+{
+    qdt_clock clk = {0};
+    qd_llm *llm = client("test-llamacpp", NULL, &clk);
+    qd_llm_session *s = session(llm);
+    qd_llm_request req = gen_request();
+    qd_llm_reply r;
+    qd_llm_stats st;
+    long ctx;
+    double per_char;
+    /* llama.cpp's answer to a prompt longer than a slot's context: HTTP
+     * 500, the same every time */
+    qdt_server_control(&server, "{\"n_ctx\": 3}");
+    CU_ASSERT_EQUAL(qd_llm_complete(s, &req, &r), QD_ETOOBIG);
+    CU_ASSERT_STRING_EQUAL(qd_llm_session_error(s),
+                           "llm: the prompt does not fit the model's context (HTTP 500, not retried) after 1 attempt: "
+                           "Input prompt is too big compared to KV size. Please try increasing KV size.");
+    CU_ASSERT_EQUAL(clk.n, 0);
+    CU_ASSERT_EQUAL(qdt_server_stat(&server, "context_rejected"), 1);
+    qd_llm_stats_get(llm, &st);
+    CU_ASSERT_EQUAL(st.requests, 1);
+    CU_ASSERT_EQUAL(st.retries, 0);
+    CU_ASSERT_EQUAL(st.errors[QD_LLM_ERR_CONTEXT], 1);
+    /* the context comes from llama.cpp's /props, asked once */
+    qd_llm_context(s, &ctx, &per_char);
+    CU_ASSERT_EQUAL(ctx, 3);
+    CU_ASSERT_EQUAL(per_char, 0);
+    qd_llm_context(s, &ctx, &per_char);
+    CU_ASSERT_EQUAL(qdt_server_stat(&server, "props"), 1);
+    qd_llm_session_free(s);
+    qd_llm_free(llm);
+}
+
+static void test_a_bad_request_500_is_not_retried_but_a_transient_one_is(void)
+{
+    qdt_clock clk = {0};
+    qd_llm *llm = client("test-llamacpp", NULL, &clk);
+    qd_llm_session *s = session(llm);
+    qd_llm_request req = gen_request();
+    qd_llm_reply r;
+    long ctx;
+    double per_char;
+    /* llama.cpp answers n > 1 with a 500 that names the request's fault */
+    qdt_server_control(&server, "{\"faults\": [{\"kind\": \"500\", \"message\": \"Only one completion choice is "
+                                "allowed\"}]}");
+    CU_ASSERT_EQUAL(qd_llm_complete(s, &req, &r), QD_EHTTP);
+    CU_ASSERT_STRING_EQUAL(qd_llm_session_error(s), "llm: HTTP 500 after 1 attempt: Only one completion choice is "
+                                                    "allowed");
+    CU_ASSERT_EQUAL(clk.n, 0);
+    /* a 500 that names no fault of the request is retried */
+    qdt_server_control(&server, "{\"faults\": [{\"kind\": \"500\"}]}");
+    CU_ASSERT_EQUAL(qd_llm_complete(s, &req, &r), QD_OK);
+    CU_ASSERT_EQUAL(clk.n, 1);
+    /* every reply's usage.prompt_tokens teaches tokens per character;
+     * no /props (the server does not serve one): the context is unknown */
+    qd_llm_context(s, &ctx, &per_char);
+    CU_ASSERT_EQUAL(ctx, 0);
+    CU_ASSERT_DOUBLE_EQUAL(per_char, (double)r.prompt_tokens / (double)strlen(req.prompt), 1e-15);
+    qd_llm_reply_clear(&r);
     qd_llm_session_free(s);
     qd_llm_free(llm);
 }
@@ -898,6 +1042,9 @@ static const qdt_test tests[] = {
     {"bad replies are refused with a reason", test_bad_replies_are_refused_with_a_reason},
     {"label probs merge variants and normalise", test_label_probs_merge_variants_and_normalise},
     {"label probs use the first position naming a label", test_label_probs_use_first_position_naming_a_label},
+    {"an absent label gets the bound, not zero", test_an_absent_label_gets_the_bound_not_zero},
+    {"near misses name their label", test_near_misses_name_their_label},
+    {"a label of two tokens is scored whole", test_a_label_of_two_tokens_is_scored_whole},
     {"label prefixes count only when unambiguous", test_label_prefixes_count_only_when_unambiguous},
     {"rating answers are read", test_rating_answers_are_read},
     {"quantile and backoff formulas", test_quantile_and_backoff_formulas},
@@ -906,6 +1053,9 @@ static const qdt_test tests[] = {
     {"Retry-After is honoured and capped", test_retry_after_is_honoured_and_capped},
     {"client errors are not retried", test_client_errors_are_not_retried},
     {"retries run out", test_retries_run_out},
+    {"a full-context 500 is not retried", test_a_full_context_500_is_not_retried},
+    {"a bad-request 500 is not retried, a transient one is",
+     test_a_bad_request_500_is_not_retried_but_a_transient_one_is},
     {"a stall times out and a dropped connection retries", test_stall_times_out_and_dropped_connection_retries},
     {"a job deadline cuts requests short", test_job_deadline_cuts_requests_short},
     {"cancel ends a stalled request", test_cancel_ends_a_stalled_request},

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <math.h>
 #include "llmtest.h"
+#include "mutators/population.h"
 
 static qdt_server server;
 static int server_up;
@@ -217,24 +218,29 @@ static void test_ratings_replace_missing_logprobs(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(sol.meta, "\"rating\":"));
     qd_solution_clear(&sol);
     judge_free(&j);
-    /* "auto" with a server that has no logprobs: ratings, said once */
+    /* "auto" with a server that has no logprobs: the first reply of each
+     * question decides, once, and says so naming the question and what
+     * came back; later answers ask for the rating only, and every recheck-th
+     * (here 3rd) tries logprobs again */
     qd_set_log_handler(qdt_log_line, &log);
-    opinion_fields(fields, sizeof fields, NULL);
+    opinion_fields(fields, sizeof fields, ", \"recheck\": 3");
     CU_ASSERT_EQUAL_FATAL(judge_new(&j, "test-ollama-old", fields), 0);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         CU_ASSERT_EQUAL(judge_text(&j, text, &sol, m, 1), QD_OK);
         CU_ASSERT_DOUBLE_EQUAL(sol.objective, rule_rating(rule_quality(text)), 1e-15);
         CU_ASSERT_DOUBLE_EQUAL(m[0], rule_rating(rule_sentiment(text)), 1e-15);
         qd_solution_clear(&sol);
     }
-    CU_ASSERT_EQUAL(log.lines, 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "no logprobs"));
-    /* and at the end how many replies lacked them (not "the server's replies") */
-    judge_free(&j);
     qd_set_log_handler(NULL, NULL);
+    /* 2 + 2 for the first text, 1 + 1 for the next two, 2 + 2 for the 4th (the re-check) */
+    CU_ASSERT_EQUAL(qdt_server_stat(&server, "api_requests"), 12);
     CU_ASSERT_EQUAL(log.lines, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "\nai_feedback: 6 of 6 replies lacked logprobs (scored from ratings and "
-                                            "answer texts instead)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: quality: the judge's replies carry no logprobs (question "
+                                            "\"Determine whether or not"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "answer \" yes\", top tokens none); using numeric ratings for "
+                                            "\"quality\" from now on, trying logprobs again every 3 answers"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: sentiment: the judge's replies carry no logprobs"));
+    judge_free(&j);
     /* "logprobs" with that server: a clear failure */
     opinion_fields(fields, sizeof fields, ", \"feedback\": \"logprobs\"");
     CU_ASSERT_EQUAL_FATAL(judge_new(&j, "test-ollama-old", fields), 0);
@@ -290,6 +296,48 @@ static void expect_search_error(const char *json, const char *message)
         fprintf(stderr, "expected \"%s\" in \"%s\"\n", message, qd_config_error(cfg));
     CU_ASSERT_PTR_NOT_NULL(strstr(qd_config_error(cfg), message));
     qd_config_free(cfg);
+}
+
+static void test_labels_absent_split_or_misspelt_by_the_server(void)
+{
+    char fields[2048];
+    const char *happy = "I love delicious fresh broccoli.", *sad = "Soggy bland beans, I hate them, awful.";
+    qd_solution sol;
+    qd_llm_stats st;
+    double m[1];
+    judge j;
+    /* top_logprobs 2: the two spellings of "positive" fill the list and
+     * "negative" is absent; it gets the bound, not 0 */
+    opinion_fields(fields, sizeof fields, NULL);
+    memcpy(strstr(fields, "\"top_logprobs\": 10"), "\"top_logprobs\":  2", 18);
+    CU_ASSERT_EQUAL_FATAL(judge_new(&j, "test-openai", fields), 0);
+    CU_ASSERT_EQUAL(judge_text(&j, happy, &sol, m, 1), QD_OK);
+    double P = rule_sentiment(happy), a = 0.75 * 0.92 * P, b = 0.25 * 0.92 * P, left = 1 - a - b;
+    double bound = b < left ? b : left;
+    CU_ASSERT_DOUBLE_EQUAL(m[0], (a + b) / (a + b + bound), 1e-12);
+    CU_ASSERT_TRUE(m[0] < 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sol.meta, "\"bounded\":1"));
+    qd_solution_clear(&sol);
+    qd_llm_stats_get(j.llm, &st);
+    CU_ASSERT_EQUAL(st.label_scores, 2);
+    CU_ASSERT_EQUAL(st.label_bounded, 1); /* quality's "no" was listed */
+    cJSON *json = cJSON_CreateObject();
+    qd_llm_stats_json(j.llm, json);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(json, "label_scores_bounded")->valuedouble, 1);
+    cJSON_Delete(json);
+    judge_free(&j);
+    /* "negative" spelled " neg" + "ative" (logprob -0.05), and "yes" as
+     * "Y" / "Yes.": the whole label is scored, the near misses merged */
+    opinion_fields(fields, sizeof fields, NULL);
+    CU_ASSERT_EQUAL_FATAL(judge_new(&j, "test-openai", fields), 0);
+    qdt_server_control(&server, "{\"split\": {\"negative\": [\" neg\", \"ative\"]}, \"variants\": {\"yes\": [\"Y\", "
+                                "\"Yes.\"]}}");
+    CU_ASSERT_EQUAL(judge_text(&j, sad, &sol, m, 1), QD_OK);
+    double pn = 1 - rule_sentiment(sad), neg = 0.92 * pn * (0.75 * exp(-0.05) + 0.25), pos = 0.92 * (1 - pn);
+    CU_ASSERT_DOUBLE_EQUAL(m[0], pos / (pos + neg), 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(sol.objective, rule_quality(sad), 1e-12);
+    qd_solution_clear(&sol);
+    judge_free(&j);
 }
 
 static void test_config_errors_name_the_field(void)
@@ -545,6 +593,333 @@ static void test_post_processing_when_the_server_ignores_stop(void)
     free(dir);
 }
 
+/* json with every occurrence of from replaced by to (n: json's size). */
+static void edit(char *json, size_t n, const char *from, const char *to)
+{
+    char *at, *out = malloc(n);
+    size_t len = 0;
+    const char *p = json;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    while ((at = strstr(p, from))) {
+        len += (size_t)snprintf(out + len, n - len, "%.*s%s", (int)(at - p), p, to);
+        p = at + strlen(from);
+    }
+    snprintf(out + len, n - len, "%s", p);
+    snprintf(json, n, "%s", out);
+    free(out);
+}
+
+static void test_failures_keep_the_text_question_and_answer(void)
+{
+    char json[8192], *dir = qdt_tmpdir();
+    qd_config *cfg;
+    qdt_log log = {0};
+    /* a judge without logprobs and "feedback": "logprobs": every text fails */
+    qdaif_config(json, sizeof json, srv()->url, 2, 1, "lmx-near", NULL);
+    edit(json, sizeof json, "test-openai", "test-ollama-old");
+    edit(json, sizeof json, "\"top_logprobs\": 10,", "\"top_logprobs\": 10, \"feedback\": \"logprobs\",");
+    qd_set_log_handler(qdt_log_line, &log);
+    qd_search *s = run(json, dir, &cfg);
+    qd_set_log_handler(NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(qd_search_counts(s)->evaluated, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: quality: the judge's replies carry no logprobs (answer \""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "\", top tokens none); failures.jsonl keeps every such answer"));
+    char *rows = file_in(dir, "failures.jsonl"), *line = rows;
+    int judged = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rows);
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        cJSON *row = cJSON_Parse(line);
+        const cJSON *reason = cJSON_GetObjectItemCaseSensitive(row, "reason");
+        CU_ASSERT_TRUE(cJSON_IsString(reason));
+        if (cJSON_IsString(reason) && strstr(reason->valuestring, "ai_feedback: quality: the reply has no logprobs")) {
+            const cJSON *text = cJSON_GetObjectItemCaseSensitive(row, "text");
+            const cJSON *q = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(row, "meta"),
+                                                              "quality");
+            CU_ASSERT_TRUE(cJSON_IsString(text) && strlen(text->valuestring) > 0);
+            CU_ASSERT_PTR_NOT_NULL(strstr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(q, "question")),
+                                          "Determine whether or not the input text is closely related"));
+            const char *answer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(q, "answer"));
+            CU_ASSERT_TRUE(answer && (strcmp(answer, " yes") == 0 || strcmp(answer, " no") == 0));
+            CU_ASSERT_TRUE(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(q, "top_logprobs")));
+            judged++;
+        }
+        cJSON_Delete(row);
+        line = nl ? nl + 1 : NULL;
+    }
+    CU_ASSERT_TRUE(judged > 0);
+    free(rows);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
+static void test_prompts_shrink_to_fit_the_context(void)
+{
+    char json[8192];
+    qd_config *cfg;
+    /* llama.cpp with a small context per slot: the 3-example prompts (about
+     * 100 words) are refused with its HTTP 500, which is not retried; the
+     * mutator learns the context (/props) and the tokens per character
+     * (usage) and sends fewer examples */
+    qdaif_config(json, sizeof json, srv()->url, 2, 4, "lmx-near", NULL);
+    edit(json, sizeof json, "test-openai", "test-llamacpp");
+    edit(json, sizeof json, "\"batch\": 8,", "\"batch\": 8, \"max_tokens\": 20,");
+    CU_ASSERT_EQUAL(qdt_server_control(srv(), "{\"n_ctx\": 90}"), 0);
+    qd_search *s = run(json, NULL, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    const qd_counts *c = qd_search_counts(s);
+    double rejected = qdt_server_stat(&server, "context_rejected");
+    CU_ASSERT_TRUE(rejected >= 1 && rejected <= 4);
+    CU_ASSERT_EQUAL(qdt_server_stat(&server, "props"), 1);
+    CU_ASSERT_TRUE(c->evaluated > 16);
+    for (size_t k = 0; k < qd_search_failure_kinds(s); k++) {
+        uint64_t n;
+        const char *why = qd_search_failure_kind(s, k, &n);
+        /* (max_tokens 20 cuts a few long children) */
+        CU_ASSERT_TRUE(strcmp(why, "llm: empty text") == 0 || strcmp(why, "llm: duplicate text") == 0 ||
+                       strcmp(why, "llm: truncated text with no full sentence (finish_reason \"length\")") == 0);
+    }
+    int fewer = 0;
+    const qd_archive *a = qd_search_archive(s);
+    for (size_t k = 0; k < qd_archive_filled(a); k++) {
+        qd_elite e;
+        qd_archive_elite_at(a, k, &e);
+        fewer += strstr(e.lineage, "\"examples_sent\":") != NULL;
+    }
+    CU_ASSERT_TRUE(fewer > 0);
+    qd_llm_stats st;
+    qd_llm_stats_get(qd_search_llm(s), &st);
+    CU_ASSERT_EQUAL(st.context_tokens, 90);
+    CU_ASSERT_EQUAL(st.errors[QD_LLM_ERR_CONTEXT], (uint64_t)rejected);
+    CU_ASSERT_EQUAL(st.retries, 0);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    /* a context too small for even one example: a clear reason, 3 requests a job */
+    qdaif_config(json, sizeof json, srv()->url, 2, 1, "lmx-near", NULL);
+    CU_ASSERT_EQUAL(qdt_server_control(srv(), "{\"n_ctx\": 20}"), 0);
+    s = run(json, NULL, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    uint64_t n = 0;
+    CU_ASSERT_EQUAL(qd_search_failure_kinds(s), 1);
+    CU_ASSERT_STRING_EQUAL(qd_search_failure_kind(s, 0, &n),
+                           "llm: the prompt does not fit the server's context (20 tokens) even with 1 example: use "
+                           "shorter texts or a smaller max_tokens, or give the server a larger context (llama.cpp: -c "
+                           "is shared by the -np slots, each gets c / np)");
+    CU_ASSERT_EQUAL(n, 8);
+    CU_ASSERT_EQUAL(qdt_server_stat(&server, "context_rejected"), 24);
+    qd_search_free(s);
+    qd_config_free(cfg);
+}
+
+static void test_truncated_replies_under_each_on_truncated(void)
+{
+    static const char *const modes[] = {"keep", "cut", "reject"};
+    static const char *const expect[] = {"First part. Second part.", "First part.", NULL};
+    for (size_t i = 0; i < QDI_ARRAY_LEN(modes); i++) {
+        char json[8192], field[128], *dir = qdt_tmpdir();
+        qd_config *cfg;
+        /* 4 words of "First part. Second part goes on": finish_reason "length" */
+        qdaif_config(json, sizeof json, srv()->url, 2, 1, "lmx-near", NULL);
+        snprintf(field, sizeof field, "\"batch\": 8, \"max_tokens\": 4, \"on_truncated\": \"%s\",", modes[i]);
+        edit(json, sizeof json, "\"batch\": 8,", field);
+        CU_ASSERT_EQUAL(qdt_server_control(srv(), "{\"generate\": \"First part. Second part goes on\"}"), 0);
+        qd_search *s = run(json, dir, &cfg);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        const qd_archive *a = qd_search_archive(s);
+        qd_llm_stats st;
+        qd_llm_stats_get(qd_search_llm(s), &st);
+        CU_ASSERT_EQUAL(st.truncated, 8);
+        if (expect[i]) {
+            qd_elite e;
+            CU_ASSERT_EQUAL_FATAL(qd_archive_filled(a), 1);
+            qd_archive_elite_at(a, 0, &e);
+            CU_ASSERT_STRING_EQUAL(e.text, expect[i]);
+            CU_ASSERT_PTR_NOT_NULL(strstr(e.lineage, i == 0 ? "\"truncated\":\"kept\"" : "\"truncated\":\"cut\""));
+        } else {
+            uint64_t n = 0;
+            CU_ASSERT_EQUAL(qd_archive_filled(a), 0);
+            CU_ASSERT_STRING_EQUAL(qd_search_failure_kind(s, 0, &n), "llm: truncated text rejected (finish_reason "
+                                                                     "\"length\"; on_truncated is \"reject\")");
+            CU_ASSERT_EQUAL(n, 8);
+            char *rows = file_in(dir, "failures.jsonl");
+            CU_ASSERT_PTR_NOT_NULL(rows && strstr(rows, "\"text\":\" First part. Second part\""));
+            free(rows);
+        }
+        qd_search_free(s);
+        qd_config_free(cfg);
+        qdt_rmdir(dir);
+        free(dir);
+    }
+}
+
+/* ---- the paper's baselines ---------------------------------------------- */
+
+static const char *TEMPLATE = "Here is a random opinion piece about eating vegetables and plant-based foods:";
+static const char *const SEEDS[] = {
+    "Plant-based foods are a great source of healthy micronutrients, and can play a significant role in providing "
+    "you with macronutrients also.",
+    "You should eat vegetables because they are good for you.",
+    "I really don't like eating vegetables, they taste bland and boring."};
+
+/* The examples of an LMX prompt "T e1\n###\nT e2\n###\n...T" (at most 8). */
+static size_t prompt_examples(const char *prompt, char ex[][512])
+{
+    size_t n = 0, tl = strlen(TEMPLATE);
+    const char *p = prompt, *sep;
+    while ((sep = strstr(p, "\n###\n")) && n < 8) {
+        CU_ASSERT_EQUAL(strncmp(p, TEMPLATE, tl), 0);
+        snprintf(ex[n++], 512, "%.*s", (int)(sep - p - tl - 1), p + tl + 1);
+        p = sep + 5;
+    }
+    CU_ASSERT_STRING_EQUAL(p, TEMPLATE);
+    return n;
+}
+
+/* The text a feedback prompt judges, or NULL (a generation prompt). */
+static int judged_text(const char *prompt, char *out, size_t n)
+{
+    const char *in = strstr(prompt, "### Input:\n"), *end = in ? strstr(in, "\n\n### Response:") : NULL;
+    if (!end)
+        return 0;
+    snprintf(out, n, "%.*s", (int)(end - in - 11), in + 11);
+    return 1;
+}
+
+/* Runs 4 iterations of 8 jobs (16 initial) on one worker in a mode and
+ * checks every generation prompt the server received. */
+static void check_baseline(const char *mode, const char *mutator_extra)
+{
+    char json[8192], field[512], texts[64][512], ex[8][512];
+    double quality[64];
+    size_t ntexts = 0, gens = 0, before = 0;
+    qd_config *cfg;
+    qdaif_config(json, sizeof json, srv()->url, 1, 4, mode, NULL);
+    snprintf(field, sizeof field, "\"batch\": 8, %s", mutator_extra);
+    edit(json, sizeof json, "\"batch\": 8,", field);
+    CU_ASSERT_EQUAL(qdt_server_control(&server, "{\"record\": true}"), 0);
+    qd_search *s = run(json, NULL, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    cJSON *got = qdt_server_get(&server, "bodies"), *b;
+    int orders = 0;
+    char first[2048] = "";
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(got, "bodies")) {
+        const char *prompt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "prompt"));
+        char text[512];
+        CU_ASSERT_PTR_NOT_NULL_FATAL(prompt);
+        if (judged_text(prompt, text, sizeof text)) {
+            size_t i = 0;
+            while (i < ntexts && strcmp(texts[i], text) != 0)
+                i++;
+            if (i == ntexts && ntexts < 64) {
+                snprintf(texts[ntexts], sizeof texts[0], "%s", text);
+                quality[ntexts++] = rule_quality(text);
+            }
+            continue;
+        }
+        if (gens % 8 == 0)
+            before = ntexts; /* an iteration's prompts see the texts of the ones before */
+        gens++;
+        size_t n = prompt_examples(prompt, ex);
+        if (strcmp(mode, "zero-shot") == 0) {
+            CU_ASSERT_EQUAL(n, 0);
+        } else if (strcmp(mode, "fixed") == 0) {
+            CU_ASSERT_EQUAL(n, 3);
+            for (size_t i = 0; i < n; i++)
+                CU_ASSERT_STRING_EQUAL(ex[i], SEEDS[i]);
+        } else if (strcmp(mode, "shuffle") == 0 || gens <= 16) { /* the seeds in a random order */
+            CU_ASSERT_EQUAL(n, 3);
+            int seen = 0;
+            for (size_t i = 0; i < n; i++)
+                for (int k = 0; k < 3; k++)
+                    seen |= (strcmp(ex[i], SEEDS[k]) == 0) << k;
+            CU_ASSERT_EQUAL(seen, 7);
+            if (!first[0])
+                snprintf(first, sizeof first, "%s", prompt);
+            orders |= strcmp(first, prompt) != 0;
+        } else { /* lmx-quality, nsaif: texts found before */
+            CU_ASSERT_EQUAL(n, 3);
+            for (size_t i = 0; i < n; i++) {
+                size_t k = 0;
+                while (k < before && strcmp(texts[k], ex[i]) != 0)
+                    k++;
+                CU_ASSERT_TRUE_FATAL(k < before);
+                if (strcmp(mode, "lmx-quality") == 0) { /* among the 3 best so far */
+                    size_t better = 0;
+                    for (size_t j = 0; j < before; j++)
+                        better += quality[j] > quality[k];
+                    CU_ASSERT_TRUE(better < 3);
+                }
+            }
+        }
+    }
+    CU_ASSERT_EQUAL(gens, 32);
+    if (strcmp(mode, "shuffle") == 0)
+        CU_ASSERT_TRUE(orders);
+    cJSON_Delete(got);
+    qd_search_free(s);
+    qd_config_free(cfg);
+}
+
+static void test_baseline_prompts_are_the_papers(void)
+{
+    check_baseline("fixed", "");
+    check_baseline("shuffle", "");
+    check_baseline("zero-shot", "");
+    check_baseline("lmx-quality", "\"population\": 3,");
+    check_baseline("nsaif", "\"novelty_k\": 2, \"novelty_threshold\": 0.01,");
+}
+
+static void test_novelty_is_the_mean_distance_to_the_nearest(void)
+{
+    qdi_population p;
+    const double lo[2] = {0, 0}, hi[2] = {1, 2};
+    CU_ASSERT_EQUAL_FATAL(qdi_population_init(&p, QDI_POP_NOVELTY, 2, lo, hi, 4, 2, 0.6), QD_OK);
+    CU_ASSERT_EQUAL(qdi_population_offer(&p, "a", 0.5, (const double[]){0, 0}), 1); /* fewer than k: in */
+    CU_ASSERT_EQUAL(qdi_population_offer(&p, "b", 0.5, (const double[]){1, 0}), 1);
+    /* (0, 1) in range units is (0, 0.5): distances 0.5 and sqrt(1.25) */
+    CU_ASSERT_DOUBLE_EQUAL(qdi_population_novelty(&p, (const double[]){0, 1}), (0.5 + sqrt(1.25)) / 2, 1e-15);
+    CU_ASSERT_EQUAL(qdi_population_offer(&p, "c", 0.1, (const double[]){0.5, 0}), 0); /* 0.5 < 0.6 */
+    /* (0.5, 2) is (0.5, 1): sqrt(1.25) from both */
+    CU_ASSERT_EQUAL(qdi_population_offer(&p, "d", 0.1, (const double[]){0.5, 2}), 1);
+    CU_ASSERT_EQUAL(p.n, 3);
+    /* a checkpoint round trip keeps the members */
+    qdi_population back;
+    cJSON *saved = cJSON_CreateObject();
+    CU_ASSERT_EQUAL(qdi_population_save(&p, saved), QD_OK);
+    char *text = cJSON_PrintUnformatted(saved); /* as a checkpoint file holds it */
+    cJSON_Delete(saved);
+    saved = cJSON_Parse(text);
+    free(text);
+    CU_ASSERT_EQUAL_FATAL(qdi_population_init(&back, QDI_POP_NOVELTY, 2, lo, hi, 4, 2, 0.6), QD_OK);
+    CU_ASSERT_EQUAL(qdi_population_load(&back, saved), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(back.n, 3);
+    CU_ASSERT_STRING_EQUAL(back.texts[2], "d");
+    CU_ASSERT_EQUAL(back.measures[5], 2);
+    CU_ASSERT_DOUBLE_EQUAL(qdi_population_novelty(&back, (const double[]){0, 1}),
+                           qdi_population_novelty(&p, (const double[]){0, 1}), 0);
+    qdi_population_fini(&back);
+    /* more members than the limit: refused */
+    CU_ASSERT_EQUAL_FATAL(qdi_population_init(&back, QDI_POP_NOVELTY, 2, lo, hi, 2, 2, 0.6), QD_OK);
+    CU_ASSERT_EQUAL(qdi_population_load(&back, saved), QD_EFORMAT);
+    qdi_population_fini(&back);
+    cJSON_Delete(saved);
+    qdi_population_fini(&p);
+    /* quality: the 2 best stay */
+    CU_ASSERT_EQUAL_FATAL(qdi_population_init(&p, QDI_POP_QUALITY, 2, lo, hi, 2, 0, 0), QD_OK);
+    qdi_population_offer(&p, "a", 0.2, lo);
+    qdi_population_offer(&p, "b", 0.9, lo);
+    CU_ASSERT_EQUAL(qdi_population_offer(&p, "c", 0.1, lo), 0);
+    CU_ASSERT_EQUAL(qdi_population_offer(&p, "d", 0.5, lo), 1);
+    CU_ASSERT_STRING_EQUAL(p.texts[0], "d");
+    CU_ASSERT_STRING_EQUAL(p.texts[1], "b");
+    qdi_population_fini(&p);
+}
+
 static void test_worker_count_and_server_faults_do_not_change_the_archive(void)
 {
     char json[8192], *one = qdt_tmpdir(), *eight = qdt_tmpdir(), *a, *b;
@@ -690,10 +1065,16 @@ static const qdt_test tests[] = {
     {"feedback scores follow the rule", test_feedback_scores_follow_the_rule},
     {"ratings replace missing logprobs", test_ratings_replace_missing_logprobs},
     {"categorical axes take the likeliest label", test_categorical_axes_take_the_likeliest_label},
+    {"labels absent, split or misspelt by the server", test_labels_absent_split_or_misspelt_by_the_server},
     {"config errors name the field", test_config_errors_name_the_field},
     {"a QDAIF run fills the expected cells", test_qdaif_run_fills_the_expected_cells},
     {"the other mutator modes run", test_other_modes_run},
     {"post-processing when the server ignores stop", test_post_processing_when_the_server_ignores_stop},
+    {"failures keep the text, question and answer", test_failures_keep_the_text_question_and_answer},
+    {"prompts shrink to fit the context", test_prompts_shrink_to_fit_the_context},
+    {"truncated replies under each on_truncated", test_truncated_replies_under_each_on_truncated},
+    {"baseline prompts are the paper's", test_baseline_prompts_are_the_papers},
+    {"novelty is the mean distance to the nearest", test_novelty_is_the_mean_distance_to_the_nearest},
     {"worker count and server faults do not change the archive",
      test_worker_count_and_server_faults_do_not_change_the_archive},
     {"record then replay is byte-identical without the server",

@@ -150,6 +150,10 @@ static void summary(const qd_search *s, const char *outdir, double seconds, int 
         if (!isnan(ls.latency_mean))
             printf("; latency mean %.0f ms, p95 %.0f ms", 1000 * ls.latency_mean, 1000 * ls.latency_p95);
         putchar('\n');
+        if (ls.label_bounded)
+            printf("llm: %llu of %llu label scores had a label absent from the top logprobs (given the bound, the "
+                   "smallest listed probability; a larger top_logprobs narrows it)\n",
+                   (unsigned long long)ls.label_bounded, (unsigned long long)ls.label_scores);
         for (int k = 0; k < QD_LLM_ERR_KINDS; k++)
             if (ls.errors[k])
                 printf("llm: %llu failed attempts: %s\n", (unsigned long long)ls.errors[k], qd_llm_error_kind_name(k));

@@ -49,6 +49,10 @@ struct qd_llm {
     double timeout, connect_timeout, backoff, backoff_max, jitter, retry_after_max, skip_seconds;
     long retries, max_in_flight, fail_after;
     size_t max_reply;
+    long context_tokens;     /* per request: configured, or learned (under lock) */
+    int context_set;         /* configured: never replaced by a learned value */
+    int context_asked;       /* /props was asked (under lock) */
+    double tokens_per_char;  /* the largest prompt_tokens / prompt length seen */
     uint64_t run_seed;
     int replay, probe;
     qdi_llm_cache *cache;
@@ -232,7 +236,8 @@ static int read_config(qd_llm *llm, qd_config *cfg)
         qd_config_int(cfg, "max_in_flight", &llm->max_in_flight, ">= 0") ||
         qd_config_number(cfg, "max_reply_bytes", &max_reply, ">= 1024") ||
         qd_config_int(cfg, "fail_after", &llm->fail_after, ">= 1") ||
-        qd_config_number(cfg, "skip_seconds", &llm->skip_seconds, ">= 0"))
+        qd_config_number(cfg, "skip_seconds", &llm->skip_seconds, ">= 0") ||
+        qd_config_int(cfg, "context_tokens", &llm->context_tokens, ">= 0"))
         return QD_EINVAL;
     if (!model)
         return qd_config_fail(cfg, "model", "is required (the model name the server expects; or set ELITES_LLM_MODEL)");
@@ -241,6 +246,7 @@ static int read_config(qd_llm *llm, qd_config *cfg)
         return QD_EINVAL;
     if (llm->replay && !cache)
         return qd_config_fail(cfg, "replay", "needs llm.cache, the recorded file to answer from");
+    llm->context_set = llm->context_tokens > 0;
     llm->has_seed = qd_config_has(cfg, "seed");
     llm->seed = seed;
     llm->max_reply = (size_t)max_reply;
@@ -470,11 +476,19 @@ const char *qd_llm_session_error(const qd_llm_session *s)
 
 /* ---- accounting -------------------------------------------------------- */
 
+void qd_llm_count_label_score(qd_llm *llm, size_t bounded)
+{
+    pthread_mutex_lock(&llm->lock);
+    llm->st.label_scores++;
+    llm->st.label_bounded += bounded > 0;
+    pthread_mutex_unlock(&llm->lock);
+}
+
 const char *qd_llm_error_kind_name(int kind)
 {
     static const char *const names[QD_LLM_ERR_KINDS] = {
         "connect", "timeout", "dropped", "http_429", "http_5xx", "http_4xx", "bad_reply", "too_large",
-        "replay_miss", "other",
+        "replay_miss", "other", "context",
     };
     return kind >= 0 && kind < QD_LLM_ERR_KINDS ? names[kind] : "unknown";
 }
@@ -499,6 +513,7 @@ void qd_llm_stats_get(const qd_llm *llm, qd_llm_stats *st)
     size_t n;
     pthread_mutex_lock(&l->lock);
     *st = l->st;
+    st->context_tokens = l->context_tokens;
     n = l->nlatency;
     if (n && (copy = malloc(n * sizeof *copy)))
         memcpy(copy, l->latency, n * sizeof *copy);
@@ -527,6 +542,13 @@ int qd_llm_stats_json(const qd_llm *llm, cJSON *out)
     cJSON_AddNumberToObject(out, "prompt_tokens", (double)st.prompt_tokens);
     cJSON_AddNumberToObject(out, "completion_tokens", (double)st.completion_tokens);
     cJSON_AddNumberToObject(out, "replies_without_usage", (double)st.no_usage);
+    cJSON_AddNumberToObject(out, "label_scores", (double)st.label_scores);
+    cJSON_AddNumberToObject(out, "label_scores_bounded", (double)st.label_bounded);
+    cJSON_AddNumberToObject(out, "truncated_replies", (double)st.truncated);
+    if (st.context_tokens > 0)
+        cJSON_AddNumberToObject(out, "context_tokens", (double)st.context_tokens);
+    else
+        cJSON_AddNullToObject(out, "context_tokens");
     if (isnan(st.latency_mean)) {
         cJSON_AddNullToObject(out, "latency_mean");
         cJSON_AddNullToObject(out, "latency_p95");
@@ -646,6 +668,55 @@ static void reply_detail(const qd_llm_session *s, char *out, size_t len)
     qdi_llm_redact(out, len, raw, s->llm->key);
 }
 
+/* Nonzero when a lowercased copy of text holds one of the NULL-ended
+ * needles. */
+static int mentions(const char *text, const char *const *needles)
+{
+    char low[1024];
+    size_t n = 0;
+    for (; text && *text && n + 1 < sizeof low; text++)
+        low[n++] = (char)((*text >= 'A' && *text <= 'Z') ? *text + 32 : *text);
+    low[n] = '\0';
+    for (size_t i = 0; needles[i]; i++)
+        if (strstr(low, needles[i]))
+            return 1;
+    return 0;
+}
+
+/* An error reply that the same request would get again: 1 when it says the
+ * prompt does not fit the context (llama.cpp's 500 "Input prompt is too big
+ * compared to KV size", its newer 400 exceed_context_size_error, OpenAI's
+ * 400 "maximum context length"; a context size it names is learned), 2 for
+ * another bad request that llama.cpp answers with 500 (bad JSON, n > 1,
+ * top_logprobs without logprobs), 0 for a transient error. */
+static int deterministic_error(qd_llm_session *s)
+{
+    static const char *const context[] = {"kv size", "context size", "context length", "context window",
+                                          "exceed_context", "too many tokens", NULL};
+    static const char *const bad[] = {"json.exception", "parse error", "only one completion choice", "requires",
+                                      "not supported", "must be", "invalid_request", "invalid", NULL};
+    cJSON *doc = s->len ? cJSON_Parse(s->buf) : NULL;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
+    const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : e;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
+    const cJSON *n_ctx = cJSON_GetObjectItemCaseSensitive(e, "n_ctx");
+    const char *msg = cJSON_IsString(m) ? m->valuestring : (s->len && !doc ? s->buf : "");
+    const char *t = cJSON_IsString(type) ? type->valuestring : "";
+    int kind = 0;
+    if (mentions(msg, context) || mentions(t, context))
+        kind = 1;
+    else if (strcmp(t, "invalid_request_error") == 0 || mentions(msg, bad))
+        kind = 2;
+    if (kind == 1 && cJSON_IsNumber(n_ctx) && n_ctx->valuedouble >= 1) {
+        pthread_mutex_lock(&s->llm->lock);
+        if (!s->llm->context_set)
+            s->llm->context_tokens = (long)n_ctx->valuedouble;
+        pthread_mutex_unlock(&s->llm->lock);
+    }
+    cJSON_Delete(doc);
+    return kind;
+}
+
 static void attempt(qd_llm_session *s, size_t u, const char *path, const char *body, outcome *o)
 {
     qd_llm *llm = s->llm;
@@ -706,6 +777,13 @@ static void attempt(qd_llm_session *s, size_t u, const char *path, const char *b
     }
     o->kind = status == 429 ? QD_LLM_ERR_HTTP_429 : (status >= 500 ? QD_LLM_ERR_HTTP_5XX : QD_LLM_ERR_HTTP_4XX);
     o->retryable = status == 429 || status >= 500 || status == 408 || status == 409;
+    if (status != 429 && status != 408) {
+        int why = deterministic_error(s);
+        if (why)
+            o->retryable = 0;
+        if (why == 1)
+            o->kind = QD_LLM_ERR_CONTEXT;
+    }
     reply_detail(s, o->detail, sizeof o->detail);
 }
 
@@ -721,6 +799,9 @@ static const char *describe(const outcome *o, char *buf, size_t len)
     case QD_LLM_ERR_DROPPED: return "the connection dropped";
     case QD_LLM_ERR_BAD_REPLY: return "bad reply";
     case QD_LLM_ERR_TOO_LARGE: return "reply too large";
+    case QD_LLM_ERR_CONTEXT:
+        snprintf(buf, len, "the prompt does not fit the model's context (HTTP %ld, not retried)", o->status);
+        return buf;
     case QD_LLM_ERR_HTTP_429: case QD_LLM_ERR_HTTP_5XX: case QD_LLM_ERR_HTTP_4XX:
         snprintf(buf, len, "HTTP %ld", o->status);
         return buf;
@@ -732,7 +813,8 @@ static int fail_code(int kind)
 {
     return kind == QD_LLM_ERR_TIMEOUT ? QD_ETIMEOUT
          : kind == QD_LLM_ERR_BAD_REPLY ? QD_EFORMAT
-         : kind == QD_LLM_ERR_REPLAY_MISS ? QD_ENOTFOUND : QD_EHTTP;
+         : kind == QD_LLM_ERR_REPLAY_MISS ? QD_ENOTFOUND
+         : kind == QD_LLM_ERR_CONTEXT ? QD_ETOOBIG : QD_EHTTP;
 }
 
 static void count_tokens(qd_llm *llm, long ptok, long ctok)
@@ -749,7 +831,7 @@ static void count_tokens(qd_llm *llm, long ptok, long ctok)
 static int call(qd_llm_session *s, const char *path, const char *body, parse_fn parse, void *out, int *cached)
 {
     qd_llm *llm = s->llm;
-    char *raw = NULL, why[512], status[32];
+    char *raw = NULL, why[512], status[128];
     long ptok = -1, ctok = -1;
     int claimed = 0, rc;
     outcome o;
@@ -946,6 +1028,7 @@ static char *completion_body(const qd_llm *llm, const qd_llm_request *req)
 int qd_llm_complete(qd_llm_session *s, const qd_llm_request *req, qd_llm_reply *reply)
 {
     char *body = completion_body(s->llm, req);
+    qd_llm *llm = s->llm;
     int cached = 0, rc;
     memset(reply, 0, sizeof *reply);
     reply->prompt_tokens = reply->completion_tokens = -1;
@@ -957,7 +1040,72 @@ int qd_llm_complete(qd_llm_session *s, const qd_llm_request *req, qd_llm_reply *
               &cached);
     free(body);
     reply->from_cache = cached;
+    if (rc == QD_OK) {
+        size_t chars = (req->prompt ? strlen(req->prompt) : 0) + (req->system ? strlen(req->system) : 0);
+        pthread_mutex_lock(&llm->lock);
+        if (reply->prompt_tokens > 0 && chars > 0 && (double)reply->prompt_tokens / (double)chars > llm->tokens_per_char)
+            llm->tokens_per_char = (double)reply->prompt_tokens / (double)chars;
+        if (reply->finish_reason && strcmp(reply->finish_reason, "length") == 0)
+            llm->st.truncated++;
+        pthread_mutex_unlock(&llm->lock);
+    }
     return rc;
+}
+
+/* Asks the server's root /props (llama.cpp) for the context of a slot:
+ * default_generation_settings.n_ctx, or n_ctx. 0 when it does not say. */
+static long ask_props(qd_llm_session *s)
+{
+    qd_llm *llm = s->llm;
+    char *url = strdup(llm->urls[0].base), *cut;
+    long n = 0, status = 0;
+    if (!url)
+        return 0;
+    if ((cut = strstr(url, "/v1")) && (cut[3] == '\0' || cut[3] == '/'))
+        *cut = '\0';
+    snprintf(s->url, strlen(llm->urls[0].base) + 64, "%s/props", url);
+    free(url);
+    s->len = 0;
+    s->too_large = 0;
+    curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
+    curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)(1000.0 * (llm->connect_timeout < 10 ? llm->connect_timeout : 10)));
+    if (curl_easy_perform(s->curl) == CURLE_OK && curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+        status == 200 && s->len) {
+        cJSON *doc = cJSON_Parse(s->buf);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(doc, "default_generation_settings"), "n_ctx");
+        if (!cJSON_IsNumber(v))
+            v = cJSON_GetObjectItemCaseSensitive(doc, "n_ctx");
+        if (cJSON_IsNumber(v) && v->valuedouble >= 1)
+            n = (long)v->valuedouble;
+        cJSON_Delete(doc);
+    }
+    curl_easy_setopt(s->curl, CURLOPT_POST, 1L); /* back to the API's method */
+    return n;
+}
+
+void qd_llm_context(qd_llm_session *s, long *tokens, double *per_char)
+{
+    qd_llm *llm = s->llm;
+    int ask = 0;
+    pthread_mutex_lock(&llm->lock);
+    if (!llm->context_tokens && !llm->context_asked && llm->nurls && !llm->replay) {
+        llm->context_asked = 1;
+        ask = 1;
+    }
+    pthread_mutex_unlock(&llm->lock);
+    if (ask) {
+        long n = ask_props(s);
+        pthread_mutex_lock(&llm->lock);
+        if (n > 0 && !llm->context_tokens)
+            llm->context_tokens = n;
+        pthread_mutex_unlock(&llm->lock);
+    }
+    pthread_mutex_lock(&llm->lock);
+    *tokens = llm->context_tokens;
+    *per_char = llm->tokens_per_char;
+    pthread_mutex_unlock(&llm->lock);
 }
 
 int qd_llm_embed(qd_llm_session *s, const char *text, double **vec, size_t *n)

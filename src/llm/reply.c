@@ -387,22 +387,25 @@ static void normalise(const char *s, char *out, size_t len)
     out[n] = '\0';
 }
 
-/* The label a token names: exact match, or a prefix of at least 3
- * characters of exactly one label; -1 for none. */
-static int label_of(const char *token, char (*labels)[64], size_t n)
+/* The label a token names: -1 for none. *whole is set to 1 when the token
+ * is the whole label, 0 when it is a prefix of it (of any length, "Y" for
+ * yes or the first piece of a label of several tokens) that starts no
+ * other label. */
+static int label_of(const char *token, char (*labels)[64], size_t n, int *whole)
 {
     char t[64];
     int found = -1;
     size_t len;
     normalise(token, t, sizeof t);
     len = strlen(t);
+    *whole = 0;
     if (len == 0)
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (strcmp(t, labels[i]) == 0)
+        if (strcmp(t, labels[i]) == 0) {
+            *whole = 1;
             return (int)i;
-    if (len < 3)
-        return -1;
+        }
     for (size_t i = 0; i < n; i++)
         if (strncmp(t, labels[i], len) == 0) {
             if (found >= 0)
@@ -422,11 +425,57 @@ static double log_add(double a, double b)
     return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
 }
 
-int qd_llm_label_probs(const qd_llm_reply *r, const char *const *labels, size_t n, double *p, size_t *position)
+/* The log-probability of the reply's own tokens after position pos that
+ * finish spelling label (whose first piece is the token at pos); 0 when
+ * they do not spell it out (the first piece's mass then stands, an upper
+ * bound of the label's). */
+static double path_rest(const qd_llm_reply *r, size_t pos, const char *label)
+{
+    char joined[256], norm[64];
+    size_t len = 0;
+    double rest = 0;
+    len = (size_t)snprintf(joined, sizeof joined, "%s", r->tokens[pos].token);
+    for (size_t j = pos + 1; j < r->ntokens && len < sizeof joined; j++) {
+        len += (size_t)snprintf(joined + len, sizeof joined - len, "%s", r->tokens[j].token);
+        rest += r->tokens[j].logprob;
+        normalise(joined, norm, sizeof norm);
+        if (strcmp(norm, label) == 0)
+            return rest;
+        if (strncmp(norm, label, strlen(norm)) != 0 || !*norm)
+            break;
+    }
+    return 0;
+}
+
+/* The most an alternative missing from a position's top list can have:
+ * the smallest listed logprob, and at most the mass the list leaves. */
+static double absent_bound(const qd_llm_token *t)
+{
+    double least = INFINITY, listed = 0;
+    if (t->ntop == 0) {
+        least = 0;
+        listed = exp(t->logprob);
+    }
+    for (size_t a = 0; a < t->ntop; a++) {
+        if (t->top[a].logprob < least)
+            least = t->top[a].logprob;
+        listed += exp(t->top[a].logprob);
+    }
+    if (listed < 1 && log1p(-listed) < least)
+        least = log1p(-listed);
+    return least;
+}
+
+int qd_llm_label_probs(const qd_llm_reply *r, const char *const *labels, size_t n, double *p, qd_llm_label_info *info)
 {
     char (*norm)[64];
     double *mass;
     int rc = QD_ENOTFOUND;
+    if (info) {
+        info->position = 0;
+        info->bounded = 0;
+        info->bound = -INFINITY;
+    }
     if (n == 0)
         return QD_EINVAL;
     norm = malloc(n * sizeof *norm);
@@ -440,25 +489,38 @@ int qd_llm_label_probs(const qd_llm_reply *r, const char *const *labels, size_t 
         normalise(labels[i], norm[i], sizeof norm[i]);
     for (size_t pos = 0; pos < r->ntokens && rc == QD_ENOTFOUND; pos++) {
         const qd_llm_token *t = &r->tokens[pos];
-        int any = 0;
+        int any = 0, whole, sampled_whole;
+        int sampled = label_of(t->token, norm, n, &sampled_whole);
+        /* a label of several tokens that the reply itself spells out: its
+         * first piece times the rest of the path */
+        double rest = sampled >= 0 && !sampled_whole ? path_rest(r, pos, norm[sampled]) : 0;
+        size_t bounded = 0;
         for (size_t i = 0; i < n; i++)
             mass[i] = -INFINITY;
-        if (t->ntop == 0) { /* no alternatives: the sampled token alone */
-            int k = label_of(t->token, norm, n);
-            if (k >= 0) {
-                mass[k] = t->logprob;
-                any = 1;
-            }
+        if (t->ntop == 0 && sampled >= 0) { /* no alternatives: the sampled token alone */
+            mass[sampled] = t->logprob + rest;
+            any = 1;
         }
         for (size_t a = 0; a < t->ntop; a++) {
-            int k = label_of(t->top[a].token, norm, n);
+            int k = label_of(t->top[a].token, norm, n, &whole);
             if (k >= 0) {
-                mass[k] = log_add(mass[k], t->top[a].logprob);
+                double lp = t->top[a].logprob;
+                if (k == sampled && strcmp(t->top[a].token, t->token) == 0)
+                    lp += rest;
+                mass[k] = log_add(mass[k], lp);
                 any = 1;
             }
         }
         if (!any)
             continue;
+        /* a label absent from the top list gets the most it can have, not
+         * 0: with only one label listed the scores would saturate */
+        double bound = absent_bound(t);
+        for (size_t i = 0; i < n; i++)
+            if (mass[i] == -INFINITY) {
+                mass[i] = bound;
+                bounded++;
+            }
         /* softmax over the labels' log-masses (QDAIF's normalisation) */
         double top = -INFINITY, sum = 0;
         for (size_t i = 0; i < n; i++)
@@ -475,8 +537,11 @@ int qd_llm_label_probs(const qd_llm_reply *r, const char *const *labels, size_t 
             for (size_t i = 0; i < n; i++)
                 p[i] /= sum;
         }
-        if (position)
-            *position = pos;
+        if (info) {
+            info->position = pos;
+            info->bounded = bounded;
+            info->bound = bounded ? bound : -INFINITY;
+        }
         rc = QD_OK;
     }
     free(norm);
