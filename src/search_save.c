@@ -206,6 +206,8 @@ int qd_search_save(qd_search *s, const char *dir)
         qd_heatmap_defaults(&o);
         qd_config_string(s->cfg, "name", &name);
         o.title = name;
+        o.vmin = s->output.heatmap_range[0];
+        o.vmax = s->output.heatmap_range[1];
         rc = qd_archive_save_svg(qd_search_result_archive(s), &o, stage(&st, "heatmap.svg"), s->error,
                                  sizeof s->error);
     }
@@ -217,6 +219,8 @@ int qd_search_save(qd_search *s, const char *dir)
         qd_config_string(s->cfg, "name", &name);
         qd_config_string(s->cfg, "description", &description);
         r.title = r.heatmap.title = name;
+        r.heatmap.vmin = s->output.heatmap_range[0];
+        r.heatmap.vmax = s->output.heatmap_range[1];
         r.description = description;
         r.config = shown;
         r.metrics = s->history;
