@@ -14,16 +14,19 @@ secs=${1:-30}
 [ $# -gt 0 ] && shift
 targets=${*:-"config llm_reply llm_cache archive checkpoint command_reply"}
 mkdir -p _fuzz/artifacts
+out=$(cd _fuzz && pwd) # absolute: the targets work in a temp folder of their own
 bad=""
 for t in $targets; do
     bin=_fuzz/fuzz_$t
     [ -x "$bin" ] || { echo "run.sh: $bin is missing (make fuzz first)" >&2; bad="$bad $t"; continue; }
-    mkdir -p "_fuzz/corpus/$t"
+    mkdir -p "$out/corpus/$t"
+    maxlen=16384
+    [ "$t" = checkpoint ] && maxlen=262144 # a CMA-MAE checkpoint seed is 190 kB
     echo "::: fuzz $t for ${secs} s"
     if ! ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
         "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
-        -max_len=16384 -print_final_stats=1 -artifact_prefix="_fuzz/artifacts/$t-" \
-        "_fuzz/corpus/$t" "$here/corpus/$t" >"_fuzz/$t.log" 2>&1; then
+        -max_len=$maxlen -print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" \
+        "$out/corpus/$t" "$here/corpus/$t" >"$out/$t.log" 2>&1; then
         bad="$bad $t"
         grep -E "ERROR|SUMMARY|runtime error|Test unit written" "_fuzz/$t.log" | head -20
     fi
