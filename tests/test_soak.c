@@ -6,7 +6,7 @@
  * must be accounted for: asked = evaluated + failed, each failure a line of
  * failures.jsonl with a reason, the failure kinds summing to the failures,
  * the archive reading back whole. 160 jobs per mode here; ELITES_SOAK_JOBS
- * (e.g. 2000) sets a longer run (bench/soak.sh runs that). */
+ * (e.g. 2000) sets a longer run: bench/soak.sh. */
 #include <math.h>
 #include "llmtest.h"
 
