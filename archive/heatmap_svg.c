@@ -201,6 +201,16 @@ static void tick(FILE *fp, int vertical, double x0, double y0, double len, doubl
     tick_text(fp, vertical, x0, y0, len, t, label);
 }
 
+/* Nonzero when a grid axis's bins are all as wide (or the axis is
+ * continuous). */
+static int uniform_bins(const axis *ax)
+{
+    for (size_t i = 1; ax->bins && i < ax->bins; i++)
+        if (fabs((ax->edges[i + 1] - ax->edges[i]) - (ax->edges[1] - ax->edges[0])) > 1e-9 * (ax->hi - ax->lo))
+            return 0;
+    return 1;
+}
+
 /* Ticks of an axis. A categorical axis (QDAIF's genre) gets its category
  * names at the middle of their intervals; uniform bins and continuous
  * ranges get round values; explicit (non-uniform) edges are labelled
@@ -208,7 +218,6 @@ static void tick(FILE *fp, int vertical, double x0, double y0, double len, doubl
  * Positions are in [0, 1]. */
 static void ticks(FILE *fp, const qd_archive *a, const axis *ax, int vertical, double x0, double y0, double len)
 {
-    int uniform = 1;
     size_t nc = qdi_axis_categories(a, ax->measure);
     if (nc && nc <= 40) {
         for (size_t j = 0; j < nc; j++) {
@@ -220,11 +229,7 @@ static void ticks(FILE *fp, const qd_archive *a, const axis *ax, int vertical, d
         }
         return;
     }
-    for (size_t i = 1; ax->bins && i < ax->bins; i++)
-        if (fabs((ax->edges[i + 1] - ax->edges[i]) - (ax->edges[1] - ax->edges[0])) >
-            1e-9 * (ax->hi - ax->lo))
-            uniform = 0;
-    if (!uniform) {
+    if (!uniform_bins(ax)) {
         size_t every = ax->bins <= 12 ? 1 : (ax->bins + 9) / 10;
         for (size_t e = 0; e <= ax->bins; e += every)
             tick(fp, vertical, x0, y0, len, (double)e / (double)ax->bins, ax->edges[e]);
@@ -312,7 +317,7 @@ static int draw_grid(FILE *fp, const qd_archive *a, const axis *ax, const axis *
 }
 
 /* The CVT centroids (k * m) from the description, or NULL. */
-static double *centroids_of(const qd_archive *a)
+double *qdi_heatmap_centroids(const qd_archive *a)
 {
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(a->description, "centroids"), *row;
     cJSON *parsed = NULL;
@@ -345,7 +350,7 @@ done:
 static int draw_voronoi(FILE *fp, const qd_archive *a, const axis *ax, const axis *ay, double x0, double y0,
                         double w, double h, double vmin, double vmax)
 {
-    double *c = centroids_of(a), lo[2] = {ax->lo, ay->lo}, hi[2] = {ax->hi, ay->hi};
+    double *c = qdi_heatmap_centroids(a), lo[2] = {ax->lo, ay->lo}, hi[2] = {ax->hi, ay->hi};
     qdi_voronoi v;
     char color[8];
     if (!c)
@@ -451,7 +456,7 @@ static void axis_label(FILE *fp, const qd_archive *a, const axis *ax, int vertic
 /* The colour scale: the options' range, else the elites' objectives;
  * bounded by the evaluator's objective range when it declares one, and
  * widened (within that range) when every elite has the same objective. */
-static void color_range(const qd_archive *a, const qd_heatmap_options *o, double *vmin, double *vmax)
+void qdi_heatmap_color_range(const qd_archive *a, const qd_heatmap_options *o, double *vmin, double *vmax)
 {
     double lo = INFINITY, hi = -INFINITY, rlo, rhi;
     int ranged = qdi_objective_range(a, &rlo, &rhi);
@@ -541,7 +546,7 @@ static int draw(FILE *fp, const qd_archive *a, const qd_heatmap_options *o, axis
     qd_archive_stats st;
     int rc = QD_OK;
     qd_archive_stats_get(a, &st);
-    color_range(a, o, &vmin, &vmax);
+    qdi_heatmap_color_range(a, o, &vmin, &vmax);
     fprintf(fp,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
             "font-family=\"sans-serif\" font-size=\"12\">\n",
@@ -668,4 +673,30 @@ int qd_archive_save_svg(const qd_archive *a, const qd_heatmap_options *opt, cons
         return rc;
     }
     return qdi_atomic_commit(&f, err, errlen);
+}
+
+cJSON *qdi_heatmap_axes_json(const qd_archive *a)
+{
+    cJSON *all = cJSON_CreateArray();
+    for (size_t k = 0; all && k < a->m; k++) {
+        axis ax = {0};
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(all, o))
+            goto fail;
+        if (a->type->coords) {
+            if (grid_axis(a, k, &ax))
+                goto fail;
+            cJSON_AddItemToObject(o, "edges", qdi_json_doubles(ax.edges, ax.bins + 1));
+            cJSON_AddBoolToObject(o, "uniform", uniform_bins(&ax));
+            free(ax.edges);
+        } else {
+            range_axis(a, k, &ax);
+            cJSON_AddItemToObject(o, "lo", qdi_json_double(ax.lo));
+            cJSON_AddItemToObject(o, "hi", qdi_json_double(ax.hi));
+        }
+    }
+    return all;
+fail:
+    cJSON_Delete(all);
+    return NULL;
 }

@@ -13,6 +13,7 @@
 #ifndef ELITES_H
 #define ELITES_H
 
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <gsl/gsl_rng.h>
@@ -620,17 +621,22 @@ typedef struct qd_output_options {
     long log_every;       /* iterations between plain log lines */
     double save_every;    /* seconds between intermediate saves (0: only at end) */
     long checkpoint_every; /* iterations between checkpoints (0: with each save) */
+    double heatmap_range[2]; /* objective range of the heatmaps' colours (NaN: the elites') */
 } qd_output_options;
 
 /* Options of an HTML report: title and description (NULL: none), the run's
  * config shown folded (NULL: none), the metrics rows for the progress charts
- * (NULL/0: none), and the heatmap's options. All borrowed. */
+ * (NULL/0: none), the heatmap's options, and extra_html, markup placed as it
+ * is after the progress charts (NULL: none; `elites export --compare` puts
+ * a comparison with other runs there). All borrowed. */
 typedef struct qd_report_options {
     const char *title, *description;
     const cJSON *config;
     const qd_metrics *metrics;
     size_t nmetrics;
     qd_heatmap_options heatmap;
+    size_t svg_cells; /* archives of more cells get a canvas map (0: 4096) */
+    const char *extra_html;
 } qd_report_options;
 
 /* Fills o with empty fields and the heatmap defaults. */
@@ -707,6 +713,29 @@ const qd_llm *qd_search_llm(const qd_search *s);
 /* Number of distinct failure reasons and the i-th (reason, count). */
 size_t qd_search_failure_kinds(const qd_search *s);
 const char *qd_search_failure_kind(const qd_search *s, size_t i, uint64_t *count);
+
+/* ---- comparing runs ----------------------------------------------------- */
+/* Reads a metrics.csv written by qd_search_save (columns found by header
+ * name; empty obj_max / obj_mean read as NaN). *rows is malloc'd and owned by
+ * the caller (NULL with *n 0 on error); errors name the file, line and
+ * column. */
+int qd_metrics_load_csv(const char *path, qd_metrics **rows, size_t *n, char *err, size_t errlen);
+/* One run in a comparison: its legend name, its group (runs with the same
+ * group are seeds of one config, drawn as their mean with a min-max band;
+ * NULL: drawn alone) and its metrics rows in order. All borrowed. */
+typedef struct qd_run_series {
+    const char *label, *group;
+    const qd_metrics *rows;
+    size_t nrows;
+} qd_run_series;
+/* Writes an SVG element (no XML prologue, so it also fits inside HTML) of
+ * QD score, coverage and best objective against evaluations, the runs
+ * overlaid with a legend, groups as mean and min-max band; title may be
+ * NULL. QD_EINVAL for no runs or a run without rows. */
+int qd_runs_plot_svg(FILE *fp, const qd_run_series *runs, size_t n, const char *title, char *err, size_t errlen);
+/* The same as an SVG file, written atomically to path. */
+int qd_runs_save_svg(const qd_run_series *runs, size_t n, const char *title, const char *path, char *err,
+                     size_t errlen);
 
 #ifdef __cplusplus
 }

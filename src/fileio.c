@@ -1,6 +1,6 @@
 /* fileio.c - atomic file writes (temp file + fsync + rename), whole-file
- * reads and mkdir -p. Every output of a run goes through here so that an
- * interrupted run never leaves a half-written file behind. */
+ * reads, mkdir -p and XML escaping. Every output of a run goes through here
+ * so that an interrupted run never leaves a half-written file behind. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -165,4 +165,18 @@ int qdi_mkdir_p(const char *path, char *err, size_t errlen)
     }
     free(p);
     return QD_OK;
+}
+
+void qdi_xml_text(FILE *fp, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", fp); break;
+        case '<': fputs("&lt;", fp); break;
+        case '>': fputs("&gt;", fp); break;
+        case '"': fputs("&quot;", fp); break;
+        case '\'': fputs("&apos;", fp); break;
+        default: fputc(*s, fp);
+        }
+    }
 }

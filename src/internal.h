@@ -67,6 +67,16 @@ int qdi_archive_restore(qd_archive *a, size_t cell, const qd_solution *sol, doub
  * name is the file named in error messages. */
 int qdi_heatmap_write(FILE *fp, const qd_archive *a, const qd_heatmap_options *opt, const char *name, char *err,
                       size_t errlen);
+/* The heatmap's colour scale for an archive: the options' vmin/vmax where
+ * set, else the elites' objectives, bounded by the objective range. */
+void qdi_heatmap_color_range(const qd_archive *a, const qd_heatmap_options *o, double *vmin, double *vmax);
+/* The CVT centroids (cells * m, malloc'd, the caller frees) from the
+ * archive's description, or NULL (not a CVT archive, or no memory). */
+double *qdi_heatmap_centroids(const qd_archive *a);
+/* The heatmap's axes as JSON, one object per measure: {"edges": [...],
+ * "uniform": bool} for a grid, {"lo", "hi"} otherwise; the caller owns it
+ * (NULL when out of memory or a grid has no bins). */
+cJSON *qdi_heatmap_axes_json(const qd_archive *a);
 /* Expands a prompt template: "{name}" becomes the value of the field of that
  * name (n names and values), "{{" and "}}" braces. *out is malloc'd. An
  * unknown field or a lone "{" is QD_EINVAL with the reason in err. */
@@ -82,6 +92,10 @@ void qdi_strings_free(char **list);
 
 /* Sends one line to the log handler (qd_set_log_handler). */
 void qdi_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Writes s (NULL: nothing) with XML's special characters escaped, for SVG
+ * and HTML text and attribute values. */
+void qdi_xml_text(FILE *fp, const char *s);
 
 /* Writes a CSV field, quoted when it holds a comma, quote or newline. */
 void qdi_csv_field(FILE *fp, const char *s);

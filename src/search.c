@@ -64,11 +64,30 @@ static int read_output(qd_search *s, qd_config *cfg)
     qd_config *out;
     const char *dir = NULL;
     long log_every = 0, checkpoint_every = 0;
-    double save_every = 60.0;
+    double save_every = 60.0, *range = NULL;
+    size_t nrange = 0;
     if (qd_config_object(cfg, "output", 0, &out) || qd_config_string(out, "dir", &dir) ||
         qd_config_int(out, "log_every", &log_every, ">= 0") ||
         qd_config_number(out, "save_every", &save_every, ">= 0") ||
-        qd_config_int(out, "checkpoint_every", &checkpoint_every, ">= 0") || qd_config_check_keys(out))
+        qd_config_int(out, "checkpoint_every", &checkpoint_every, ">= 0") ||
+        qd_config_numbers(out, "heatmap_range", 0, &range, &nrange, NULL))
+        return QD_EINVAL;
+    /* the colour range of heatmap.svg and report.html (elites export --range) */
+    s->output.heatmap_range[0] = s->output.heatmap_range[1] = NAN;
+    if (range && (nrange != 2 || !(range[0] < range[1]))) {
+        char *got = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(qd_config_json(out), "heatmap_range"));
+        int rc = qd_config_fail(out, "heatmap_range", "must be two numbers [LO, HI] with LO < HI, got %s",
+                                got ? got : "?");
+        free(got);
+        free(range);
+        return rc;
+    }
+    if (range) {
+        s->output.heatmap_range[0] = range[0];
+        s->output.heatmap_range[1] = range[1];
+    }
+    free(range);
+    if (qd_config_check_keys(out))
         return QD_EINVAL;
     s->output.checkpoint_every = checkpoint_every;
     s->output.dir = dir;

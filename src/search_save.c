@@ -142,6 +142,8 @@ int qd_search_save(qd_search *s, const char *dir)
         qd_heatmap_defaults(&o);
         qd_config_string(s->cfg, "name", &name);
         o.title = name;
+        o.vmin = s->output.heatmap_range[0];
+        o.vmax = s->output.heatmap_range[1];
         snprintf(path, len, "%s/heatmap.svg", dir);
         rc = qd_archive_save_svg(qd_search_result_archive(s), &o, path, s->error, sizeof s->error);
     }
@@ -152,6 +154,8 @@ int qd_search_save(qd_search *s, const char *dir)
         qd_config_string(s->cfg, "name", &name);
         qd_config_string(s->cfg, "description", &description);
         r.title = r.heatmap.title = name;
+        r.heatmap.vmin = s->output.heatmap_range[0];
+        r.heatmap.vmax = s->output.heatmap_range[1];
         r.description = description;
         r.config = qd_config_json(s->cfg);
         r.metrics = s->history;

@@ -73,7 +73,7 @@ static void test_unknown_keys_at_top_level_and_nested(void)
         {"{" WK ", " EV ", \"archive\": {\"dims\": [{\"bins\": 4}, {\"bins\": 4, \"rnge\": [0, 1]}]}, " MU "}",
          "test.json: archive.dims[1].rnge is not a known field (known: edges, bins, range)"},
         {"{" WK ", " EV ", " AR ", " MU ", \"output\": {\"dir\": \"x\", \"every\": 3}}",
-         "test.json: output.every is not a known field (known: dir, log_every, save_every, checkpoint_every)"},
+         "test.json: output.every is not a known field (known: dir, log_every, save_every, checkpoint_every, heatmap_range)"},
         {"{" WK ", " EV ", " AR ", " MU ", \"seed\": 1, \"seed\": 2}", "test.json: seed appears more than once"},
     };
     expect_search_errors(cases, QDI_ARRAY_LEN(cases));

@@ -1,6 +1,7 @@
 /* main.c - the elites command-line tool: parses the command line and hands
- * off to `elites run` (run.c), `elites export` (export.c) and
- * `elites rescore` (rescore.c). The only place in the project that
+ * off to `elites run` (run.c), `elites export` (export.c),
+ * `elites rescore` (rescore.c), `elites plot` (plot.c) and
+ * `elites compare` (compare.c). The only place in the project that
  * decides to exit. */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,9 @@ static void usage(FILE *fp)
             "  export ARCHIVE.json  re-export a saved archive (CSV, JSON, SVG heatmap, HTML report)\n"
             "  rescore ARCHIVE.json re-evaluate a saved archive's elites into another\n"
             "                       config's archive (e.g. ground-truth measures)\n"
+            "  plot RUN...          QD score, coverage and best objective against evaluations\n"
+            "                       of several runs in one SVG, -o OUT.svg (seeds: mean, band)\n"
+            "  compare RUN...       a table of the runs' final figures (seeds: mean ± sd)\n"
             "\n"
             "options:\n"
             "  -h, --help           show this help (elites <command> --help for a command)\n"
@@ -44,6 +48,10 @@ int main(int argc, char **argv)
         return cli_export(argc - 1, argv + 1);
     if (strcmp(argv[1], "rescore") == 0)
         return cli_rescore(argc - 1, argv + 1);
+    if (strcmp(argv[1], "plot") == 0)
+        return cli_plot(argc - 1, argv + 1);
+    if (strcmp(argv[1], "compare") == 0)
+        return cli_compare(argc - 1, argv + 1);
     fprintf(stderr, "elites: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

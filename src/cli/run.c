@@ -157,6 +157,8 @@ static void summary(const qd_search *s, const char *outdir, double seconds, int 
     printf("wrote %s/archive.json, archive.csv, metrics.csv, heatmap.svg, report.html%s%s%s\n", outdir,
            c->failed ? ", failures.jsonl" : "", qd_search_llm(s) ? ", llm.json" : "",
            checkpointed ? ", checkpoint/" : "");
+    printf("report: open %s/report.html in a web browser (e.g. xdg-open %s/report.html) to browse the elites\n", outdir,
+           outdir);
 }
 
 /* Nonzero if s is a whole number in digits, at least min. */
