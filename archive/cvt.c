@@ -493,6 +493,13 @@ static int cvt_init(void *state, qd_config *cfg, const qd_space *space, size_t *
         qd_config_fail(cfg, "cells", "could not be set up: out of memory for %zu centroids", c->k);
         goto done;
     }
+    /* a mistyped field is refused before the k-means, which may take long
+     * (fields qd_archive_new reads after init are marked known first) */
+    qd_config_has(cfg, "measure_names");
+    qd_config_has(cfg, "measure_labels");
+    qd_config_has(cfg, "objective_range");
+    if (qd_config_check_keys(cfg))
+        goto done;
     if (!explicit && kmeans(c, (size_t)samples, iterations, (uint64_t)seed, lo, hi)) {
         qd_config_fail(cfg, "samples", "could not be drawn: out of memory for %ld samples", samples);
         goto done;

@@ -813,12 +813,51 @@ static int llm_tell(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
     return rc ? qd_mutator_fail(m, rc, "llm: out of memory") : QD_OK;
 }
 
+/* The state: the jobs asked and the set of texts seen (their hashes, 16
+ * hex digits each), so that a resumed run rejects the same duplicates as
+ * one that never stopped. */
 static int llm_save(const qd_mutator *m, cJSON *out)
 {
     const llm_mutator *st = m->state;
-    if (!cJSON_AddNumberToObject(out, "asked", (double)st->asked))
+    cJSON *seen;
+    char hex[17];
+    if (!cJSON_AddNumberToObject(out, "asked", (double)st->asked) || !(seen = cJSON_AddArrayToObject(out, "seen")))
         return QD_ENOMEM;
+    for (size_t i = 0; i < st->seen.cap; i++) {
+        cJSON *h;
+        if (!st->seen.slots[i])
+            continue;
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)st->seen.slots[i]);
+        if (!(h = cJSON_CreateString(hex)) || !cJSON_AddItemToArray(seen, h)) {
+            cJSON_Delete(h);
+            return QD_ENOMEM;
+        }
+    }
     return st->has_pop ? qdi_population_save(&st->pop, out) : QD_OK;
+}
+
+/* Adds the saved text hashes ("seen", absent in checkpoints before it was
+ * saved) to the set. */
+static int load_seen(qd_mutator *m, const cJSON *seen)
+{
+    llm_mutator *st = m->state;
+    const cJSON *e;
+    size_t i = 0;
+    if (!seen)
+        return QD_OK;
+    if (!cJSON_IsArray(seen))
+        return qd_mutator_fail(m, QD_EFORMAT, "llm: checkpoint's \"seen\" is not an array");
+    cJSON_ArrayForEach(e, seen) {
+        const char *s = cJSON_GetStringValue(e);
+        char *end = NULL;
+        uint64_t h = s && strlen(s) == 16 ? (uint64_t)strtoull(s, &end, 16) : 0;
+        if (!h || !end || *end)
+            return qd_mutator_fail(m, QD_EFORMAT, "llm: checkpoint's seen[%zu] is not a text hash", i);
+        if (!seen_has(&st->seen, h) && seen_add(&st->seen, h))
+            return qd_mutator_fail(m, QD_ENOMEM, "llm: out of memory");
+        i++;
+    }
+    return QD_OK;
 }
 
 static int llm_load(qd_mutator *m, const cJSON *in)
@@ -830,7 +869,7 @@ static int llm_load(qd_mutator *m, const cJSON *in)
     st->asked = (uint64_t)asked->valuedouble;
     if (st->has_pop && qdi_population_load(&st->pop, in) != QD_OK)
         return qd_mutator_fail(m, QD_EFORMAT, "llm: the checkpoint's population does not fit this config");
-    return QD_OK;
+    return load_seen(m, cJSON_GetObjectItemCaseSensitive(in, "seen"));
 }
 
 const qd_mutator_type qdi_mutator_llm = {

@@ -58,9 +58,16 @@ requests, each one of {"kind": "429", "retry_after": s}, {"kind": "503",
 "retry_after": s}, {"kind": "500"}, {"kind": "400"}, {"kind": "stall",
 "seconds": s}, {"kind": "drop"} (close with no reply), {"kind": "cut"}
 (close in the middle of the body), {"kind": "truncate"} (a complete HTTP
-reply whose JSON is cut), {"kind": "wrong_shape"}, {"kind": "echo_auth"}
+reply whose JSON is cut), {"kind": "wrong_shape"}, {"kind": "empty_choices"} (a 200 with
+"choices": []), {"kind": "no_logprobs"} (the normal reply without its
+logprobs), {"kind": "echo_auth"}
 (a 401 whose body repeats the Authorization header it got);
-{"every": n, "kind": k} fails every n-th API request; {"require_key": s}
+{"every": n, "kind": k} fails every n-th API request; {"random": {"rate": r,
+"seed": n, "kinds": [...], "seconds": s, "retry_after": s}} fails a share r
+of the API requests (drawn from a PRNG seeded with n, in arrival order) with
+a kind picked uniformly from kinds (default: 429 with Retry-After, 500, 503,
+drop, stall for "seconds", cut, truncate, wrong_shape, empty_choices,
+no_logprobs), counting each in /stats "faults"; {"random": null} stops it; {"require_key": s}
 answers 401 (echoing the header) unless "Authorization: Bearer s";
 {"latency": s} sleeps s seconds per API request; {"reset": true}. GET /stats
 gives request counts.
@@ -135,9 +142,11 @@ WORD = re.compile(r"[a-z-]+")
 STATE = {"faults": [], "every": None, "require_key": None, "latency": 0.0, "requests": 0, "api_requests": 0,
          "by_path": {}, "auth_seen": 0, "auth_ok": 0, "inflight": 0, "max_inflight": 0, "generation": 0,
          "n_ctx": None, "context_rejected": 0, "variants": {}, "split": {}, "props": 0, "bodies": [],
-         "record": False, "generate": None, "follow": False}
+         "record": False, "generate": None, "follow": False,
+         "random": None, "rng": None, "faults_done": {}}
 KV_FULL = {"error": {"code": 500, "message": "Input prompt is too big compared to KV size. Please try increasing KV size.",
                      "type": "server_error"}}
+RANDOM_KINDS = ["429", "500", "503", "drop", "stall", "cut", "truncate", "wrong_shape", "empty_choices", "no_logprobs"]
 LOCK = threading.Lock()
 
 
@@ -672,6 +681,7 @@ class Handler(BaseHTTPRequestHandler):
                 s = {k: STATE[k] for k in ("requests", "api_requests", "by_path", "auth_seen", "auth_ok",
                                            "max_inflight", "context_rejected", "props")}
                 s["faults_left"] = len(STATE["faults"])
+                s["faults"] = dict(STATE["faults_done"])
             self.send_json(200, s)
         elif self.path.split("?")[0] == "/v1/models":  # what elites' start-up probe asks
             with LOCK:
@@ -719,6 +729,14 @@ class Handler(BaseHTTPRequestHandler):
             every = STATE["every"]
             if fault is None and every and n % every["n"] == 0:
                 fault = every
+            rnd = STATE["random"]
+            if fault is None and rnd and STATE["rng"].random() < float(rnd.get("rate", 0.3)):
+                kinds = rnd.get("kinds") or RANDOM_KINDS
+                fault = {"kind": kinds[STATE["rng"].randrange(len(kinds))], "seconds": rnd.get("seconds", 5),
+                         "retry_after": rnd.get("retry_after", 0)}
+            if fault:
+                k = str(fault.get("kind"))
+                STATE["faults_done"][k] = STATE["faults_done"].get(k, 0) + 1
             need = STATE["require_key"]
             latency = STATE["latency"]
             if auth:
@@ -753,7 +771,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(500, KV_FULL)
                 return
         if path in ("/v1/completions", "/v1/chat/completions"):
-            self.send_json(200, reply_for(path, body, family))
+            reply = reply_for(path, body, family)
+            if fault and fault.get("kind") == "no_logprobs":
+                reply.pop("completion_probabilities", None)
+                for c in reply["choices"]:
+                    c.pop("logprobs", None)
+            self.send_json(200, reply)
         elif path == "/v1/embeddings":
             inp = body.get("input")
             texts = inp if isinstance(inp, list) else [inp or ""]
@@ -798,6 +821,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, {"choices": [{"text": "x" * 20000, "index": 0}]})
         elif kind == "wrong_shape":
             self.send_json(200, {"id": "cmpl-test", "result": "no choices here"})
+        elif kind == "empty_choices":
+            self.send_json(200, {"id": "cmpl-test", "object": "text_completion", "choices": []})
         else:
             return False
         return True
@@ -814,7 +839,7 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.update(faults=[], every=None, require_key=None, latency=0.0, api_requests=0, by_path={},
                              auth_seen=0, auth_ok=0, inflight=0, max_inflight=0, generation=STATE["generation"] + 1,
                              n_ctx=None, context_rejected=0, variants={}, split={}, props=0, bodies=[], record=False,
-                             generate=None, follow=False)
+                             generate=None, follow=False, random=None, rng=None, faults_done={})
             for k in ("n_ctx", "variants", "split", "record", "generate", "follow"):
                 if k in c:
                     STATE[k] = c[k]
@@ -825,6 +850,9 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["require_key"] = c["require_key"]
             if "latency" in c:
                 STATE["latency"] = float(c["latency"])
+            if "random" in c:
+                STATE["random"] = c["random"]
+                STATE["rng"] = random.Random(int((c["random"] or {}).get("seed", 0)))
         self.send_json(200, {"ok": True})
 
 

@@ -489,6 +489,66 @@ static void test_bad_cvt_configs_name_field_and_value(void)
     qd_space_free(&sp);
 }
 
+/* Found by tests/fuzz/fuzz_config (a timeout): a mistyped field was
+ * refused only after the k-means had run with the default 100,000 samples.
+ * The exact input, then a typo beside samples (max_samples raised) the
+ * k-means could not even allocate: refused for the typo, before any k-means. */
+static void test_fuzz_mistyped_field_is_refused_before_the_kmeans(void)
+{
+    static const char input[] =
+        "{\n"
+        " \"name\": \"sphere-cvt-map-elites\",\n"
+        " \"description\": \"d\",\n"
+        " \"seed\": 1,\n"
+        " \"iterations\": 10000,\n"
+        " \"evaluator\": {\n"
+        "  \"type\": \"sphere\",\n"
+        "  \"dim\": 6\n"
+        " },\n"
+        " \"archive\": {\n"
+        "  \"type\": \"cvt\",\n"
+        "  \"cells\": 16,\n"
+        "  \"sam\213les\": 200\n"
+        " },\n"
+        " \"mutators\": [\n"
+        "  {\n"
+        "   \"" "\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377"
+        "\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377"
+        "\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377"
+        "type\": \"gaussian\",\n"
+        "   \"sigma\": 0.5,\n"
+        "   \"batch\": 8,\n"
+        "   \"init\": \"x0\",\n"
+        "   \"x0\": 0\n"
+        "  }\n"
+        " ]\n"
+        "}";
+    char err[512];
+    qd_config *cfg = NULL;
+    qd_search *s = NULL;
+    /* since configs must be UTF-8 this input stops at parsing; were it
+     * let through, the typo would be refused before the k-means */
+    if (qd_config_parse(input, "fuzz.json", &cfg, err, sizeof err) == QD_OK) {
+        CU_ASSERT_NOT_EQUAL(qd_search_new(cfg, &s), QD_OK);
+        CU_ASSERT_PTR_NULL(s);
+        CU_ASSERT_PTR_NOT_NULL(strstr(qd_config_error(cfg), "fuzz.json: archive.sam\213les is not a known field (known: "));
+    } else {
+        CU_ASSERT_STRING_EQUAL(err, "fuzz.json: invalid UTF-8 at line 13, column 7 (byte 0x8b); a config must be UTF-8");
+    }
+    qd_config_free(cfg);
+    qd_space sp = space_of(1, 2);
+    qd_config *c = qdt_config("{\"type\": \"cvt\", \"cells\": 10, \"samples\": 1e12, \"max_samples\": 1e13, \"sampels\": 5, \"ranges\": [0, 1]}");
+    qd_archive *a = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(qd_archive_new(c, &sp, &a), QD_EINVAL);
+    CU_ASSERT_PTR_NULL(a);
+    if (!strstr(qd_config_error(c), "test.json: sampels is not a known field (known: "))
+        fprintf(stderr, "\n  got: %s\n", qd_config_error(c));
+    CU_ASSERT_PTR_NOT_NULL(strstr(qd_config_error(c), "test.json: sampels is not a known field (known: "));
+    qd_config_free(c);
+    qd_space_free(&sp);
+}
+
 static const qdt_test tests[] = {
     {"lookup equals brute force in 2-D", test_lookup_equals_brute_force_in_2d},
     {"lookup equals brute force in 5-D", test_lookup_equals_brute_force_in_5d},
@@ -498,6 +558,7 @@ static const qdt_test tests[] = {
     {"explicit centroids are used as given", test_explicit_centroids_are_used_as_given},
     {"centroids file, JSON and CSV", test_centroids_file_json_and_csv},
     {"save and load keep centroids and cells", test_save_and_load_keep_centroids_and_cells},
+    {"fuzz: a mistyped field is refused before the k-means", test_fuzz_mistyped_field_is_refused_before_the_kmeans},
     {"add, sample and stats through the generic archive", test_add_sample_and_stats_through_the_generic_archive},
     {"bad CVT configs name field and value", test_bad_cvt_configs_name_field_and_value},
     {NULL, NULL},

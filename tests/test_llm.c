@@ -230,6 +230,30 @@ static void test_bad_replies_are_refused_with_a_reason(void)
     }
 }
 
+/* Found by tests/fuzz/fuzz_llm_reply (UBSan: a count beyond a long was
+ * converted): the exact input. A count too big to be one reads as unknown. */
+static void test_fuzz_huge_token_count_reads_as_unknown(void)
+{
+    qd_llm_reply r = parsed(
+        "{\"id\": \"tcmpl-test\", \"oated\": 0, \"model\": \"test-ollama-old\", \"choices\": [{\"index\": 0, "
+        "\"message\": {\"role\": \"ssistant\", \"content\": \" positive\"}, \"finish_reason\": \"stop\"}], "
+        "\"usage\": {\"prompt_tokens\": 19, \"completion_tokens\": "
+        "1555555555555555555555555555555555555555555555555555555555555555555555555555555555, \"total_tokens\": 20}}");
+    double *vec = NULL;
+    size_t n = 0;
+    long ptok = 0;
+    char err[256];
+    CU_ASSERT_STRING_EQUAL(r.text, " positive");
+    CU_ASSERT_EQUAL(r.prompt_tokens, 19);
+    CU_ASSERT_EQUAL(r.completion_tokens, -1);
+    qd_llm_reply_clear(&r);
+    CU_ASSERT_EQUAL(qdi_llm_embedding_parse("{\"data\": [{\"embedding\": [0.5]}], \"usage\": {\"prompt_tokens\": 1e300}}",
+                                            &vec, &n, &ptok, err, sizeof err), QD_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(ptok, -1);
+    free(vec);
+}
+
 /* ---- logprob maths ----------------------------------------------------- */
 
 static void test_label_probs_merge_variants_and_normalise(void)
@@ -1040,6 +1064,7 @@ static const qdt_test tests[] = {
     {"every family's reply shape parses", test_every_family_reply_shape_parses},
     {"hand-made replies parse", test_hand_made_replies_parse},
     {"bad replies are refused with a reason", test_bad_replies_are_refused_with_a_reason},
+    {"fuzz: a huge token count reads as unknown", test_fuzz_huge_token_count_reads_as_unknown},
     {"label probs merge variants and normalise", test_label_probs_merge_variants_and_normalise},
     {"label probs use the first position naming a label", test_label_probs_use_first_position_naming_a_label},
     {"an absent label gets the bound, not zero", test_an_absent_label_gets_the_bound_not_zero},

@@ -7,7 +7,10 @@
  * and stopped twice; a config that would change results is refused naming
  * the field; a truncated or unreadable checkpoint is named and the previous
  * one used; a SIGKILL at a random moment leaves a run that resumes to the
- * uninterrupted archive. */
+ * uninterrupted archive - also a QDAIF run against the test server that
+ * records an LLM cache (killed mid-write, mended and replayed at the
+ * resume) - and an async run that resumes keeping every elite its
+ * checkpoint held, with every job accounted for. */
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -16,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cliutil.h"
+#include "llmtest.h"
 
 /* "picky": the sphere on [-1, 1]^n that refuses jobs with x[0] > 0.6, so
  * runs have failures to carry over. */
@@ -117,7 +121,9 @@ static char *file_in(const char *dir, const char *name)
     return qdt_slurp(path);
 }
 
-/* metrics.csv without its last column (wall-clock seconds) */
+/* metrics.csv without its wall-clock seconds column and the LLM counters
+ * after it (the client's counts start again at a resume): the first 11
+ * columns */
 static char *metrics_sans_seconds(const char *dir)
 {
     char *text = file_in(dir, "metrics.csv"), *out, *o;
@@ -125,7 +131,9 @@ static char *metrics_sans_seconds(const char *dir)
         return NULL;
     out = o = malloc(strlen(text) + 1);
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        char *cut = strrchr(line, ',');
+        char *cut = line;
+        for (int k = 0; cut && k < 11; k++)
+            cut = strchr(cut + (k > 0), ',');
         size_t n = cut ? (size_t)(cut - line) : strlen(line);
         memcpy(o, line, n);
         o += n;
@@ -136,11 +144,12 @@ static char *metrics_sans_seconds(const char *dir)
     return out;
 }
 
-/* Drops the line of the config echo that gives the worker count (it may
- * change at a resume without changing the results). */
-static void drop_workers_line(char *text)
+/* Drops the line of the config echo that holds key (quoted, with its
+ * colon), e.g. the worker count, which may change at a resume without
+ * changing the results. */
+static void drop_line_with(char *text, const char *key)
 {
-    char *w = text ? strstr(text, "\"workers\":") : NULL, *nl;
+    char *w = text ? strstr(text, key) : NULL, *nl;
     if (!w)
         return;
     while (w > text && w[-1] != '\n')
@@ -149,11 +158,18 @@ static void drop_workers_line(char *text)
     memmove(w, nl ? nl + 1 : w + strlen(w), strlen(nl ? nl + 1 : w + strlen(w)) + 1);
 }
 
+static void drop_workers_line(char *text)
+{
+    drop_line_with(text, "\"workers\":");
+}
+
 static void assert_same_file(const char *a, const char *b, const char *name)
 {
     char *x = file_in(a, name), *y = file_in(b, name);
     drop_workers_line(x);
     drop_workers_line(y);
+    drop_line_with(x, "\"cache\":"); /* each run records its own LLM cache */
+    drop_line_with(y, "\"cache\":");
     CU_ASSERT_PTR_NOT_NULL(x);
     CU_ASSERT_PTR_NOT_NULL(y);
     if (x && y && strcmp(x, y) != 0) {
@@ -518,6 +534,173 @@ static void test_sigkill_at_a_random_moment_leaves_a_resumable_run(void)
     free(tmp);
 }
 
+/* One round of kill and resume: runs config into killed, SIGKILLs it ms
+ * after its first checkpoint, and (when the kill landed after one)
+ * resumes it with the same config file. *before (when not NULL) gets the
+ * archive of the checkpoint the resume starts from. Returns 1 when resumed. */
+static int kill_then_resume(const char *config, const char *killed, int ms, qd_archive **before)
+{
+    const char *first[] = {qdt_bin(), "run", config, "-o", killed, "-q", NULL};
+    const char *again[] = {qdt_bin(), "run", config, "--resume", killed, "-q", NULL};
+    char ck[1200], path[1300], err[512];
+    struct stat sb;
+    int st, rc;
+    snprintf(ck, sizeof ck, "%s/checkpoint", killed);
+    st = run_cli(first, ms, ck);
+    if (st == 0 || (stat(ck, &sb) != 0 && (snprintf(ck, sizeof ck, "%s/checkpoint.prev", killed), stat(ck, &sb)) != 0))
+        return 0; /* finished before the kill, or killed before the first checkpoint */
+    CU_ASSERT_EQUAL(st, 128 + SIGKILL);
+    if (before) {
+        snprintf(path, sizeof path, "%s/archive.json", ck);
+        CU_ASSERT_EQUAL(qd_archive_load_json(path, before, NULL, err, sizeof err), QD_OK);
+    }
+    rc = run_cli(again, 0, NULL);
+    if (rc != 0)
+        fprintf(stderr, "\nresume after a SIGKILL at %d ms exited %d\n", ms, rc);
+    CU_ASSERT_EQUAL(rc, 0);
+    return 1;
+}
+
+/* The body of a QDAIF config against url (recording its LLM cache in cache
+ * when not NULL), without iterations and workers. */
+static void qdaif_body(char *buf, size_t n, const char *url, const char *cache)
+{
+    snprintf(buf, n,
+             "\"seed\": 6, \"llm\": {\"url\": \"%s\", \"model\": \"test-openai\"%s%s%s}, "
+             "\"evaluator\": {\"type\": \"ai_feedback\", \"top_logprobs\": 10, \"quality\": {\"question\": "
+             "\"Is the text about vegetables? Answer yes or no.\"}, \"measures\": [{\"name\": \"sentiment\", "
+             "\"question\": \"Is the text positive or negative?\", \"labels\": [\"positive\", \"negative\"]}]}, "
+             "\"archive\": {\"type\": \"grid\", \"dims\": [{\"bins\": 20}]}, "
+             "\"mutators\": [{\"type\": \"llm\", \"mode\": \"lmx-near\", \"batch\": 8, \"initial\": 8, "
+             "\"template\": \"Here is a random opinion piece about eating vegetables:\", "
+             "\"seeds\": [\"You should eat vegetables because they are good for you.\", \"I really do not like "
+             "eating vegetables, they taste bland and boring.\"]}]",
+             url, cache ? ", \"cache\": \"" : "", cache ? cache : "", cache ? "\"" : "");
+}
+
+/* A QDAIF config file's text: 10 iterations, a checkpoint after each. */
+static void qdaif_text(char *buf, size_t n, const char *url, const char *cache)
+{
+    char body[3072];
+    qdaif_body(body, sizeof body, url, cache);
+    snprintf(buf, n, "{%s, \"iterations\": 10, \"workers\": 4, "
+                     "\"output\": {\"checkpoint_every\": 1, \"save_every\": 0}}", body);
+}
+
+/* Found by the SIGKILL test below: the LLM mutator did not checkpoint the
+ * texts it had seen, so a resumed run took a repeat of an earlier text as
+ * new (one "duplicate text" failure fewer than the run that never stopped). */
+static void test_llm_run_stopped_and_resumed_rejects_the_same_duplicates(void)
+{
+    static const long stops[] = {9, 0}, workers[] = {4, 4};
+    char body[3072], *tmp = qdt_tmpdir();
+    qdt_server server;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    CU_ASSERT_FATAL(qdt_server_start(&server, NULL, NULL) == 0);
+    qdaif_body(body, sizeof body, server.url, NULL);
+    stop_and_resume(body, 18, stops, workers, tmp);
+    qdt_server_stop(&server);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+static void test_sigkill_of_an_llm_run_with_a_cache_resumes_to_the_same_archive(void)
+{
+    char *tmp = qdt_tmpdir(), text[4096], config[1100], cache[1100], straight[1100], killed[1100];
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    qdt_server server;
+    int resumed = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    CU_ASSERT_FATAL(qdt_server_start(&server, "--latency", "0.002") == 0);
+    gsl_rng_set(r, (unsigned long)time(NULL) + 1);
+    snprintf(config, sizeof config, "%s/straight.json", tmp);
+    snprintf(cache, sizeof cache, "%s/straight.jsonl", tmp);
+    snprintf(straight, sizeof straight, "%s/straight", tmp);
+    qdaif_text(text, sizeof text, server.url, cache);
+    write_text(tmp, "straight.json", text);
+    const char *full[] = {qdt_bin(), "run", config, "-o", straight, "-q", NULL};
+    CU_ASSERT_EQUAL_FATAL(run_cli(full, 0, NULL), 0);
+    for (int round = 0; round < 3; round++) {
+        int ms = 1 + (int)gsl_rng_uniform_int(r, 500);
+        char name[64];
+        snprintf(name, sizeof name, "killed%d.json", round);
+        snprintf(config, sizeof config, "%s/%s", tmp, name);
+        snprintf(cache, sizeof cache, "%s/killed%d.jsonl", tmp, round);
+        snprintf(killed, sizeof killed, "%s/killed%d", tmp, round);
+        qdaif_text(text, sizeof text, server.url, cache);
+        write_text(tmp, name, text);
+        if (!kill_then_resume(config, killed, ms, NULL))
+            continue;
+        assert_same_file(straight, killed, "archive.csv");
+        assert_same_file(straight, killed, "archive.json");
+        /* the cache the resume went on with reads back whole */
+        qdi_llm_cache *c = NULL;
+        char err[512];
+        CU_ASSERT_EQUAL(qdi_llm_cache_open(cache, 1, &c, err, sizeof err), QD_OK);
+        CU_ASSERT(c && qdi_llm_cache_entries(c) > 0);
+        CU_ASSERT(c && qdi_llm_cache_skipped(c) <= 1); /* at most the line the kill cut */
+        qdi_llm_cache_free(c);
+        resumed++;
+        break; /* one resume is enough: a second round only when the kill missed */
+    }
+    CU_ASSERT(resumed >= 1);
+    qdt_server_stop(&server);
+    gsl_rng_free(r);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+static void test_sigkill_of_an_async_run_resumes_keeping_every_elite(void)
+{
+    static const char cfgtext[] =
+        "{\"seed\": 8, \"iterations\": 40, \"workers\": 2, \"mode\": \"async\", \"inflight\": 6,"
+        " \"evaluator\": {\"type\": \"sphere\", \"dim\": 8},"
+        " \"archive\": {\"dims\": [{\"bins\": 16}, {\"bins\": 16}]},"
+        " \"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.4, \"batch\": 40, \"init\": \"uniform\"}],"
+        " \"output\": {\"checkpoint_every\": 1, \"save_every\": 0}}";
+    char *tmp = qdt_tmpdir(), config[1100], killed[1100], path[1200], err[512];
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    int resumed = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    gsl_rng_set(r, (unsigned long)time(NULL) + 2);
+    snprintf(config, sizeof config, "%s/async.json", tmp);
+    write_text(tmp, "async.json", cfgtext);
+    for (int round = 0; round < 3; round++) {
+        int ms = 1 + (int)gsl_rng_uniform_int(r, 300);
+        qd_archive *before = NULL, *after = NULL;
+        cJSON *top = NULL;
+        snprintf(killed, sizeof killed, "%s/killed%d", tmp, round);
+        if (!kill_then_resume(config, killed, ms, &before)) {
+            qd_archive_free(before);
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/archive.json", killed);
+        CU_ASSERT_EQUAL_FATAL(qd_archive_load_json(path, &after, &top, err, sizeof err), QD_OK);
+        /* every elite of the checkpoint is still there, or a better one */
+        for (size_t i = 0; before && i < qd_archive_filled(before); i++) {
+            qd_elite e, f;
+            CU_ASSERT_EQUAL(qd_archive_elite_at(before, i, &e), QD_OK);
+            CU_ASSERT_EQUAL_FATAL(qd_archive_elite(after, e.cell, &f), QD_OK);
+            CU_ASSERT(f.objective >= e.objective);
+        }
+        /* every job asked was evaluated or failed */
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(top, "counts");
+        double asked = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "asked"));
+        double evaluated = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "evaluated"));
+        double failed = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "failed"));
+        CU_ASSERT(asked > 0 && asked == evaluated + failed);
+        cJSON_Delete(top);
+        qd_archive_free(after);
+        qd_archive_free(before);
+        resumed++;
+        break;
+    }
+    CU_ASSERT(resumed >= 1);
+    gsl_rng_free(r);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
 static const qdt_test tests[] = {
     {"stop and resume equals an uninterrupted run", test_stop_and_resume_equals_an_uninterrupted_run},
     {"stopped twice and another worker count", test_stopped_twice_and_another_worker_count},
@@ -525,6 +708,11 @@ static const qdt_test tests[] = {
     {"changed config is refused naming the field", test_changed_config_is_refused_naming_the_field},
     {"bad checkpoint falls back to the previous one", test_bad_checkpoint_falls_back_to_the_previous_one},
     {"SIGKILL at a random moment leaves a resumable run", test_sigkill_at_a_random_moment_leaves_a_resumable_run},
+    {"an LLM run stopped and resumed rejects the same duplicates",
+     test_llm_run_stopped_and_resumed_rejects_the_same_duplicates},
+    {"SIGKILL of an LLM run with a cache resumes to the same archive",
+     test_sigkill_of_an_llm_run_with_a_cache_resumes_to_the_same_archive},
+    {"SIGKILL of an async run resumes keeping every elite", test_sigkill_of_an_async_run_resumes_keeping_every_elite},
     {NULL, NULL},
 };
 

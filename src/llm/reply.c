@@ -207,6 +207,13 @@ static char *message_text(const cJSON *content)
     return out;
 }
 
+/* A token count: a whole number from 0 to 2^53, else -1 (unknown); a
+ * bigger one would overflow a long. */
+static long token_count(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 9007199254740992.0 ? (long)v->valuedouble : -1;
+}
+
 static void read_usage(qd_llm_reply *r, const cJSON *doc)
 {
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(doc, "usage");
@@ -216,8 +223,8 @@ static void read_usage(qd_llm_reply *r, const cJSON *doc)
         p = cJSON_GetObjectItemCaseSensitive(doc, "tokens_evaluated");
     if (!cJSON_IsNumber(c))
         c = cJSON_GetObjectItemCaseSensitive(doc, "tokens_predicted");
-    r->prompt_tokens = cJSON_IsNumber(p) && p->valuedouble >= 0 ? (long)p->valuedouble : -1;
-    r->completion_tokens = cJSON_IsNumber(c) && c->valuedouble >= 0 ? (long)c->valuedouble : -1;
+    r->prompt_tokens = token_count(p);
+    r->completion_tokens = token_count(c);
 }
 
 /* The message of an error reply ({"error": {"message"}}, {"error": "..."},
@@ -354,7 +361,7 @@ int qdi_llm_embedding_parse(const char *json, double **vec, size_t *n, long *pro
     {
         const cJSON *pt = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "usage"),
                                                            "prompt_tokens");
-        *prompt_tokens = cJSON_IsNumber(pt) && pt->valuedouble >= 0 ? (long)pt->valuedouble : -1;
+        *prompt_tokens = token_count(pt);
     }
     rc = QD_OK;
 done:
