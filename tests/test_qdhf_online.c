@@ -425,7 +425,66 @@ static void test_online_config_errors_name_the_field(void)
     }
 }
 
+static void test_run_seed_reaches_judge_draws_and_training(void)
+{
+    /* no "seed" in the evaluator: the run's seed decides the judgments and
+     * the projection */
+    qd_config *c1, *c2, *c3;
+    qd_search *a = build(ONLINE_CONFIG(""), &c1), *b = build(ONLINE_CONFIG(""), &c2);
+    char json[4096];
+    snprintf(json, sizeof json, "%s", ONLINE_CONFIG(""));
+    memcpy(strstr(json, "\"seed\": 5"), "\"seed\": 6", 9);
+    qd_search *c = build(json, &c3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    const qdhf *qa = a->ev->state, *qb = b->ev->state, *qc = c->ev->state;
+    CU_ASSERT_EQUAL(qa->seed, 5);
+    CU_ASSERT_EQUAL(qc->seed, 6);
+    CU_ASSERT(!memcmp(qa->genomes, qb->genomes, 3 * 60 * 6 * sizeof *qa->genomes));
+    CU_ASSERT(!memcmp(qa->proj.W, qb->proj.W, 2 * 12 * sizeof *qa->proj.W));
+    CU_ASSERT(memcmp(qa->genomes, qc->genomes, 3 * 60 * 6 * sizeof *qa->genomes) != 0);
+    CU_ASSERT(memcmp(qa->proj.W, qc->proj.W, 2 * 12 * sizeof *qa->proj.W) != 0);
+    qd_search_free(a);
+    qd_search_free(b);
+    qd_search_free(c);
+    qd_config_free(c1);
+    qd_config_free(c2);
+    qd_config_free(c3);
+}
+
+static void test_metrics_csv_logs_the_rebuilds(void)
+{
+    char *dir = qdt_tmpdir(), path[600], *csv, *line;
+    qd_config *cfg;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    qd_search *s = build(ONLINE_CONFIG(""), &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    run_to(s, 5);
+    CU_ASSERT_EQUAL_FATAL(qd_search_save(s, dir), QD_OK);
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    csv = qdt_slurp(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+    line = strtok(csv, "\n");
+    CU_ASSERT_STRING_EQUAL(line, "iteration,evaluations,failed,new,improved,filled,coverage,qd_score,norm_qd_score,"
+                                 "obj_max,obj_mean,seconds,truth_qd_score,truth_coverage,truth_all_qd_score,"
+                                 "truth_all_coverage,rebuild_coverage_before,rebuild_coverage_after");
+    for (int it = 1; it <= 5 && (line = strtok(NULL, "\n")); it++) {
+        size_t len = strlen(line);
+        CU_ASSERT_EQUAL(atoi(line), it);
+        /* the rebuild columns are empty but on iteration 4 */
+        CU_ASSERT_EQUAL(len >= 2 && strcmp(line + len - 2, ",,") == 0, it != 4);
+    }
+    free(csv);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
 static const qdt_test tests[] = {
+    {"run seed reaches judge, draws and training", test_run_seed_reaches_judge_draws_and_training},
+    {"metrics.csv logs the rebuilds", test_metrics_csv_logs_the_rebuilds},
     {"rounds fire before the scheduled iterations", test_rounds_fire_before_the_scheduled_iterations},
     {"rebuild keeps the best per new cell", test_rebuild_keeps_the_best_per_new_cell},
     {"resume gives the same run", test_resume_gives_the_same_run},
