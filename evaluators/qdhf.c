@@ -35,7 +35,7 @@
 
 void qdi_qdhf_features(const qdhf *q, const double *x, double *f)
 {
-    if (q->features == QDHF_FEATURES_GENOME) {
+    if (q->features != QDHF_FEATURES_ARM) {
         memcpy(f, x, q->dim * sizeof *f);
         return;
     }
@@ -45,6 +45,14 @@ void qdi_qdhf_features(const qdhf *q, const double *x, double *f)
         f[i] = cos(angle);
         f[q->dim + i] = sin(angle);
     }
+}
+
+void qdi_qdhf_solution_features(const qdhf *q, const qd_solution *sol, double *f)
+{
+    if (q->features == QDHF_FEATURES_TEXT)
+        qdi_text_embed(&q->embedder, sol->text, f);
+    else
+        qdi_qdhf_features(q, sol->x, f);
 }
 
 int qdi_qdhf_worker_init(const qdhf *q, qd_worker *w)
@@ -191,6 +199,8 @@ static int read_judge(qd_config *cfg, qdhf *q)
         return QD_OK;
     if (qd_config_object(cfg, "judge", 1, &jc) || qd_evaluator_new(jc, &q->judge))
         return QD_EINVAL;
+    if (q->features == QDHF_FEATURES_TEXT)
+        return qd_config_fail(cfg, "judge", "is not used with features \"text\" (judgments come from the file)");
     if (q->judge->space.kind != QD_GENOME_REAL || q->judge->space.dim != q->dim)
         return qd_config_fail(cfg, "judge", "must take the base's genome (%zu real numbers)", q->dim);
     q->mj = q->judge->space.measures;
@@ -204,12 +214,12 @@ static int read_judge(qd_config *cfg, qdhf *q)
 static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, const char **projection_file,
                        long *triplets)
 {
-    static const char *const feature_kinds[] = {"genome", "arm", NULL};
+    static const char *const feature_kinds[] = {"genome", "arm", "text", NULL};
     static const char *const modes[] = {"offline", "online", NULL};
     static const char *const projections[] = {"learned", "pca", NULL};
     qdhf *q = ev->state;
     qd_config *bc;
-    long latent = 2, seed = (long)ev->seed, batch = 32, epochs = 1000, min_epochs;
+    long latent = 2, seed = (long)ev->seed, batch = 32, epochs = 1000, min_epochs, edim = 256;
     qdi_train_defaults(&q->train);
     if (qd_config_object(cfg, "base", 1, &bc) || qd_evaluator_new(bc, &q->base) ||
         qd_config_choice(cfg, "mode", modes, &q->online) ||
@@ -234,10 +244,21 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
     q->train.min_epochs = (size_t)min_epochs;
     q->per_round = (size_t)*triplets;
     const qd_space *bs = &q->base->space;
-    if (bs->kind != QD_GENOME_REAL)
+    if (q->features == QDHF_FEATURES_TEXT) {
+        if (qd_config_int(cfg, "embedding_dim", &edim, ">= 2 <= 1000000"))
+            return QD_EINVAL;
+        if (bs->kind != QD_GENOME_TEXT)
+            return qd_config_fail(cfg, "features", "\"text\" needs a base with a text genome");
+        if (q->online || q->projection != QDHF_LEARNED || (!*file && !*projection_file))
+            return qd_config_fail(cfg, "features", "\"text\" learns offline from a judgments_file (or loads a "
+                                                   "projection_file)");
+        q->dim = q->d = (size_t)edim;
+    } else if (bs->kind != QD_GENOME_REAL) {
         return qd_config_fail(cfg, "base", "must have a real-valued genome (its features are learned from)");
-    q->dim = bs->dim;
-    q->d = q->features == QDHF_FEATURES_ARM ? 2 * q->dim : q->dim;
+    } else {
+        q->dim = bs->dim;
+        q->d = q->features == QDHF_FEATURES_ARM ? 2 * q->dim : q->dim;
+    }
     q->k = (size_t)latent;
     q->mb = q->mj = bs->measures;
     if (q->online && (*file || *projection_file))
@@ -245,7 +266,7 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
                               "cannot be used with mode \"online\" (its later rounds judge the archive's solutions)");
     if (*file && q->projection == QDHF_PCA)
         return qd_config_fail(cfg, "judgments_file", "is not used by projection \"pca\"");
-    for (size_t j = 0; !*file && !*projection_file && j < bs->dim; j++)
+    for (size_t j = 0; !*file && !*projection_file && bs->kind == QD_GENOME_REAL && j < bs->dim; j++)
         if (!isfinite(bs->lower[j]) || !isfinite(bs->upper[j]))
             return qd_config_fail(cfg, "base", "must have finite genome bounds to draw random genomes from");
     if ((q->online && read_schedule(cfg, q)) || read_ranges(cfg, q) || read_judge(cfg, q))
@@ -258,10 +279,12 @@ static int declare_space(qd_evaluator *ev, qd_config *cfg)
 {
     qdhf *q = ev->state;
     const qd_space *bs = &q->base->space;
-    if (qd_space_init(&ev->space, QD_GENOME_REAL, q->dim, q->k))
+    if (qd_space_init(&ev->space, bs->kind, bs->dim, q->k))
         return qd_config_fail(cfg, "latent", "could not be set up: out of memory");
-    memcpy(ev->space.lower, bs->lower, q->dim * sizeof *bs->lower);
-    memcpy(ev->space.upper, bs->upper, q->dim * sizeof *bs->upper);
+    if (bs->dim) {
+        memcpy(ev->space.lower, bs->lower, bs->dim * sizeof *bs->lower);
+        memcpy(ev->space.upper, bs->upper, bs->dim * sizeof *bs->upper);
+    }
     ev->space.objective_min = bs->objective_min;
     ev->space.objective_max = bs->objective_max;
     for (size_t k = 0; k < q->k; k++) {
@@ -294,7 +317,8 @@ static int qdhf_init(qd_evaluator *ev, qd_config *cfg)
     }
     qdi_rng_seed(rng, q->seed);
     if (file) {
-        if (qdi_qdhf_read_judgments(cfg, q, file))
+        if (q->features == QDHF_FEATURES_TEXT ? qdi_qdhf_read_text_judgments(cfg, q, file)
+                                              : qdi_qdhf_read_judgments(cfg, q, file))
             goto done;
     } else {
         const qd_space *bs = &q->base->space;
@@ -336,11 +360,11 @@ static int qdhf_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *w)
     const qdhf *q = ev->state;
     qdhf_worker *qw = w->eval_state;
     int rc;
-    if (sol->n != q->dim)
+    if (q->features != QDHF_FEATURES_TEXT && sol->n != q->dim)
         return qd_worker_fail(w, "qdhf: expected %zu numbers, got %zu", q->dim, sol->n);
     if ((rc = base_evaluate(q, sol, w, qw->truth)) != QD_OK)
         return rc;
-    qdi_qdhf_features(q, sol->x, qw->f);
+    qdi_qdhf_solution_features(q, sol, qw->f);
     qdi_projection_apply(&q->proj, qw->f, sol->measures);
     return QD_OK;
 }
@@ -348,6 +372,10 @@ static int qdhf_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *w)
 static int qdhf_truth_space(const qd_evaluator *ev, qd_space *out)
 {
     const qdhf *q = ev->state;
+    /* a text base's measures (an LLM's judgments) are too dear to recompute
+     * for every elite at every iteration */
+    if (q->features == QDHF_FEATURES_TEXT)
+        return QD_ENOTFOUND;
     return qd_space_copy(out, &q->base->space);
 }
 
@@ -370,7 +398,7 @@ static int qdhf_remeasure(const qd_evaluator *ev, const qd_solution *sol, double
 {
     const qdhf *q = ev->state;
     qdhf_worker *qw = q->main.eval_state;
-    qdi_qdhf_features(q, sol->x, qw->f);
+    qdi_qdhf_solution_features(q, sol, qw->f);
     qdi_projection_apply(&q->proj, qw->f, measures);
     return QD_OK;
 }
@@ -399,6 +427,7 @@ static void qdhf_fini(qd_evaluator *ev)
     qd_evaluator_free(q->judge);
     qd_evaluator_free(q->base);
     qdi_projection_free(&q->proj);
+    qdi_text_embedder_free(&q->embedder);
     free(q->genomes);
     free(q->t);
     free(q->ranges);

@@ -6,8 +6,9 @@
 #define ELITES_QDHF_H
 
 #include "evaluators/qdhf_learn.h"
+#include "evaluators/text_embedder.h"
 
-enum { QDHF_FEATURES_GENOME, QDHF_FEATURES_ARM };
+enum { QDHF_FEATURES_GENOME, QDHF_FEATURES_ARM, QDHF_FEATURES_TEXT };
 enum { QDHF_LEARNED, QDHF_PCA };
 
 typedef struct qdhf {
@@ -30,6 +31,9 @@ typedef struct qdhf {
     cJSON *rounds;     /* one record per training */
     qd_worker main;    /* the loop thread's worker for the base (judge, truth) */
     qd_worker judge_worker;
+    /* features "text": the built-in embedder; the genome table then holds
+     * the judged texts' embeddings (dim == d) */
+    qdi_text_embedder embedder;
 } qdhf;
 
 /* Per-worker state: the base's own state and scratch. */
@@ -38,8 +42,11 @@ typedef struct qdhf_worker {
     double *truth, *f;
 } qdhf_worker;
 
-/* The features of a genome (d numbers into f). */
+/* The features of a genome (d numbers into f); with features "text" x is
+ * an embedding already. */
 void qdi_qdhf_features(const qdhf *q, const double *x, double *f);
+/* The features of a solution (its genome's, or its text's embedding). */
+void qdi_qdhf_solution_features(const qdhf *q, const qd_solution *sol, double *f);
 /* Sets up / tears down a worker for the base evaluator. */
 int qdi_qdhf_worker_init(const qdhf *q, qd_worker *w);
 void qdi_qdhf_worker_fini(const qdhf *q, qd_worker *w);
@@ -51,6 +58,10 @@ int qdi_qdhf_truth(const qdhf *q, const double *x, qd_worker *w, double *truth);
 int qdi_qdhf_reserve(qdhf *q, size_t more);
 /* Reads judgments from a JSONL file into q (errors name the line). */
 int qdi_qdhf_read_judgments(qd_config *cfg, qdhf *q, const char *path);
+/* Reads judgments keyed by text, {"ref": "...", "x1": "...", "x2": "...",
+ * "closer": 1 or 2} per line, fits the embedder on their texts and keeps
+ * the embeddings. */
+int qdi_qdhf_read_text_judgments(qd_config *cfg, qdhf *q, const char *path);
 /* Has the simulated judge answer n triplets over the 3 n genomes already
  * appended after the first q->n rows, flipping each answer with
  * probability q->noise; q->n grows by n. err gets why on failure. */

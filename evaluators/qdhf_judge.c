@@ -136,3 +136,86 @@ int qdi_qdhf_judge(qdhf *q, size_t n, gsl_rng *rng, char *err, size_t errlen)
         q->n += n;
     return rc;
 }
+
+/* Judgments keyed by text: the three texts of each line go into texts
+ * (3 per judgment, malloc'd), the answers into q->t. */
+static int read_text_line(qd_config *cfg, qdhf *q, const char *path, const char *line, size_t lineno, char ***texts,
+                          size_t *cap)
+{
+    static const char *const keys[] = {"ref", "x1", "x2"};
+    cJSON *j = cJSON_Parse(line);
+    const cJSON *closer;
+    if (!j || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return qd_config_fail(cfg, "judgments_file", "%s line %zu is not a JSON object", path, lineno);
+    }
+    if (3 * (q->n + 1) > *cap) {
+        size_t c = *cap ? 2 * *cap : 768;
+        char **t = realloc(*texts, c * sizeof *t);
+        if (!t || qdi_qdhf_reserve(q, 1) != QD_OK) {
+            if (t)
+                *texts = t;
+            cJSON_Delete(j);
+            return qd_config_fail(cfg, "judgments_file", "could not be read: out of memory");
+        }
+        *texts = t;
+        *cap = c;
+    }
+    for (int r = 0; r < 3; r++) {
+        const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, keys[r]));
+        if (!s) {
+            cJSON_Delete(j);
+            for (int k = 0; k < r; k++)
+                free((*texts)[3 * q->n + k]);
+            return qd_config_fail(cfg, "judgments_file", "%s line %zu: \"%s\" must be a text", path, lineno, keys[r]);
+        }
+        (*texts)[3 * q->n + r] = strdup(s);
+    }
+    closer = cJSON_GetObjectItemCaseSensitive(j, "closer");
+    int ok = cJSON_IsNumber(closer) && (closer->valuedouble == 1 || closer->valuedouble == 2);
+    int y = ok && closer->valuedouble == 2 ? 1 : -1;
+    cJSON_Delete(j);
+    if (!ok || !(*texts)[3 * q->n] || !(*texts)[3 * q->n + 1] || !(*texts)[3 * q->n + 2]) {
+        for (int k = 0; k < 3; k++)
+            free((*texts)[3 * q->n + k]);
+        return ok ? qd_config_fail(cfg, "judgments_file", "could not be read: out of memory")
+                  : qd_config_fail(cfg, "judgments_file", "%s line %zu: \"closer\" must be 1 or 2", path, lineno);
+    }
+    if (qdi_qdhf_reserve(q, 1) != QD_OK) {
+        for (int k = 0; k < 3; k++)
+            free((*texts)[3 * q->n + k]);
+        return qd_config_fail(cfg, "judgments_file", "could not be read: out of memory");
+    }
+    q->t[q->n] = (qdi_triplet){3 * q->n, 3 * q->n + 1, 3 * q->n + 2, y};
+    q->n++;
+    return QD_OK;
+}
+
+int qdi_qdhf_read_text_judgments(qd_config *cfg, qdhf *q, const char *path)
+{
+    char *text = NULL, err[512], **texts = NULL;
+    size_t lineno = 0, cap = 0;
+    int rc = QD_OK;
+    if (qdi_read_file(path, &text, NULL, err, sizeof err) != QD_OK)
+        return qd_config_fail(cfg, "judgments_file", "could not be read: %s", err);
+    for (char *line = text, *next; line && *line && rc == QD_OK; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        if (line[strspn(line, " \t\r")] == '\0')
+            continue;
+        rc = read_text_line(cfg, q, path, line, lineno, &texts, &cap);
+    }
+    free(text);
+    if (rc == QD_OK && q->n < 2)
+        rc = qd_config_fail(cfg, "judgments_file", "%s holds %zu judgments; at least 2 are needed", path, q->n);
+    if (rc == QD_OK && qdi_text_embedder_fit(&q->embedder, q->d, (const char *const *)texts, 3 * q->n) != QD_OK)
+        rc = qd_config_fail(cfg, "judgments_file", "could not be read: out of memory");
+    for (size_t i = 0; rc == QD_OK && i < 3 * q->n; i++)
+        qdi_text_embed(&q->embedder, texts[i], q->genomes + i * q->d);
+    for (size_t i = 0; i < 3 * q->n; i++)
+        free(texts[i]);
+    free(texts);
+    return rc;
+}

@@ -165,7 +165,7 @@ done:
 /* The projection as JSON: features, d, k, W (row-major), b, ranges. */
 static cJSON *projection_json(const qdhf *q, const qd_space *space)
 {
-    static const char *const kinds[] = {"genome", "arm"};
+    static const char *const kinds[] = {"genome", "arm", "text"};
     cJSON *p = cJSON_CreateObject();
     if (!p)
         return NULL;
@@ -175,13 +175,15 @@ static cJSON *projection_json(const qdhf *q, const qd_space *space)
     cJSON_AddItemToObject(p, "W", qdi_json_doubles(q->proj.W, q->k * q->d));
     cJSON_AddItemToObject(p, "b", qdi_json_doubles(q->proj.b, q->k));
     cJSON_AddItemToObject(p, "ranges", ranges_json(space));
+    if (q->features == QDHF_FEATURES_TEXT) /* the embedder's IDF weights */
+        cJSON_AddItemToObject(p, "idf", qdi_json_doubles(q->embedder.idf, q->d));
     return p;
 }
 
 /* Reads a projection object into q and the ranges of space; err says why not. */
 static int projection_read(qdhf *q, qd_space *space, const cJSON *p, char *err, size_t errlen)
 {
-    static const char *const kinds[] = {"genome", "arm"};
+    static const char *const kinds[] = {"genome", "arm", "text"};
     const char *f = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "features"));
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "d"), *k = cJSON_GetObjectItemCaseSensitive(p, "k");
     const cJSON *ranges = cJSON_GetObjectItemCaseSensitive(p, "ranges");
@@ -215,6 +217,20 @@ static int projection_read(qdhf *q, qd_space *space, const cJSON *p, char *err, 
         }
         space->measure_lower[i] = q->fixed_ranges ? q->ranges[2 * i] : pair[0];
         space->measure_upper[i] = q->fixed_ranges ? q->ranges[2 * i + 1] : pair[1];
+    }
+    if (q->features == QDHF_FEATURES_TEXT) {
+        double *idf = malloc(q->d * sizeof *idf);
+        int rc = idf && qdi_json_get_doubles(cJSON_GetObjectItemCaseSensitive(p, "idf"), idf, q->d) == QD_OK
+                     ? QD_OK
+                     : QD_EFORMAT;
+        qdi_text_embedder_free(&q->embedder);
+        if (rc == QD_OK && qdi_text_embedder_set(&q->embedder, q->d, idf) != QD_OK)
+            rc = QD_ENOMEM;
+        free(idf);
+        if (rc) {
+            qdi_set_error(err, errlen, "its text projection needs idf (%zu numbers)", q->d);
+            return rc;
+        }
     }
     return QD_OK;
 }

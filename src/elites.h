@@ -437,7 +437,8 @@ typedef struct qd_evaluator_type {
     /* Optional: the ground-truth measures of the problem (the arm's end
      * effector) when the search runs on other ones (learned measures):
      * truth_space fills out (qd_space_init'd by the callee; the caller frees
-     * it) with their number, ranges and names; truth writes them for an
+     * it) with their number, ranges and names (QD_ENOTFOUND: this instance
+     * has none); truth writes them for an
      * evaluated solution into g. Both run on the loop's thread. The loop
      * then reports QD score and coverage in that space (metrics.csv, the
      * summary). */

@@ -39,7 +39,13 @@ int qdi_truth_new(qd_search *s, qd_config *cfg)
                                   t->name);
         return QD_OK;
     }
-    if (t->truth_space(s->ev, &s->truth_space) != QD_OK)
+    int rc = t->truth_space(s->ev, &s->truth_space);
+    if (rc == QD_ENOTFOUND) { /* this instance has none */
+        qd_space_free(&s->truth_space);
+        memset(&s->truth_space, 0, sizeof s->truth_space);
+        return QD_OK;
+    }
+    if (rc != QD_OK)
         return qd_config_fail(cfg, "evaluator", "could not declare its ground-truth measures: %s", s->ev->error);
     if (qd_config_has(cfg, "truth_archive")) {
         if (qd_config_object(cfg, "truth_archive", 1, &tc))
