@@ -47,12 +47,33 @@ void qdi_qdhf_features(const qdhf *q, const double *x, double *f)
     }
 }
 
-void qdi_qdhf_solution_features(const qdhf *q, const qd_solution *sol, double *f)
+int qdi_qdhf_solution_features(const qdhf *q, const qd_solution *sol, qd_llm_session *session, double *f, char *err,
+                               size_t errlen)
 {
-    if (q->features == QDHF_FEATURES_TEXT)
+    double *v;
+    size_t n;
+    if (q->features == QDHF_FEATURES_TEXT) {
         qdi_text_embed(&q->embedder, sol->text, f);
-    else
+    } else if (q->features == QDHF_FEATURES_EMBEDDINGS) {
+        if (!session) {
+            qdi_set_error(err, errlen, "qdhf: features \"embeddings\" need the run's \"llm\" section");
+            return QD_EEVAL;
+        }
+        if (qd_llm_embed(session, sol->text ? sol->text : "", &v, &n) != QD_OK) {
+            qdi_set_error(err, errlen, "qdhf: embedding failed: %s", qd_llm_session_error(session));
+            return QD_EEVAL;
+        }
+        if (n != q->d) {
+            free(v);
+            qdi_set_error(err, errlen, "qdhf: the embedding has %zu numbers, the projection takes %zu", n, q->d);
+            return QD_EEVAL;
+        }
+        memcpy(f, v, n * sizeof *f);
+        free(v);
+    } else {
         qdi_qdhf_features(q, sol->x, f);
+    }
+    return QD_OK;
 }
 
 int qdi_qdhf_worker_init(const qdhf *q, qd_worker *w)
@@ -199,8 +220,8 @@ static int read_judge(qd_config *cfg, qdhf *q)
         return QD_OK;
     if (qd_config_object(cfg, "judge", 1, &jc) || qd_evaluator_new(jc, &q->judge))
         return QD_EINVAL;
-    if (q->features == QDHF_FEATURES_TEXT)
-        return qd_config_fail(cfg, "judge", "is not used with features \"text\" (judgments come from the file)");
+    if (q->features >= QDHF_FEATURES_TEXT)
+        return qd_config_fail(cfg, "judge", "is not used with text features (judgments come from the file)");
     if (q->judge->space.kind != QD_GENOME_REAL || q->judge->space.dim != q->dim)
         return qd_config_fail(cfg, "judge", "must take the base's genome (%zu real numbers)", q->dim);
     q->mj = q->judge->space.measures;
@@ -214,7 +235,7 @@ static int read_judge(qd_config *cfg, qdhf *q)
 static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, const char **projection_file,
                        long *triplets)
 {
-    static const char *const feature_kinds[] = {"genome", "arm", "text", NULL};
+    static const char *const feature_kinds[] = {"genome", "arm", "text", "embeddings", NULL};
     static const char *const modes[] = {"offline", "online", NULL};
     static const char *const projections[] = {"learned", "pca", NULL};
     qdhf *q = ev->state;
@@ -244,15 +265,21 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
     q->train.min_epochs = (size_t)min_epochs;
     q->per_round = (size_t)*triplets;
     const qd_space *bs = &q->base->space;
-    if (q->features == QDHF_FEATURES_TEXT) {
-        if (qd_config_int(cfg, "embedding_dim", &edim, ">= 2 <= 1000000"))
+    if (q->features >= QDHF_FEATURES_TEXT) {
+        const char *kind = q->features == QDHF_FEATURES_TEXT ? "text" : "embeddings";
+        if (q->features == QDHF_FEATURES_TEXT && qd_config_int(cfg, "embedding_dim", &edim, ">= 2 <= 1000000"))
             return QD_EINVAL;
         if (bs->kind != QD_GENOME_TEXT)
-            return qd_config_fail(cfg, "features", "\"text\" needs a base with a text genome");
+            return qd_config_fail(cfg, "features", "\"%s\" needs a base with a text genome", kind);
         if (q->online || q->projection != QDHF_LEARNED || (!*file && !*projection_file))
-            return qd_config_fail(cfg, "features", "\"text\" learns offline from a judgments_file (or loads a "
-                                                   "projection_file)");
-        q->dim = q->d = (size_t)edim;
+            return qd_config_fail(cfg, "features", "\"%s\" learns offline from a judgments_file (or loads a "
+                                                   "projection_file)",
+                                  kind);
+        if (q->features == QDHF_FEATURES_EMBEDDINGS && !ev->llm)
+            return qd_config_fail(cfg, "features", "\"embeddings\" needs the run's \"llm\" section (/v1/embeddings)");
+        if (q->features == QDHF_FEATURES_EMBEDDINGS && *projection_file)
+            return qd_config_fail(cfg, "projection_file", "is not supported with features \"embeddings\" yet");
+        q->dim = q->d = (size_t)edim; /* embeddings: set from the first one */
     } else if (bs->kind != QD_GENOME_REAL) {
         return qd_config_fail(cfg, "base", "must have a real-valued genome (its features are learned from)");
     } else {
@@ -317,7 +344,11 @@ static int qdhf_init(qd_evaluator *ev, qd_config *cfg)
     }
     qdi_rng_seed(rng, q->seed);
     if (file) {
-        if (q->features == QDHF_FEATURES_TEXT ? qdi_qdhf_read_text_judgments(cfg, q, file)
+        if (q->features == QDHF_FEATURES_EMBEDDINGS && qd_llm_session_new(ev->llm, 0, &q->session) != QD_OK) {
+            qd_config_fail(cfg, "features", "could not open an LLM session: out of memory");
+            goto done;
+        }
+        if (q->features >= QDHF_FEATURES_TEXT ? qdi_qdhf_read_text_judgments(cfg, q, file)
                                               : qdi_qdhf_read_judgments(cfg, q, file))
             goto done;
     } else {
@@ -360,11 +391,12 @@ static int qdhf_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *w)
     const qdhf *q = ev->state;
     qdhf_worker *qw = w->eval_state;
     int rc;
-    if (q->features != QDHF_FEATURES_TEXT && sol->n != q->dim)
+    if (q->features < QDHF_FEATURES_TEXT && sol->n != q->dim)
         return qd_worker_fail(w, "qdhf: expected %zu numbers, got %zu", q->dim, sol->n);
     if ((rc = base_evaluate(q, sol, w, qw->truth)) != QD_OK)
         return rc;
-    qdi_qdhf_solution_features(q, sol, qw->f);
+    if (qdi_qdhf_solution_features(q, sol, w->llm, qw->f, w->error, sizeof w->error) != QD_OK)
+        return QD_EEVAL;
     qdi_projection_apply(&q->proj, qw->f, sol->measures);
     return QD_OK;
 }
@@ -374,7 +406,7 @@ static int qdhf_truth_space(const qd_evaluator *ev, qd_space *out)
     const qdhf *q = ev->state;
     /* a text base's measures (an LLM's judgments) are too dear to recompute
      * for every elite at every iteration */
-    if (q->features == QDHF_FEATURES_TEXT)
+    if (q->features >= QDHF_FEATURES_TEXT)
         return QD_ENOTFOUND;
     return qd_space_copy(out, &q->base->space);
 }
@@ -398,7 +430,8 @@ static int qdhf_remeasure(const qd_evaluator *ev, const qd_solution *sol, double
 {
     const qdhf *q = ev->state;
     qdhf_worker *qw = q->main.eval_state;
-    qdi_qdhf_solution_features(q, sol, qw->f);
+    if (qdi_qdhf_solution_features(q, sol, q->session, qw->f, ((qd_evaluator *)ev)->error, sizeof ev->error) != QD_OK)
+        return QD_EEVAL;
     qdi_projection_apply(&q->proj, qw->f, measures);
     return QD_OK;
 }
@@ -428,6 +461,7 @@ static void qdhf_fini(qd_evaluator *ev)
     qd_evaluator_free(q->base);
     qdi_projection_free(&q->proj);
     qdi_text_embedder_free(&q->embedder);
+    qd_llm_session_free(q->session);
     free(q->genomes);
     free(q->t);
     free(q->ranges);

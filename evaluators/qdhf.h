@@ -8,7 +8,7 @@
 #include "evaluators/qdhf_learn.h"
 #include "evaluators/text_embedder.h"
 
-enum { QDHF_FEATURES_GENOME, QDHF_FEATURES_ARM, QDHF_FEATURES_TEXT };
+enum { QDHF_FEATURES_GENOME, QDHF_FEATURES_ARM, QDHF_FEATURES_TEXT, QDHF_FEATURES_EMBEDDINGS };
 enum { QDHF_LEARNED, QDHF_PCA };
 
 typedef struct qdhf {
@@ -34,6 +34,9 @@ typedef struct qdhf {
     /* features "text": the built-in embedder; the genome table then holds
      * the judged texts' embeddings (dim == d) */
     qdi_text_embedder embedder;
+    /* features "embeddings": /v1/embeddings through the run's LLM client;
+     * the loop thread's session (judgments, remeasure) */
+    qd_llm_session *session;
 } qdhf;
 
 /* Per-worker state: the base's own state and scratch. */
@@ -45,8 +48,11 @@ typedef struct qdhf_worker {
 /* The features of a genome (d numbers into f); with features "text" x is
  * an embedding already. */
 void qdi_qdhf_features(const qdhf *q, const double *x, double *f);
-/* The features of a solution (its genome's, or its text's embedding). */
-void qdi_qdhf_solution_features(const qdhf *q, const qd_solution *sol, double *f);
+/* The features of a solution (its genome's, or its text's embedding; an
+ * LLM embedding comes through session). QD_OK, or an error with why in
+ * err (an LLM failure, an embedding of the wrong length). */
+int qdi_qdhf_solution_features(const qdhf *q, const qd_solution *sol, qd_llm_session *session, double *f, char *err,
+                               size_t errlen);
 /* Sets up / tears down a worker for the base evaluator. */
 int qdi_qdhf_worker_init(const qdhf *q, qd_worker *w);
 void qdi_qdhf_worker_fini(const qdhf *q, qd_worker *w);

@@ -191,6 +191,49 @@ static int read_text_line(qd_config *cfg, qdhf *q, const char *path, const char 
     return QD_OK;
 }
 
+/* The judged texts' rows: the built-in embedder, fitted on them. */
+static int embed_builtin(qd_config *cfg, qdhf *q, char **texts)
+{
+    if (qdi_text_embedder_fit(&q->embedder, q->d, (const char *const *)texts, 3 * q->n) != QD_OK)
+        return qd_config_fail(cfg, "judgments_file", "could not be read: out of memory");
+    for (size_t i = 0; i < 3 * q->n; i++)
+        qdi_text_embed(&q->embedder, texts[i], q->genomes + i * q->d);
+    return QD_OK;
+}
+
+/* The judged texts' rows from /v1/embeddings; the first sets d. */
+static int embed_llm(qd_config *cfg, qdhf *q, char **texts)
+{
+    double *rows = NULL;
+    for (size_t i = 0; i < 3 * q->n; i++) {
+        double *v;
+        size_t n;
+        if (qd_llm_embed(q->session, texts[i], &v, &n) != QD_OK) {
+            free(rows);
+            return qd_config_fail(cfg, "features", "embedding a judged text failed: %s",
+                                  qd_llm_session_error(q->session));
+        }
+        if (i == 0 && n >= 1 && !(rows = malloc(3 * q->n * n * sizeof *rows))) {
+            free(v);
+            return qd_config_fail(cfg, "features", "could not embed: out of memory");
+        }
+        if (i == 0)
+            q->d = n;
+        if (n != q->d || n == 0) {
+            free(v);
+            free(rows);
+            return qd_config_fail(cfg, "features", "the server's embeddings have %zu and %zu numbers", q->d, n);
+        }
+        memcpy(rows + i * n, v, n * sizeof *v);
+        free(v);
+    }
+    free(q->genomes);
+    q->genomes = rows;
+    q->dim = q->d;
+    q->cap = q->n;
+    return QD_OK;
+}
+
 int qdi_qdhf_read_text_judgments(qd_config *cfg, qdhf *q, const char *path)
 {
     char *text = NULL, err[512], **texts = NULL;
@@ -210,10 +253,8 @@ int qdi_qdhf_read_text_judgments(qd_config *cfg, qdhf *q, const char *path)
     free(text);
     if (rc == QD_OK && q->n < 2)
         rc = qd_config_fail(cfg, "judgments_file", "%s holds %zu judgments; at least 2 are needed", path, q->n);
-    if (rc == QD_OK && qdi_text_embedder_fit(&q->embedder, q->d, (const char *const *)texts, 3 * q->n) != QD_OK)
-        rc = qd_config_fail(cfg, "judgments_file", "could not be read: out of memory");
-    for (size_t i = 0; rc == QD_OK && i < 3 * q->n; i++)
-        qdi_text_embed(&q->embedder, texts[i], q->genomes + i * q->d);
+    if (rc == QD_OK)
+        rc = q->features == QDHF_FEATURES_TEXT ? embed_builtin(cfg, q, texts) : embed_llm(cfg, q, texts);
     for (size_t i = 0; i < 3 * q->n; i++)
         free(texts[i]);
     free(texts);

@@ -165,7 +165,7 @@ done:
 /* The projection as JSON: features, d, k, W (row-major), b, ranges. */
 static cJSON *projection_json(const qdhf *q, const qd_space *space)
 {
-    static const char *const kinds[] = {"genome", "arm", "text"};
+    static const char *const kinds[] = {"genome", "arm", "text", "embeddings"};
     cJSON *p = cJSON_CreateObject();
     if (!p)
         return NULL;
@@ -183,7 +183,7 @@ static cJSON *projection_json(const qdhf *q, const qd_space *space)
 /* Reads a projection object into q and the ranges of space; err says why not. */
 static int projection_read(qdhf *q, qd_space *space, const cJSON *p, char *err, size_t errlen)
 {
-    static const char *const kinds[] = {"genome", "arm", "text"};
+    static const char *const kinds[] = {"genome", "arm", "text", "embeddings"};
     const char *f = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "features"));
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "d"), *k = cJSON_GetObjectItemCaseSensitive(p, "k");
     const cJSON *ranges = cJSON_GetObjectItemCaseSensitive(p, "ranges");

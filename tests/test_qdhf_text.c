@@ -1,12 +1,13 @@
 /* test_qdhf_text.c - text QDHF: the built-in embedder
  * (evaluators/text_embedder.c) is deterministic, unit-length and puts
  * similar texts closer than unrelated ones; the qdhf evaluator learns a
- * measure from judgments keyed by text, saves and reloads it with its IDF
- * weights, and names a bad judgments line. */
+ * measure from judgments keyed by text (built-in embedder, or
+ * /v1/embeddings through the LLM client and the test server), saves and
+ * reloads it with its IDF weights, and names a bad judgments line. */
 #include <math.h>
 #include <string.h>
 #include "evaluators/qdhf.h"
-#include "testutil.h"
+#include "llmtest.h"
 
 static double dot(const double *a, const double *b, size_t n)
 {
@@ -165,6 +166,59 @@ static void test_measure_learned_from_text_judgments(void)
     free(dir);
 }
 
+static void test_measure_learned_from_llm_embeddings(void)
+{
+    char *dir = qdt_tmpdir(), path[600], json[4096];
+    qdt_server srv;
+    qd_config *cfg, *lc, *ec;
+    qd_llm *llm = NULL;
+    qd_evaluator *ev = NULL;
+    qd_worker w = {0};
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&srv, NULL, NULL), 0);
+    snprintf(path, sizeof path, "%s/judgments.jsonl", dir);
+    write_judgments(path, 300);
+    snprintf(json, sizeof json,
+             "{\"llm\": {\"url\": \"%s\", \"model\": \"m\"}, \"evaluator\": {\"type\": \"qdhf\", \"base\":"
+             " {\"type\": \"command\", \"argv\": [\"/bin/true\"], \"genome\": \"text\", \"measure_names\": [\"m\"],"
+             " \"measure_lower\": 0, \"measure_upper\": 1}, \"features\": \"embeddings\", \"latent\": 1,"
+             " \"judgments_file\": \"%s\"}}",
+             srv.url, path);
+    cfg = qdt_config(json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    qd_config_object(cfg, "llm", 1, &lc);
+    qd_config_object(cfg, "evaluator", 1, &ec);
+    CU_ASSERT_EQUAL_FATAL(qd_llm_new(lc, 1, &llm), QD_OK);
+    if (qdi_evaluator_new(ec, llm, 1, &ev) != QD_OK)
+        fprintf(stderr, "%s\n", qd_config_error(cfg));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ev);
+    const qdhf *q = ev->state;
+    CU_ASSERT_EQUAL(q->d, 16); /* the test server's embeddings */
+    CU_ASSERT_EQUAL(q->n, 300);
+    /* the server hashes words into 16 buckets: the mix is learnable */
+    const cJSON *learned = cJSON_GetObjectItem(qd_config_json(ec), "learned");
+    CU_ASSERT(cJSON_GetObjectItem(learned, "validation_accuracy")->valuedouble > 0.7);
+    /* a worker embeds a candidate through its own session */
+    double z = NAN;
+    qd_solution sol = {.text = "stock bond market price", .measures = &z, .m = 1};
+    CU_ASSERT_EQUAL_FATAL(qd_llm_session_new(llm, 1, &w.llm), QD_OK);
+    w.rng = gsl_rng_alloc(gsl_rng_mt19937);
+    CU_ASSERT_EQUAL_FATAL(ev->type->worker_init(ev, &w), QD_OK);
+    qdhf_worker *qw = w.eval_state;
+    CU_ASSERT_EQUAL(qdi_qdhf_solution_features(q, &sol, w.llm, qw->f, w.error, sizeof w.error), QD_OK);
+    CU_ASSERT_EQUAL(ev->type->remeasure(ev, &sol, &z), QD_OK);
+    CU_ASSERT(isfinite(z));
+    ev->type->worker_fini(ev, &w);
+    gsl_rng_free(w.rng);
+    qd_llm_session_free(w.llm);
+    qd_evaluator_free(ev);
+    qd_llm_free(llm);
+    qd_config_free(cfg);
+    qdt_server_stop(&srv);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
 static void test_text_config_errors_name_the_field(void)
 {
     static const struct {
@@ -191,6 +245,7 @@ static const qdt_test tests[] = {
     {"embedder is deterministic and unit length", test_embedder_is_deterministic_and_unit_length},
     {"similar texts embed closer", test_similar_texts_embed_closer},
     {"measure learned from text judgments", test_measure_learned_from_text_judgments},
+    {"measure learned from llm embeddings", test_measure_learned_from_llm_embeddings},
     {"text config errors name the field", test_text_config_errors_name_the_field},
     {NULL, NULL},
 };
