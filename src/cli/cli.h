@@ -8,5 +8,6 @@
 int cli_run(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_rescore(int argc, char **argv);
+int cli_judge(int argc, char **argv);
 
 #endif

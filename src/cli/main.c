@@ -18,6 +18,7 @@ static void usage(FILE *fp)
             "  export ARCHIVE.json  re-export a saved archive (CSV, JSON, SVG heatmap, HTML report)\n"
             "  rescore ARCHIVE.json re-evaluate a saved archive's elites into another\n"
             "                       config's archive (e.g. ground-truth measures)\n"
+            "  judge OUTDIR         answer QDHF's triplet questions about a run's texts\n"
             "\n"
             "options:\n"
             "  -h, --help           show this help (elites <command> --help for a command)\n"
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
         return cli_export(argc - 1, argv + 1);
     if (strcmp(argv[1], "rescore") == 0)
         return cli_rescore(argc - 1, argv + 1);
+    if (strcmp(argv[1], "judge") == 0)
+        return cli_judge(argc - 1, argv + 1);
     fprintf(stderr, "elites: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
