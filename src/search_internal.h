@@ -71,6 +71,7 @@ struct qd_search {
     qd_space truth_space;
     double *truth_g;        /* one solution's true measures */
     double *truth_best;     /* per cell of truth_all: the best re-binned elite */
+    long truth_every;       /* iterations between archive-solutions numbers */
     /* the measures re-learned before the coming iteration (search_rebuild.c) */
     double rebuild_before, rebuild_after; /* coverage; NaN when none */
     char error[1024];

@@ -33,12 +33,17 @@ int qdi_truth_new(qd_search *s, qd_config *cfg)
 {
     const qd_evaluator_type *t = s->ev->type;
     qd_config *tc;
+    s->truth_every = 10;
     if (!t->truth_space || !t->truth) {
         if (qd_config_has(cfg, "truth_archive"))
             return qd_config_fail(cfg, "truth_archive", "is set, but evaluator \"%s\" has no ground-truth measures",
                                   t->name);
         return QD_OK;
     }
+    /* re-binning every elite costs as much as a few hundred evaluations:
+     * every truth_every iterations (and the first and last) is enough */
+    if (qd_config_int(cfg, "truth_every", &s->truth_every, ">= 1"))
+        return QD_EINVAL;
     int rc = t->truth_space(s->ev, &s->truth_space);
     if (rc == QD_ENOTFOUND) { /* this instance has none */
         qd_space_free(&s->truth_space);
@@ -125,6 +130,9 @@ int qdi_truth_metrics(qd_search *s, qd_metrics *row)
     row->truth_qd_score = row->truth_coverage = row->truth_all_qd_score = row->truth_all_coverage = NAN;
     if (!s->truth_all)
         return QD_OK;
+    if (row->iteration != 1 && row->iteration % (uint64_t)s->truth_every != 0 && row->iteration != s->iterations &&
+        !qdi_search_stopped(s))
+        goto all;
     cells = qd_archive_cells(s->truth_all);
     offset = qd_archive_qd_score_offset(s->truth_all);
     for (size_t c = 0; c < cells; c++)
@@ -147,6 +155,7 @@ int qdi_truth_metrics(qd_search *s, qd_metrics *row)
         }
     row->truth_qd_score = sum / (double)cells;
     row->truth_coverage = (double)filled / (double)cells;
+all:
     if (s->async) /* qdi_truth_observe sees batch iterations only */
         return QD_OK;
     qd_archive_stats_get(s->truth_all, &st);
