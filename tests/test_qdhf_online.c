@@ -5,6 +5,7 @@
  * projection reloaded, and the ground-truth metrics of the loop
  * (src/search_truth.c, src/search_rebuild.c, evaluators/qdhf_*.c). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "evaluators/qdhf.h"
 #include "src/search_internal.h"
@@ -488,7 +489,35 @@ static void test_metrics_csv_logs_the_rebuilds(void)
     free(dir);
 }
 
+static void test_shipped_online_example_runs_the_paper_schedule(void)
+{
+    /* examples/arm-qdhf-online.json, shortened to 102 iterations: round 2
+     * before iteration 101, on 250 more judgments */
+    const char *src = getenv("ELITES_SRCDIR");
+    char path[1024], err[512];
+    qd_config *cfg = NULL;
+    qd_search *s = NULL;
+    snprintf(path, sizeof path, "%s/examples/arm-qdhf-online.json", src && *src ? src : ".");
+    CU_ASSERT_EQUAL_FATAL(qd_config_load_file(path, &cfg, err, sizeof err), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(qd_config_set(cfg, "iterations=102"), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
+    run_to(s, 102);
+    const qdhf *q = s->ev->state;
+    static const uint64_t paper[] = {1, 101, 251, 501};
+    CU_ASSERT_EQUAL(q->nschedule, 4);
+    for (size_t i = 0; i < 4 && i < q->nschedule; i++)
+        CU_ASSERT_EQUAL(q->schedule[i], paper[i]);
+    CU_ASSERT_EQUAL(q->per_round, 250);
+    CU_ASSERT_EQUAL(q->n, 500);
+    CU_ASSERT_EQUAL(q->train.min_epochs, 200);
+    CU_ASSERT(isnan(s->history[99].rebuild_coverage_after));
+    CU_ASSERT(!isnan(s->history[100].rebuild_coverage_after));
+    qd_search_free(s);
+    qd_config_free(cfg);
+}
+
 static const qdt_test tests[] = {
+    {"shipped online example runs the paper schedule", test_shipped_online_example_runs_the_paper_schedule},
     {"run seed reaches judge, draws and training", test_run_seed_reaches_judge_draws_and_training},
     {"metrics.csv logs the rebuilds", test_metrics_csv_logs_the_rebuilds},
     {"rounds fire before the scheduled iterations", test_rounds_fire_before_the_scheduled_iterations},
