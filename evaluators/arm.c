@@ -70,10 +70,38 @@ static int arm_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *w)
     return QD_OK;
 }
 
+/* The ground truth is the arm's own measures (so a QD-GT run reports the
+ * same ground-truth metrics as a QDHF run, all-solutions included). */
+static int arm_truth_space(const qd_evaluator *ev, qd_space *out)
+{
+    return qd_space_copy(out, &ev->space);
+}
+
+static int arm_truth(const qd_evaluator *ev, const qd_solution *sol, double *g)
+{
+    const arm *a = ev->state;
+    double angle = 0.0, x = 0.0, y = 0.0;
+    if (sol->n != a->joints) {
+        qdi_set_error(((qd_evaluator *)ev)->error, sizeof ev->error, "arm: expected %zu joint angles, got %zu",
+                      a->joints, sol->n);
+        return QD_EINVAL;
+    }
+    for (size_t i = 0; i < a->joints; i++) {
+        angle += sol->x[i];
+        x += a->link * cos(angle);
+        y += a->link * sin(angle);
+    }
+    g[0] = x;
+    g[1] = y;
+    return QD_OK;
+}
+
 const qd_evaluator_type qdi_evaluator_arm = {
     .name = "arm",
     .state_size = sizeof(arm),
     .flags = QD_EVALUATOR_NO_RNG,
     .init = arm_init,
     .evaluate = arm_evaluate,
+    .truth_space = arm_truth_space,
+    .truth = arm_truth,
 };

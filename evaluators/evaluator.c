@@ -6,10 +6,10 @@
 
 int qd_evaluator_new(qd_config *cfg, qd_evaluator **out)
 {
-    return qdi_evaluator_new(cfg, NULL, out);
+    return qdi_evaluator_new(cfg, NULL, 1, out);
 }
 
-int qdi_evaluator_new(qd_config *cfg, qd_llm *llm, qd_evaluator **out)
+int qdi_evaluator_new(qd_config *cfg, qd_llm *llm, uint64_t seed, qd_evaluator **out)
 {
     const char *name = NULL;
     const qd_evaluator_type *type;
@@ -26,6 +26,7 @@ int qdi_evaluator_new(qd_config *cfg, qd_llm *llm, qd_evaluator **out)
         return qd_config_fail(cfg, NULL, "could not be built: out of memory");
     ev->type = type;
     ev->llm = llm;
+    ev->seed = seed;
     if (type->state_size && !(ev->state = calloc(1, type->state_size))) {
         free(ev);
         return qd_config_fail(cfg, NULL, "could not be built: out of memory");

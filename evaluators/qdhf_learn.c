@@ -22,6 +22,7 @@ void qdi_train_defaults(qdi_train_options *o)
     o->batch = 32;
     o->max_epochs = 1000;
     o->patience = 10;
+    o->min_epochs = 0;
 }
 
 int qdi_projection_init(qdi_projection *p, size_t d, size_t k, gsl_rng *rng)
@@ -193,7 +194,7 @@ int qdi_projection_train(qdi_projection *p, const double *features, qdi_triplet 
         history[epoch] = qdi_triplet_accuracy(p, features, t + ntrain, nvalid);
         report->epochs = epoch + 1;
         /* stop when the last `patience` epochs average below the ones before */
-        if (epoch + 1 >= 2 * o->patience &&
+        if (epoch + 1 >= 2 * o->patience && epoch + 1 >= o->min_epochs &&
             mean_of(history + epoch + 1 - o->patience, o->patience) <
                 mean_of(history + epoch + 1 - 2 * o->patience, o->patience))
             break;

@@ -28,6 +28,7 @@ typedef struct qdi_projection {
 typedef struct qdi_train_options {
     double lr, margin, train_fraction;
     size_t batch, max_epochs, patience;
+    size_t min_epochs; /* no early stop before this many epochs (default 0) */
 } qdi_train_options;
 
 /* What training reached. */
@@ -59,6 +60,13 @@ double qdi_triplet_accuracy(const qdi_projection *p, const double *features, con
  * say; fills *report. */
 int qdi_projection_train(qdi_projection *p, const double *features, qdi_triplet *t, size_t n,
                          const qdi_train_options *o, gsl_rng *rng, qdi_train_report *report);
+
+/* Fits p (k x d, allocated here) as the first k principal components of
+ * n feature rows: W's rows the unit eigenvectors of the covariance by
+ * decreasing eigenvalue (each signed so its largest entry is positive),
+ * b = -W mean, so z is the centred projection (scikit-learn's
+ * PCA.transform). QD_EINVAL when n < 2. */
+int qdi_projection_fit_pca(qdi_projection *p, const double *features, size_t n, size_t d, size_t k);
 
 /* The simulated judge: y from ground-truth measures (m numbers per row):
  * +1 when |g(ref) - g(x1)|^2 - |g(ref) - g(x2)|^2 > 0, else -1. */

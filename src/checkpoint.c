@@ -89,7 +89,7 @@ static void add_u64(cJSON *o, const char *key, uint64_t v)
     cJSON_AddNumberToObject(o, key, (double)v);
 }
 
-static cJSON *state_json(const qd_search *s)
+static cJSON *state_json(qd_search *s)
 {
     cJSON *st = cJSON_CreateObject(), *c, *ms, *sc, *f, *kinds, *lines;
     if (!st)
@@ -130,6 +130,16 @@ static cJSON *state_json(const qd_search *s)
     if ((sc = cJSON_AddObjectToObject(st, "scheduler")) && qdi_scheduler_save(s->scheduler, sc) != QD_OK) {
         cJSON_Delete(st);
         return NULL;
+    }
+    if (s->ev->type->save) {
+        cJSON *es = cJSON_AddObjectToObject(st, "evaluator");
+        s->ev->error[0] = '\0';
+        if (!es || s->ev->type->save(s->ev, es) != QD_OK) {
+            qdi_set_error(s->error, sizeof s->error, "checkpoint: evaluator %s: %s", s->ev->type->name,
+                          s->ev->error[0] ? s->ev->error : "out of memory");
+            cJSON_Delete(st);
+            return NULL;
+        }
     }
     add_u64(st, "metrics_rows", s->nhistory); /* in OUTDIR/checkpoint-metrics */
     if ((f = cJSON_AddObjectToObject(st, "failures"))) {
@@ -197,7 +207,8 @@ static int write_checkpoint(qd_search *s, const char *dir)
     /* the saved archive.json holds the result archive (the search archive
      * itself without CMA-MAE) */
     if ((rc = write_archive(s, tmp, "archive.json", s->archive, !s->result)) ||
-        (s->result && (rc = write_archive(s, tmp, "result.json", s->result, 1))))
+        (s->result && (rc = write_archive(s, tmp, "result.json", s->result, 1))) ||
+        (s->truth_all && (rc = write_archive(s, tmp, "truth_all.json", s->truth_all, 0))))
         goto done;
     rc = QD_ENOMEM;
     if (!(path = join(dir, "checkpoint-metrics")))
@@ -350,15 +361,15 @@ static int load_failures(qd_search *s, const cJSON *f)
 static int load_from(qd_search *s, const char *dir, const char *ck, char *err, size_t errlen)
 {
     char *spath = join(ck, "state.json"), *apath = join(ck, "archive.json"), *rpath = join(ck, "result.json");
-    char *mpath = join(dir, "checkpoint-metrics");
+    char *mpath = join(dir, "checkpoint-metrics"), *tpath = join(ck, "truth_all.json");
     uint64_t nrows;
     char *text = NULL, diff[768];
     cJSON *st = NULL;
-    qd_archive *a = NULL, *r = NULL;
+    qd_archive *a = NULL, *r = NULL, *g = NULL;
     const cJSON *c, *ms, *x;
     int rc = QD_ENOMEM;
     size_t i = 0;
-    if (!spath || !apath || !rpath || !mpath) {
+    if (!spath || !apath || !rpath || !mpath || !tpath) {
         qdi_set_error(err, errlen, "out of memory");
         goto done;
     }
@@ -388,6 +399,8 @@ static int load_from(qd_search *s, const char *dir, const char *ck, char *err, s
     if ((rc = qd_archive_load_json(apath, &a, NULL, err, errlen)))
         goto done;
     if (s->result && (rc = qd_archive_load_json(rpath, &r, NULL, err, errlen)))
+        goto done;
+    if (s->truth_all && (rc = qd_archive_load_json(tpath, &g, NULL, err, errlen)))
         goto done;
     rc = QD_EFORMAT;
     if (qd_archive_cells(a) != qd_archive_cells(s->archive) || (r && qd_archive_cells(r) != qd_archive_cells(s->result))) {
@@ -432,6 +445,14 @@ static int load_from(qd_search *s, const char *dir, const char *ck, char *err, s
         qdi_set_error(err, errlen, "%s: scheduler state missing or wrong", spath);
         goto done;
     }
+    if (s->ev->type->load) {
+        s->ev->error[0] = '\0';
+        if (s->ev->type->load(s->ev, field(st, "evaluator")) != QD_OK) {
+            qdi_set_error(err, errlen, "%s: evaluator (%s): %s", spath, s->ev->type->name,
+                          s->ev->error[0] ? s->ev->error : "state cannot be read");
+            goto done;
+        }
+    }
     if (u64_field(st, "metrics_rows", &nrows)) {
         qdi_set_error(err, errlen, "%s: metrics_rows missing", spath);
         goto done;
@@ -456,10 +477,17 @@ static int load_from(qd_search *s, const char *dir, const char *ck, char *err, s
         s->result = r;
         r = NULL;
     }
+    if (g) {
+        qd_archive_free(s->truth_all);
+        s->truth_all = g;
+        g = NULL;
+    }
     rc = QD_OK;
 done:
     qd_archive_free(a);
     qd_archive_free(r);
+    qd_archive_free(g);
+    free(tpath);
     cJSON_Delete(st);
     free(text);
     free(spath);

@@ -6,12 +6,14 @@
  * checkpoints cost more and more as a run grows (every iteration's row at
  * every checkpoint). */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "search_internal.h"
 
-#define METRICS_FIELDS 16
+#define METRICS_FIELDS 22
+#define METRICS_FIELDS_V1 16 /* journals written before the ground-truth columns */
 
 static void metrics_values(const qd_metrics *r, double *v)
 {
@@ -19,7 +21,9 @@ static void metrics_values(const qd_metrics *r, double *v)
                                 (double)r->new_cells, (double)r->improved, (double)r->stats.cells,
                                 (double)r->stats.filled, r->stats.coverage, r->stats.qd_score,
                                 r->stats.norm_qd_score, r->stats.obj_max, r->stats.obj_mean, r->seconds,
-                                (double)r->llm_requests, (double)r->llm_failures, (double)r->llm_tokens};
+                                (double)r->llm_requests, (double)r->llm_failures, (double)r->llm_tokens,
+                                r->truth_qd_score, r->truth_coverage, r->truth_all_qd_score,
+                                r->truth_all_coverage, r->rebuild_coverage_before, r->rebuild_coverage_after};
     memcpy(v, x, sizeof x);
 }
 
@@ -41,6 +45,12 @@ static void metrics_from(qd_metrics *r, const double *v)
     r->llm_requests = (uint64_t)v[13];
     r->llm_failures = (uint64_t)v[14];
     r->llm_tokens = (uint64_t)v[15];
+    r->truth_qd_score = v[16];
+    r->truth_coverage = v[17];
+    r->truth_all_qd_score = v[18];
+    r->truth_all_coverage = v[19];
+    r->rebuild_coverage_before = v[20];
+    r->rebuild_coverage_after = v[21];
 }
 
 /* Appends the rows not yet in the journal of dir (a new journal for a run
@@ -96,14 +106,23 @@ int qdi_checkpoint_journal_load(qd_search *s, const char *path, size_t n, char *
         char *p = line, *end;
         qd_metrics row = {0};
         size_t k;
+        for (k = 0; k < METRICS_FIELDS; k++)
+            v[k] = NAN;
         for (k = 0; k < METRICS_FIELDS; k++) {
             v[k] = strtod(p, &end);
-            if (end == p || (*end != (k + 1 < METRICS_FIELDS ? ',' : '\n')))
+            if (end == p || (*end != ',' && *end != '\n'))
                 break;
             p = end + 1;
+            if (*end == '\n') {
+                k++;
+                break;
+            }
         }
-        if (k < METRICS_FIELDS)
+        if (k != METRICS_FIELDS && k != METRICS_FIELDS_V1)
             break;
+        if (k == METRICS_FIELDS_V1)
+            for (size_t i = METRICS_FIELDS_V1; i < METRICS_FIELDS; i++)
+                v[i] = NAN;
         metrics_from(&row, v);
         if (qdi_search_push_metrics(s, &row)) {
             fclose(fp);

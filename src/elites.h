@@ -440,6 +440,30 @@ typedef struct qd_evaluator_type {
      * process it waits for. Called from the loop's thread while evaluate
      * may be running in w's thread, so it must be safe against it. */
     void (*cancel)(const qd_evaluator *ev, qd_worker *w);
+    /* Optional: the ground-truth measures of the problem (the arm's end
+     * effector) when the search runs on other ones (learned measures):
+     * truth_space fills out (qd_space_init'd by the callee; the caller frees
+     * it) with their number, ranges and names (QD_ENOTFOUND: this instance
+     * has none); truth writes them for an
+     * evaluated solution into g. Both run on the loop's thread. The loop
+     * then reports QD score and coverage in that space (metrics.csv, the
+     * summary). */
+    int (*truth_space)(const qd_evaluator *ev, qd_space *out);
+    int (*truth)(const qd_evaluator *ev, const qd_solution *sol, double *g);
+    /* Optional: called on the loop's thread before iteration `iteration`
+     * (1-based) runs, with the search archive (read only). It may learn new
+     * measures (QDHF's online rounds): it then updates ev->space's measure
+     * ranges and sets *rebuild, and the loop moves every elite into a fresh
+     * archive with the new ranges, its measures from remeasure. Errors go in
+     * ev->error. Only evaluators that set ev->remeasures at init do this. */
+    int (*iterate)(qd_evaluator *ev, const qd_archive *a, uint64_t iteration, int *rebuild);
+    int (*remeasure)(const qd_evaluator *ev, const qd_solution *sol, double *measures);
+    /* Optional: checkpoint state (what iterate learnt). */
+    int (*save)(const qd_evaluator *ev, cJSON *out);
+    int (*load)(qd_evaluator *ev, const cJSON *in);
+    /* Optional: what the saved archive.json records about the evaluator
+     * (QDHF: the projection in use and each round's training), into out. */
+    int (*describe)(const qd_evaluator *ev, cJSON *out);
 } qd_evaluator_type;
 
 struct qd_evaluator {
@@ -448,6 +472,8 @@ struct qd_evaluator {
     qd_space space;
     char error[512];
     qd_llm *llm; /* the search's LLM client, set before init (NULL: none) */
+    uint64_t seed;  /* the run's seed, set before init (1 outside a search) */
+    int remeasures; /* set by init: iterate may change the measures */
 };
 
 /* Builds an evaluator from its config section. The caller owns *out. */
@@ -648,6 +674,14 @@ typedef struct qd_metrics {
     qd_archive_stats stats;
     double seconds;       /* wall time since the search started */
     uint64_t llm_requests, llm_failures, llm_tokens; /* LLM client totals so far (0 without one) */
+    /* With ground-truth measures (qd_evaluator_type.truth), NaN without:
+     * the result archive's elites re-binned in the ground-truth grid
+     * ("archive solutions") and every solution evaluated so far binned there
+     * ("all solutions"): normalised QD score and coverage. */
+    double truth_qd_score, truth_coverage, truth_all_qd_score, truth_all_coverage;
+    /* When the measures were re-learned before this iteration (online
+     * QDHF): the archive's coverage before and after the rebuild; NaN else. */
+    double rebuild_coverage_before, rebuild_coverage_after;
 } qd_metrics;
 
 /* Run-wide counts: jobs asked, evaluated (successfully) and failed; cells

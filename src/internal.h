@@ -144,9 +144,10 @@ extern const qd_evaluator_type qdi_evaluator_command;
 extern const qd_evaluator_type qdi_evaluator_nas;
 
 /* Builds a mutator or evaluator that may use the search's LLM client (llm
- * may be NULL); qd_mutator_new / qd_evaluator_new pass NULL. */
+ * may be NULL); qd_mutator_new / qd_evaluator_new pass NULL (and seed 1
+ * for the evaluator's ev->seed). */
 int qdi_mutator_new(qd_config *cfg, const qd_space *space, size_t index, uint64_t seed, qd_llm *llm,
                     qd_mutator **out);
-int qdi_evaluator_new(qd_config *cfg, qd_llm *llm, qd_evaluator **out);
+int qdi_evaluator_new(qd_config *cfg, qd_llm *llm, uint64_t seed, qd_evaluator **out);
 
 #endif

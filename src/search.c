@@ -147,6 +147,25 @@ static int build_result_archive(qd_search *s, qd_config *cfg)
     return QD_OK;
 }
 
+/* An evaluator whose measures change during the run (online QDHF) needs
+ * batch mode (no job may be in flight when they change) and a grid
+ * archive (its cells are rebuilt from the new measure ranges). */
+static int check_relearn(qd_search *s, qd_config *cfg)
+{
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(qd_archive_description(s->archive), "type"));
+    if (!s->ev->remeasures)
+        return QD_OK;
+    if (!s->ev->type->iterate || !s->ev->type->remeasure)
+        return qd_config_fail(cfg, "evaluator", "\"%s\" changes its measures but has no iterate / remeasure hook",
+                              s->ev->type->name);
+    if (s->async)
+        return qd_config_fail(cfg, "mode", "must be \"batch\": the evaluator re-learns its measures during the run");
+    if (!type || strcmp(type, "grid") != 0)
+        return qd_config_fail(cfg, "archive", "type must be \"grid\": the evaluator re-learns its measures during "
+                                              "the run and the archive is rebuilt over the new ranges");
+    return QD_OK;
+}
+
 /* Builds every mutator; an entry with "count": k stands for k instances
  * (pyribs' num_emitters), each with its own RNG stream. */
 static int build_mutators(qd_search *s, qd_config *cfg)
@@ -321,6 +340,7 @@ int qd_search_new(qd_config *cfg, qd_search **out)
         return qd_config_fail(cfg, NULL, "out of memory");
     s->cfg = cfg;
     s->grace = 30;
+    s->rebuild_before = s->rebuild_after = NAN;
     if (qd_config_int(cfg, "seed", &seed, ">= 0") || qd_config_int(cfg, "iterations", &iterations, ">= 1") ||
         qd_config_string(cfg, "name", &name) || qd_config_string(cfg, "description", &description) ||
         qd_config_int(cfg, "workers", &workers, ">= 0 <= 4096") || read_mode(s, cfg))
@@ -331,9 +351,9 @@ int qd_search_new(qd_config *cfg, qd_search **out)
     s->seed = (uint64_t)seed;
     s->iterations = (uint64_t)iterations;
     if (read_output(s, cfg) || read_llm(s, cfg) || qd_config_object(cfg, "evaluator", 1, &ec) ||
-        qdi_evaluator_new(ec, s->llm, &s->ev) ||
+        qdi_evaluator_new(ec, s->llm, s->seed, &s->ev) ||
         qd_config_object(cfg, "archive", 1, &ac) || qd_archive_new(ac, &s->ev->space, &s->archive) ||
-        build_result_archive(s, cfg) || build_mutators(s, cfg) ||
+        build_result_archive(s, cfg) || qdi_truth_new(s, cfg) || check_relearn(s, cfg) || build_mutators(s, cfg) ||
         qdi_scheduler_new(cfg, s->nmutators, &s->scheduler) || qd_config_check_keys(cfg))
         goto fail;
     if (s->async && qdi_scheduler_bandit(s->scheduler)) {
@@ -376,6 +396,7 @@ void qd_search_free(qd_search *s)
     qd_archive_free(s->archive);
     qd_archive_free(s->result);
     qd_config_free(s->result_cfg);
+    qdi_truth_free(s);
     qd_evaluator_free(s->ev);
     qd_llm_free(s->llm); /* after its sessions and the plug-ins that hold it */
     free(s->jobs);
@@ -563,6 +584,8 @@ int qd_search_step(qd_search *s)
     int rc;
     if (qd_search_done(s))
         return QD_OK;
+    if (!s->async && (rc = qdi_search_relearn(s)))
+        return rc;
     if (s->async) {
         /* QD_EINTR: stopped before anything came back; no iteration to
          * record (the caller saves what is done, as in batch mode) */
@@ -574,6 +597,8 @@ int qd_search_step(qd_search *s)
         if ((rc = run_jobs(s)))
             return rc;
         rc = tell_all(s, &row);
+        if (rc == QD_OK)
+            rc = qdi_truth_observe(s);
         for (size_t j = 0; j < s->nrun; j++)
             qd_solution_clear(&s->jobs[j].sol);
         if (rc) {
@@ -587,6 +612,10 @@ int qd_search_step(qd_search *s)
     row.evaluations = s->counts.evaluated;
     row.failed = s->counts.failed;
     qd_archive_stats_get(qd_search_result_archive(s), &row.stats);
+    if ((rc = qdi_truth_metrics(s, &row)))
+        return rc;
+    row.rebuild_coverage_before = s->async ? NAN : s->rebuild_before;
+    row.rebuild_coverage_after = s->async ? NAN : s->rebuild_after;
     row.seconds = qdi_search_elapsed(s);
     if (s->llm) {
         qd_llm_stats st;

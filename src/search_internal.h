@@ -69,6 +69,15 @@ struct qd_search {
     char last_failure[512];        /* the reason of the last failed job */
     char **failure_lines; /* failures.jsonl rows */
     size_t nfailure_lines, capfailure_lines;
+    /* ground truth (qd_evaluator_type.truth; search_truth.c) */
+    qd_archive *truth_all;  /* every evaluated solution, binned by its true measures (NULL: none) */
+    qd_config *truth_cfg;   /* its config when the run's config has no "truth_archive" */
+    qd_space truth_space;
+    double *truth_g;        /* one solution's true measures */
+    double *truth_best;     /* per cell of truth_all: the best re-binned elite */
+    long truth_every;       /* iterations between archive-solutions numbers */
+    /* the measures re-learned before the coming iteration (search_rebuild.c) */
+    double rebuild_before, rebuild_after; /* coverage; NaN when none */
     char error[1024];
 };
 
@@ -91,6 +100,19 @@ int qdi_search_async_step(qd_search *s, qd_metrics *row);
 /* The header of archive.json (version, seed, the config with credentials
  * redacted, counts); the caller owns it. NULL when out of memory. */
 cJSON *qdi_search_header(const qd_search *s);
+/* Sets up the ground-truth archive when the evaluator has true measures
+ * ("truth_archive" in the config, default a grid of 50 bins per measure
+ * over their ranges). */
+int qdi_truth_new(qd_search *s, qd_config *cfg);
+void qdi_truth_free(qd_search *s);
+/* Bins the iteration's successful solutions by their true measures. */
+int qdi_truth_observe(qd_search *s);
+/* Fills row's truth_* fields (NaN without ground truth). */
+int qdi_truth_metrics(qd_search *s, qd_metrics *row);
+/* Before an iteration: lets the evaluator re-learn its measures and, when
+ * it did, moves the elites into fresh archives (search_rebuild.c). */
+int qdi_search_relearn(qd_search *s);
+
 /* Records a failed job (reason counted by kind, row kept for failures.jsonl). */
 int qdi_search_record_failure(qd_search *s, qd_job *job);
 /* Appends a metrics row. */

@@ -3,6 +3,7 @@
  * per iteration) and failures.jsonl (one row per failed job). Each file is
  * written atomically, so a run stopped at any moment leaves complete files. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,6 +71,25 @@ cJSON *qdi_search_header(const qd_search *s)
     cJSON_AddStringToObject(h, "elites_version", qd_version());
     cJSON_AddNumberToObject(h, "seed", (double)s->seed);
     cJSON_AddItemToObject(h, "config", qdi_redacted_copy(qd_config_json(s->cfg)));
+    if (s->ev->type->describe) {
+        cJSON *e = cJSON_AddObjectToObject(h, "evaluator");
+        if (!e || s->ev->type->describe(s->ev, e) != QD_OK) {
+            cJSON_Delete(h);
+            return NULL;
+        }
+    }
+    if (s->truth_all && s->nhistory) {
+        const qd_metrics *r = &s->history[s->nhistory - 1];
+        cJSON *t = cJSON_AddObjectToObject(h, "ground_truth");
+        if (t && !isnan(r->truth_qd_score)) {
+            cJSON_AddNumberToObject(t, "archive_qd_score", r->truth_qd_score);
+            cJSON_AddNumberToObject(t, "archive_coverage", r->truth_coverage);
+        }
+        if (t && !isnan(r->truth_all_qd_score)) {
+            cJSON_AddNumberToObject(t, "all_qd_score", r->truth_all_qd_score);
+            cJSON_AddNumberToObject(t, "all_coverage", r->truth_all_coverage);
+        }
+    }
     c = cJSON_AddObjectToObject(h, "counts");
     if (c) {
         cJSON_AddNumberToObject(c, "iterations", (double)s->counts.iterations);
@@ -83,6 +103,16 @@ cJSON *qdi_search_header(const qd_search *s)
     return h;
 }
 
+/* A number for a CSV cell, or "" for NaN (no value this row). */
+static const char *number_or_empty(char *buf, double v)
+{
+    if (isnan(v)) {
+        buf[0] = '\0';
+        return buf;
+    }
+    return qdi_format_double(buf, v);
+}
+
 static int save_metrics(const qd_search *s, const char *path, char *err, size_t errlen)
 {
     qdi_atomic_file f;
@@ -93,7 +123,9 @@ static int save_metrics(const qd_search *s, const char *path, char *err, size_t 
     fputs("iteration,evaluations,failed,new,improved,filled,coverage,qd_score,norm_qd_score,obj_max,obj_mean,"
           "seconds",
           f.fp);
-    fputs(s->llm ? ",llm_requests,llm_failures,llm_tokens\n" : "\n", f.fp);
+    fputs(s->llm ? ",llm_requests,llm_failures,llm_tokens" : "", f.fp);
+    fputs(s->truth_all ? ",truth_qd_score,truth_coverage,truth_all_qd_score,truth_all_coverage" : "", f.fp);
+    fputs(s->ev->remeasures ? ",rebuild_coverage_before,rebuild_coverage_after\n" : "\n", f.fp);
     for (size_t i = 0; i < s->nhistory; i++) {
         const qd_metrics *r = &s->history[i];
         fprintf(f.fp, "%llu,%llu,%llu,%llu,%llu,%zu,%s,%s,%s,%s,%s,%.3f", (unsigned long long)r->iteration,
@@ -106,6 +138,12 @@ static int save_metrics(const qd_search *s, const char *path, char *err, size_t 
         if (s->llm)
             fprintf(f.fp, ",%llu,%llu,%llu", (unsigned long long)r->llm_requests,
                     (unsigned long long)r->llm_failures, (unsigned long long)r->llm_tokens);
+        if (s->truth_all)
+            fprintf(f.fp, ",%s,%s,%s,%s", number_or_empty(a, r->truth_qd_score), number_or_empty(b, r->truth_coverage),
+                    number_or_empty(c, r->truth_all_qd_score), number_or_empty(d, r->truth_all_coverage));
+        if (s->ev->remeasures)
+            fprintf(f.fp, ",%s,%s", number_or_empty(a, r->rebuild_coverage_before),
+                    number_or_empty(b, r->rebuild_coverage_after));
         fputc('\n', f.fp);
     }
     return qdi_atomic_commit(&f, err, errlen);

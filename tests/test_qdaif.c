@@ -116,7 +116,7 @@ static int judge_new(judge *j, const char *model, const char *fields)
     qd_config *lc, *ec;
     qd_config_object(j->cfg, "llm", 1, &lc);
     qd_config_object(j->cfg, "evaluator", 1, &ec);
-    if (qd_llm_new(lc, 1, &j->llm) != QD_OK || qdi_evaluator_new(ec, j->llm, &j->ev) != QD_OK)
+    if (qd_llm_new(lc, 1, &j->llm) != QD_OK || qdi_evaluator_new(ec, j->llm, 1, &j->ev) != QD_OK)
         return -1;
     j->w.rng = gsl_rng_alloc(gsl_rng_mt19937);
     return qd_llm_session_new(j->llm, 0, &j->w.llm);

@@ -235,7 +235,7 @@ static void test_config_errors_name_the_field(void)
         {"{\"evaluator\": {\"type\": \"qdhf\"}, \"archive\": {}, \"mutators\": []}", "test.json: evaluator.base is required"},
         {"{\"evaluator\": {\"type\": \"qdhf\", \"base\": {\"type\": \"arm\"}, \"features\": \"pixels\"}, \"archive\": {},"
          " \"mutators\": []}",
-         "test.json: evaluator.features must be one of \"genome\", \"arm\", got \"pixels\""},
+         "test.json: evaluator.features must be one of \"genome\", \"arm\", \"text\", \"embeddings\", got \"pixels\""},
         {"{\"evaluator\": {\"type\": \"qdhf\", \"base\": {\"type\": \"arm\"}, \"triplets\": 50, \"ranges\": [1, 0]},"
          " \"archive\": {}, \"mutators\": []}",
          "test.json: evaluator.ranges must be [low, high] or one [low, high] per latent measure (2), with low < high"},

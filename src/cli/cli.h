@@ -10,6 +10,7 @@ int cli_export(int argc, char **argv);
 int cli_rescore(int argc, char **argv);
 int cli_plot(int argc, char **argv);
 int cli_compare(int argc, char **argv);
+int cli_judge(int argc, char **argv);
 
 /* A run folder read by plot, compare and export --compare (runs.c). */
 typedef struct cli_run_dir {

@@ -22,6 +22,7 @@ static void usage(FILE *fp)
             "  plot RUN...          QD score, coverage and best objective against evaluations\n"
             "                       of several runs in one SVG, -o OUT.svg (seeds: mean, band)\n"
             "  compare RUN...       a table of the runs' final figures (seeds: mean ± sd)\n"
+            "  judge OUTDIR         answer QDHF's triplet questions about a run's texts\n"
             "\n"
             "options:\n"
             "  -h, --help           show this help (elites <command> --help for a command)\n"
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
         return cli_plot(argc - 1, argv + 1);
     if (strcmp(argv[1], "compare") == 0)
         return cli_compare(argc - 1, argv + 1);
+    if (strcmp(argv[1], "judge") == 0)
+        return cli_judge(argc - 1, argv + 1);
     fprintf(stderr, "elites: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

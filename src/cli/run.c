@@ -128,6 +128,15 @@ static void summary(const qd_search *s, const char *outdir, double seconds, int 
            base_iteration ? " since the resume" : "");
     printf("archive: %zu of %zu cells filled (coverage %.2f%%), QD score %.6g (normalised %.4g), best %.6g, mean %.6g\n",
            st.filled, st.cells, 100.0 * st.coverage, st.qd_score, st.norm_qd_score, st.obj_max, st.obj_mean);
+    const qd_metrics *last = qd_search_last_metrics(s);
+    if (last && !isnan(last->truth_qd_score)) {
+        printf("ground truth: archive solutions QD score %.4g (coverage %.2f%%)", last->truth_qd_score,
+               100.0 * last->truth_coverage);
+        if (!isnan(last->truth_all_qd_score))
+            printf(", all solutions QD score %.4g (coverage %.2f%%)", last->truth_all_qd_score,
+                   100.0 * last->truth_all_coverage);
+        putchar('\n');
+    }
     printf("inserted: %llu new cells, %llu improvements, %llu not added\n", (unsigned long long)c->new_cells,
            (unsigned long long)c->improved, (unsigned long long)c->not_added);
     if (qd_search_async(s))

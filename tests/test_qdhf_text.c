@@ -1,0 +1,253 @@
+/* test_qdhf_text.c - text QDHF: the built-in embedder
+ * (evaluators/text_embedder.c) is deterministic, unit-length and puts
+ * similar texts closer than unrelated ones; the qdhf evaluator learns a
+ * measure from judgments keyed by text (built-in embedder, or
+ * /v1/embeddings through the LLM client and the test server), saves and
+ * reloads it with its IDF weights, and names a bad judgments line. */
+#include <math.h>
+#include <string.h>
+#include "evaluators/qdhf.h"
+#include "llmtest.h"
+
+static double dot(const double *a, const double *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+static void test_embedder_is_deterministic_and_unit_length(void)
+{
+    static const char *const corpus[] = {"the cat sat on the mat", "stocks fell on Monday", "a dog barked"};
+    qdi_text_embedder e = {0}, f = {0};
+    double a[128], b[128], z[128];
+    CU_ASSERT_EQUAL_FATAL(qdi_text_embedder_fit(&e, 128, corpus, 3), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(qdi_text_embedder_fit(&f, 128, corpus, 3), QD_OK);
+    qdi_text_embed(&e, "The cat sat on the mat.", a);
+    qdi_text_embed(&f, "The cat sat on the mat.", b);
+    CU_ASSERT(!memcmp(a, b, sizeof a));
+    CU_ASSERT_DOUBLE_EQUAL(dot(a, a, 128), 1.0, 1e-12);
+    /* case and punctuation do not matter */
+    qdi_text_embed(&e, "the CAT sat, on the mat", b);
+    CU_ASSERT(!memcmp(a, b, sizeof a));
+    /* no words: the zero vector */
+    qdi_text_embed(&e, " ,.;! ", z);
+    CU_ASSERT_EQUAL(dot(z, z, 128), 0.0);
+    qdi_text_embedder_free(&e);
+    qdi_text_embedder_free(&f);
+}
+
+static void test_similar_texts_embed_closer(void)
+{
+    static const char *const corpus[] = {
+        "the cat sat on the mat",      "a cat sat on a mat",           "quarterly revenue grew strongly",
+        "the dog chased the cat",      "bond yields rose this quarter", "the kitten slept on the mat",
+    };
+    qdi_text_embedder e = {0};
+    double v[6][512];
+    CU_ASSERT_EQUAL_FATAL(qdi_text_embedder_fit(&e, 512, corpus, 6), QD_OK);
+    for (int i = 0; i < 6; i++)
+        qdi_text_embed(&e, corpus[i], v[i]);
+    CU_ASSERT(dot(v[0], v[1], 512) > dot(v[0], v[2], 512));
+    CU_ASSERT(dot(v[0], v[5], 512) > dot(v[0], v[4], 512));
+    CU_ASSERT(dot(v[2], v[4], 512) > dot(v[2], v[3], 512));
+    /* word pieces: "cats" is nearer "cat" than "dog" is */
+    double cat[512], cats[512], dog[512];
+    qdi_text_embed(&e, "cat", cat);
+    qdi_text_embed(&e, "cats", cats);
+    qdi_text_embed(&e, "dog", dog);
+    CU_ASSERT(dot(cat, cats, 512) > dot(cat, dog, 512));
+    qdi_text_embedder_free(&e);
+}
+
+/* A text of 12 words, a fraction r of them about money, the rest animals. */
+static void mixed_text(gsl_rng *rng, double r, char *out, size_t len)
+{
+    static const char *const animals[] = {"cat", "dog", "bird", "fish", "horse", "mouse", "lion", "tiger"};
+    static const char *const money[] = {"stock", "bond", "market", "price", "trade", "bank", "fund", "loan"};
+    size_t used = 0, k = (size_t)lround(12 * r);
+    out[0] = '\0';
+    for (size_t i = 0; i < 12; i++) {
+        int m = gsl_rng_uniform(rng) * (12 - i) < (double)k;
+        k -= (size_t)m;
+        const char *w = m ? money[gsl_rng_uniform_int(rng, 8)] : animals[gsl_rng_uniform_int(rng, 8)];
+        used += (size_t)snprintf(out + used, len - used, "%s%s", i ? " " : "", w);
+    }
+}
+
+#define TEXT_CONFIG(extra)                                                                                           \
+    "{\"type\": \"qdhf\", \"base\": {\"type\": \"command\", \"argv\": [\"/bin/true\"], \"genome\": \"text\","        \
+    " \"measure_names\": [\"m\"], \"measure_lower\": 0, \"measure_upper\": 1}, \"features\": \"text\","              \
+    " \"latent\": 1, \"embedding_dim\": 128, " extra "}"
+
+/* Writes n judgments over mixed texts, answered from the mix fractions. */
+static void write_judgments(const char *path, size_t n)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    FILE *fp = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    for (size_t i = 0; i < n; i++) {
+        double r[3];
+        char t[3][256];
+        for (int j = 0; j < 3; j++) {
+            r[j] = gsl_rng_uniform(rng);
+            mixed_text(rng, r[j], t[j], sizeof t[j]);
+        }
+        fprintf(fp, "{\"ref\": \"%s\", \"x1\": \"%s\", \"x2\": \"%s\", \"closer\": %d}\n", t[0], t[1], t[2],
+                fabs(r[0] - r[2]) < fabs(r[0] - r[1]) ? 2 : 1);
+    }
+    fclose(fp);
+    gsl_rng_free(rng);
+}
+
+static double measure_of(const qd_evaluator *ev, const char *text)
+{
+    double z;
+    qd_solution s = {.text = (char *)text, .measures = &z, .m = 1};
+    CU_ASSERT_EQUAL(ev->type->remeasure(ev, &s, &z), QD_OK);
+    return z;
+}
+
+static void test_measure_learned_from_text_judgments(void)
+{
+    char *dir = qdt_tmpdir(), path[600], json[2048], arch[600];
+    qd_config *cfg, *c2;
+    qd_evaluator *ev = NULL, *back = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    snprintf(path, sizeof path, "%s/judgments.jsonl", dir);
+    write_judgments(path, 600);
+    snprintf(json, sizeof json, TEXT_CONFIG("\"judgments_file\": \"%s\""), path);
+    cfg = qdt_config(json);
+    if (qd_evaluator_new(cfg, &ev) != QD_OK)
+        fprintf(stderr, "%s\n", qd_config_error(cfg));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ev);
+    CU_ASSERT_EQUAL(ev->space.kind, QD_GENOME_TEXT);
+    const cJSON *learned = cJSON_GetObjectItem(qd_config_json(cfg), "learned");
+    /* measured 0.873 on 150 validation judgments; chance is 0.5 */
+    CU_ASSERT(cJSON_GetObjectItem(learned, "validation_accuracy")->valuedouble > 0.75);
+    /* the measure orders texts by their mix, one way or the other */
+    double all_animals = measure_of(ev, "cat dog bird fish horse mouse lion tiger cat dog bird fish");
+    double half = measure_of(ev, "cat stock dog bond bird market fish price horse trade mouse bank");
+    double all_money = measure_of(ev, "stock bond market price trade bank fund loan stock bond market price");
+    CU_ASSERT((all_animals < half && half < all_money) || (all_animals > half && half > all_money));
+    /* saved with its IDF weights and reloaded, it measures the same */
+    cJSON *d = cJSON_CreateObject();
+    CU_ASSERT_EQUAL_FATAL(ev->type->describe(ev, d), QD_OK);
+    char *text = cJSON_Print(d);
+    snprintf(arch, sizeof arch, "%s/projection.json", dir);
+    FILE *fp = fopen(arch, "w");
+    fputs(text, fp);
+    fclose(fp);
+    free(text);
+    cJSON_Delete(d);
+    snprintf(json, sizeof json, TEXT_CONFIG("\"projection_file\": \"%s\""), arch);
+    c2 = qdt_config(json);
+    if (qd_evaluator_new(c2, &back) != QD_OK)
+        fprintf(stderr, "%s\n", qd_config_error(c2));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+    CU_ASSERT_EQUAL(measure_of(back, "a cat and a bank"), measure_of(ev, "a cat and a bank"));
+    qd_evaluator_free(ev);
+    qd_evaluator_free(back);
+    qd_config_free(cfg);
+    qd_config_free(c2);
+    /* a bad line is named with its file and number */
+    fp = fopen(path, "a");
+    fputs("{\"ref\": \"a cat\", \"x1\": 3, \"x2\": \"a dog\", \"closer\": 1}\n", fp);
+    fclose(fp);
+    snprintf(json, sizeof json, TEXT_CONFIG("\"judgments_file\": \"%s\""), path);
+    cfg = qdt_config(json);
+    CU_ASSERT_EQUAL(qd_evaluator_new(cfg, &ev), QD_EINVAL);
+    char want[1024];
+    snprintf(want, sizeof want, "test.json: judgments_file %s line 601: \"x1\" must be a text", path);
+    CU_ASSERT_STRING_EQUAL(qd_config_error(cfg), want);
+    qd_config_free(cfg);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
+static void test_measure_learned_from_llm_embeddings(void)
+{
+    char *dir = qdt_tmpdir(), path[600], json[4096];
+    qdt_server srv;
+    qd_config *cfg, *lc, *ec;
+    qd_llm *llm = NULL;
+    qd_evaluator *ev = NULL;
+    qd_worker w = {0};
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&srv, NULL, NULL), 0);
+    snprintf(path, sizeof path, "%s/judgments.jsonl", dir);
+    write_judgments(path, 300);
+    snprintf(json, sizeof json,
+             "{\"llm\": {\"url\": \"%s\", \"model\": \"m\"}, \"evaluator\": {\"type\": \"qdhf\", \"base\":"
+             " {\"type\": \"command\", \"argv\": [\"/bin/true\"], \"genome\": \"text\", \"measure_names\": [\"m\"],"
+             " \"measure_lower\": 0, \"measure_upper\": 1}, \"features\": \"embeddings\", \"latent\": 1,"
+             " \"judgments_file\": \"%s\"}}",
+             srv.url, path);
+    cfg = qdt_config(json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    qd_config_object(cfg, "llm", 1, &lc);
+    qd_config_object(cfg, "evaluator", 1, &ec);
+    CU_ASSERT_EQUAL_FATAL(qd_llm_new(lc, 1, &llm), QD_OK);
+    if (qdi_evaluator_new(ec, llm, 1, &ev) != QD_OK)
+        fprintf(stderr, "%s\n", qd_config_error(cfg));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ev);
+    const qdhf *q = ev->state;
+    CU_ASSERT_EQUAL(q->d, 16); /* the test server's embeddings */
+    CU_ASSERT_EQUAL(q->n, 300);
+    /* the server hashes words into 16 buckets: the mix is learnable */
+    const cJSON *learned = cJSON_GetObjectItem(qd_config_json(ec), "learned");
+    CU_ASSERT(cJSON_GetObjectItem(learned, "validation_accuracy")->valuedouble > 0.7);
+    /* a worker embeds a candidate through its own session */
+    double z = NAN;
+    qd_solution sol = {.text = "stock bond market price", .measures = &z, .m = 1};
+    CU_ASSERT_EQUAL_FATAL(qd_llm_session_new(llm, 1, &w.llm), QD_OK);
+    w.rng = gsl_rng_alloc(gsl_rng_mt19937);
+    CU_ASSERT_EQUAL_FATAL(ev->type->worker_init(ev, &w), QD_OK);
+    qdhf_worker *qw = w.eval_state;
+    CU_ASSERT_EQUAL(qdi_qdhf_solution_features(q, &sol, w.llm, qw->f, w.error, sizeof w.error), QD_OK);
+    CU_ASSERT_EQUAL(ev->type->remeasure(ev, &sol, &z), QD_OK);
+    CU_ASSERT(isfinite(z));
+    ev->type->worker_fini(ev, &w);
+    gsl_rng_free(w.rng);
+    qd_llm_session_free(w.llm);
+    qd_evaluator_free(ev);
+    qd_llm_free(llm);
+    qd_config_free(cfg);
+    qdt_server_stop(&srv);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
+static void test_text_config_errors_name_the_field(void)
+{
+    static const struct {
+        const char *json, *msg;
+    } cases[] = {
+        {TEXT_CONFIG("\"triplets\": 10"),
+         "test.json: features \"text\" learns offline from a judgments_file (or loads a projection_file)"},
+        {"{\"type\": \"qdhf\", \"base\": {\"type\": \"arm\"}, \"features\": \"text\", \"judgments_file\": \"x\"}",
+         "test.json: features \"text\" needs a base with a text genome"},
+    };
+    for (size_t i = 0; i < QDI_ARRAY_LEN(cases); i++) {
+        qd_config *c = qdt_config(cases[i].json);
+        qd_evaluator *ev = NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+        CU_ASSERT_EQUAL(qd_evaluator_new(c, &ev), QD_EINVAL);
+        if (strcmp(qd_config_error(c), cases[i].msg))
+            fprintf(stderr, "\n  got:    %s\n  wanted: %s\n", qd_config_error(c), cases[i].msg);
+        CU_ASSERT_STRING_EQUAL(qd_config_error(c), cases[i].msg);
+        qd_config_free(c);
+    }
+}
+
+static const qdt_test tests[] = {
+    {"embedder is deterministic and unit length", test_embedder_is_deterministic_and_unit_length},
+    {"similar texts embed closer", test_similar_texts_embed_closer},
+    {"measure learned from text judgments", test_measure_learned_from_text_judgments},
+    {"measure learned from llm embeddings", test_measure_learned_from_llm_embeddings},
+    {"text config errors name the field", test_text_config_errors_name_the_field},
+    {NULL, NULL},
+};
+
+QDT_MAIN("qdhf_text", tests)
