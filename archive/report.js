@@ -331,29 +331,35 @@
       for (i = 0; i < N; i++) slotOf[CELL[i]] = i;
       var px = new Float32Array(K), py = new Float32Array(K);
       for (k = 0; k < K; k++) { px[k] = axisPos(X, C[k * M + X]) * w; py[k] = (1 - axisPos(Y, C[k * M + Y])) * h; }
-      var BG = Math.max(1, Math.ceil(Math.sqrt(K / 2))), bw = w / BG, bh = h / BG, buckets = [];
-      for (k = 0; k < BG * BG; k++) buckets.push([]);
+      /* centroids bucketed on a BG x BG grid, as flat arrays (start, items) */
+      var BG = Math.max(1, Math.ceil(Math.sqrt(K / 2))), bw = w / BG, bh = h / BG;
+      var bstart = new Int32Array(BG * BG + 1), bitems = new Int32Array(K), bof = new Int32Array(K);
       for (k = 0; k < K; k++) {
         var bxk = Math.min(BG - 1, Math.max(0, Math.floor(px[k] / bw))), byk = Math.min(BG - 1, Math.max(0, Math.floor(py[k] / bh)));
-        buckets[byk * BG + bxk].push(k);
+        bof[k] = byk * BG + bxk;
+        bstart[bof[k] + 1]++;
       }
+      for (k = 0; k < BG * BG; k++) bstart[k + 1] += bstart[k];
+      var fillp = bstart.slice(0, BG * BG);
+      for (k = 0; k < K; k++) bitems[fillp[bof[k]]++] = k;
       var nearest = function (x, y) {
         var cx = Math.min(BG - 1, Math.max(0, Math.floor(x / bw))), cy = Math.min(BG - 1, Math.max(0, Math.floor(y / bh)));
-        var bestk = -1, bd = Infinity;
+        var bestk = -1, bd = Infinity, side = Math.min(bw, bh);
         for (var r = 0; r < BG; r++) {
-          for (var yy = cy - r; yy <= cy + r; yy++) {
-            if (yy < 0 || yy >= BG) continue;
-            for (var xx = cx - r; xx <= cx + r; xx++) {
-              if (xx < 0 || xx >= BG || (Math.abs(xx - cx) !== r && Math.abs(yy - cy) !== r)) continue;
-              var bk = buckets[yy * BG + xx];
-              for (var j = 0; j < bk.length; j++) {
-                var dx = px[bk[j]] - x, dy = py[bk[j]] - y, d = dx * dx + dy * dy;
-                if (d < bd) { bd = d; bestk = bk[j]; }
+          var y0 = Math.max(0, cy - r), y1 = Math.min(BG - 1, cy + r);
+          for (var yy = y0; yy <= y1; yy++) {
+            var edgeRow = yy === cy - r || yy === cy + r, x0 = Math.max(0, cx - r), x1 = Math.min(BG - 1, cx + r);
+            for (var xx = x0; xx <= x1; xx += edgeRow || xx === cx + r ? 1 : Math.max(1, x1 - xx)) {
+              if (!edgeRow && xx !== cx - r && xx !== cx + r) continue;
+              var b = yy * BG + xx;
+              for (var j = bstart[b], je = bstart[b + 1]; j < je; j++) {
+                var kk = bitems[j], dx = px[kk] - x, dy = py[kk] - y, d = dx * dx + dy * dy;
+                if (d < bd) { bd = d; bestk = kk; }
               }
             }
           }
           /* the ring just searched bounds every cell beyond it */
-          if (bestk >= 0 && r * Math.min(bw, bh) >= Math.sqrt(bd)) break;
+          if (bestk >= 0 && r * side >= Math.sqrt(bd)) break;
         }
         return bestk;
       };

@@ -115,10 +115,11 @@ static int curve_build(curve *c, const qd_run_series *runs, const size_t *member
     c->n = u ? (u - 1) / stride + 1 + ((u - 1) % stride != 0) : 0;
     if (!(c->x = malloc((c->n + 1) * sizeof *c->x)))
         goto done;
-    for (int p = 0; p < PANELS; p++)
-        if (!(c->mean[p] = malloc((c->n + 1) * sizeof(double))) || !(c->lo[p] = malloc((c->n + 1) * sizeof(double))) ||
-            !(c->hi[p] = malloc((c->n + 1) * sizeof(double))))
+    for (int p = 0; p < PANELS; p++) {
+        size_t bytes = (c->n + 1) * sizeof(double);
+        if (!(c->mean[p] = malloc(bytes)) || !(c->lo[p] = malloc(bytes)) || !(c->hi[p] = malloc(bytes)))
             goto done;
+    }
     for (size_t q = 0; q < c->n; q++) {
         size_t i = q * stride < u ? q * stride : u - 1;
         c->x[q] = xs[i];

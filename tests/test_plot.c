@@ -364,7 +364,7 @@ static void real_runs(const char *dir)
                        " \"archive\": {\"type\": \"grid\", \"dims\": [{\"bins\": 8}, {\"bins\": 8}]},"
                        " \"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.5, \"batch\": 16}]}\n");
     for (int seed = 1; seed <= 2; seed++) {
-        char s[8];
+        char s[16];
         snprintf(s, sizeof s, "%d", seed);
         snprintf(out, sizeof out, "%s/s%d", dir, seed);
         const char *args[] = {"run", config, "--seed", s, "-o", out, "-q", NULL};
@@ -432,7 +432,8 @@ static void test_run_heatmap_range_from_config(void)
     const char *bad[] = {"run", config, "-o", out, "-q", "--set", "output.heatmap_range=[3,3]", NULL};
     r = cli(dir, bad);
     CU_ASSERT_EQUAL(r.status, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "output.heatmap_range must be two numbers [LO, HI] with LO < HI, got [3,3]\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(r.err, "output.heatmap_range must be two numbers [LO, HI] with LO < HI, got [3,3]\n"));
     cli_free(&r);
     qdt_rmdir(dir);
     free(dir);
