@@ -9,10 +9,12 @@
  * ratios). Not part of make check.
  *
  * usage: bench_rng [--draws N] [--reps R] [--iterations I] [--no-search]
- *                  [--only seed-mt|seed-xoshiro|normal-mt|normal-xoshiro]
+ *                  [--only seed-mt|seed-xoshiro|normal-mt|normal-xoshiro|fill-xoshiro|
+ *                          quick-mt|quick-xoshiro|cma-mt|cma-xoshiro]
  *   run from the source folder (it reads examples/). --only runs one loop
- *   of N operations and prints nothing else: for callgrind, whose
- *   instruction count per operation is (Ir(2N) - Ir(N)) / N.
+ *   of N operations (or one search of I iterations) and prints nothing
+ *   else: for callgrind, whose instruction count per operation is
+ *   (Ir(2N) - Ir(N)) / N (per evaluation: the same over 2I and I).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +46,7 @@ static double seed_ns(const gsl_rng_type *type, long n)
     return 1e9 * t / (double)n;
 }
 
-enum { NORMAL_QD, NORMAL_GSL_ZIGGURAT, NORMAL_GSL_POLAR };
+enum { NORMAL_QD, NORMAL_GSL_ZIGGURAT, NORMAL_GSL_POLAR, NORMAL_QD_FILL };
 
 /* ns per N(0, 1) draw. */
 static double normal_ns(const gsl_rng_type *type, int which, long n)
@@ -59,9 +61,15 @@ static double normal_ns(const gsl_rng_type *type, int which, long n)
     else if (which == NORMAL_GSL_ZIGGURAT)
         for (long i = 0; i < n; i++)
             acc += gsl_ran_gaussian_ziggurat(r, 1.0);
-    else
+    else if (which == NORMAL_GSL_POLAR)
         for (long i = 0; i < n; i++)
             acc += gsl_ran_gaussian(r, 1.0);
+    else
+        for (long i = 0; i < n; i += 1000) {
+            double z[1000];
+            qd_ran_gaussian_fill(r, 1.0, z, 1000);
+            acc += z[0];
+        }
     double t = cpu_seconds() - t0;
     sink = acc;
     gsl_rng_free(r);
@@ -99,8 +107,20 @@ done:
     return rate;
 }
 
-static int only(const char *what, long n)
+static const struct {
+    const char *name, *path, *dim;
+} jobs[] = {
+    {"Quick-start MAP-Elites n=20", "examples/sphere.json", NULL},
+    {"CMA-ME n=20", "examples/sphere-cma-me.json", "evaluator.dim=20"},
+};
+
+static int only(const char *what, long n, long iterations)
 {
+    static const char *const searches[] = {"quick-mt", "quick-xoshiro", "cma-mt", "cma-xoshiro"};
+    for (int k = 0; k < 4; k++)
+        if (!strcmp(what, searches[k]))
+            return search_rate(jobs[k / 2].path, k % 2 ? "rng=xoshiro256++" : "rng=mt19937", jobs[k / 2].dim,
+                               iterations) < 0;
     if (!strcmp(what, "seed-mt"))
         seed_ns(gsl_rng_mt19937, n);
     else if (!strcmp(what, "seed-xoshiro"))
@@ -109,8 +129,11 @@ static int only(const char *what, long n)
         normal_ns(gsl_rng_mt19937, NORMAL_GSL_ZIGGURAT, n);
     else if (!strcmp(what, "normal-xoshiro"))
         normal_ns(qd_rng_xoshiro256pp, NORMAL_QD, n);
+    else if (!strcmp(what, "fill-xoshiro"))
+        normal_ns(qd_rng_xoshiro256pp, NORMAL_QD_FILL, n);
     else {
-        fprintf(stderr, "bench_rng: --only %s: not one of seed-mt, seed-xoshiro, normal-mt, normal-xoshiro\n", what);
+        fprintf(stderr, "bench_rng: --only %s: not one of seed-mt, seed-xoshiro, normal-mt, normal-xoshiro, fill-xoshiro, "
+                "quick-mt, quick-xoshiro, cma-mt, cma-xoshiro\n", what);
         return 2;
     }
     return 0;
@@ -142,17 +165,18 @@ int main(int argc, char **argv)
         return 2;
     }
     if (only_what)
-        return only(only_what, draws);
+        return only(only_what, draws, iterations);
     qd_global_init();
     printf("per operation, CPU ns (best of %ld, %ld each):\n", reps, draws);
-    double best[6] = {1e300, 1e300, 1e300, 1e300, 1e300, 1e300};
+    double best[7] = {1e300, 1e300, 1e300, 1e300, 1e300, 1e300, 1e300};
     for (long r = 0; r < reps; r++) {
-        double v[6] = {seed_ns(gsl_rng_mt19937, draws / 10), seed_ns(qd_rng_xoshiro256pp, draws),
+        double v[7] = {seed_ns(gsl_rng_mt19937, draws / 10), seed_ns(qd_rng_xoshiro256pp, draws),
                        normal_ns(gsl_rng_mt19937, NORMAL_GSL_ZIGGURAT, draws),
                        normal_ns(gsl_rng_mt19937, NORMAL_GSL_POLAR, draws),
                        normal_ns(qd_rng_xoshiro256pp, NORMAL_GSL_ZIGGURAT, draws),
-                       normal_ns(qd_rng_xoshiro256pp, NORMAL_QD, draws)};
-        for (int k = 0; k < 6; k++)
+                       normal_ns(qd_rng_xoshiro256pp, NORMAL_QD, draws),
+                       normal_ns(qd_rng_xoshiro256pp, NORMAL_QD_FILL, draws)};
+        for (int k = 0; k < 7; k++)
             best[k] = v[k] < best[k] ? v[k] : best[k];
     }
     printf("  seed a job stream   mt19937 %8.1f   xoshiro256++ %6.1f   ratio %6.1fx\n", best[0], best[1],
@@ -161,16 +185,11 @@ int main(int argc, char **argv)
            best[2], best[3]);
     printf("                      xoshiro256++ + gsl_ran_gaussian_ziggurat %6.2f   xoshiro256++ + qd_ran_gaussian %6.2f\n",
            best[4], best[5]);
+    printf("                      xoshiro256++ + qd_ran_gaussian_fill (1000 at a time) %6.2f\n", best[6]);
     printf("  normal ratio        mt19937+gsl ziggurat / xoshiro256++ + qd_ran_gaussian %5.2fx, "
            "mt19937+gsl_ran_gaussian / same %5.2fx\n", best[2] / best[5], best[3] / best[5]);
     if (!search)
         return 0;
-    static const struct {
-        const char *name, *path, *dim;
-    } jobs[] = {
-        {"Quick-start MAP-Elites n=20", "examples/sphere.json", NULL},
-        {"CMA-ME n=20", "examples/sphere-cma-me.json", "evaluator.dim=20"},
-    };
     printf("searches, evaluations per CPU second (%ld iterations, %ld interleaved reps, best):\n", iterations, reps);
     for (size_t j = 0; j < 2; j++) {
         double mt = 0, xo = 0;

@@ -40,8 +40,9 @@ static int isoline_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t 
             qd_archive_elite(a, ci, &ei);
             qd_archive_elite(a, cj, &ej);
             double line = g->sigma_line * qd_ran_gaussian(m->rng, 1.0);
+            qd_ran_gaussian_fill(m->rng, g->sigma_iso, x, space->dim);
             for (size_t i = 0; i < space->dim; i++)
-                x[i] = ei.x[i] + qd_ran_gaussian(m->rng, g->sigma_iso) + line * (ej.x[i] - ei.x[i]);
+                x[i] = ei.x[i] + x[i] + line * (ej.x[i] - ei.x[i]);
         }
         qdi_seeding_clip(&g->seeding, space, x);
         g->seeding.asked++;

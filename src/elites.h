@@ -32,6 +32,8 @@ extern const gsl_rng_type *qd_rng_xoshiro256pp;
 /* A N(0, sigma^2) draw: elites' ziggurat when rng is xoshiro256++, else
  * GSL's gsl_ran_gaussian_ziggurat (the same numbers as calling it). */
 double qd_ran_gaussian(const gsl_rng *rng, double sigma);
+/* n such draws into out (the same numbers as n calls, in a tighter loop). */
+void qd_ran_gaussian_fill(const gsl_rng *rng, double sigma, double *out, size_t n);
 
 /* ---- status codes ------------------------------------------------------ */
 

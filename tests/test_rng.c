@@ -266,6 +266,25 @@ static void test_ziggurat_tails_at_the_right_rate(void)
     gsl_rng_free(r);
 }
 
+static void test_fill_gives_the_same_numbers_as_single_draws(void)
+{
+    const gsl_rng_type *types[] = {qd_rng_xoshiro256pp, gsl_rng_mt19937};
+    double filled[1000];
+    for (int t = 0; t < 2; t++) {
+        gsl_rng *a = gsl_rng_alloc(types[t]), *b = gsl_rng_alloc(types[t]);
+        int differ = 0;
+        qdi_rng_seed(a, 11);
+        qdi_rng_seed(b, 11);
+        qd_ran_gaussian_fill(a, 0.7, filled, 1000);
+        for (int i = 0; i < 1000; i++)
+            differ += filled[i] != qd_ran_gaussian(b, 0.7);
+        CU_ASSERT_EQUAL(differ, 0);
+        CU_ASSERT_EQUAL(gsl_rng_get(a), gsl_rng_get(b)); /* and leaves the stream where they do */
+        gsl_rng_free(a);
+        gsl_rng_free(b);
+    }
+}
+
 static void test_mt19937_keeps_gsl_normals(void)
 {
     gsl_rng *a = gsl_rng_alloc(gsl_rng_mt19937), *b = gsl_rng_alloc(gsl_rng_mt19937);
@@ -375,6 +394,7 @@ static const qdt_test tests[] = {
     {"ziggurat moments of a million draws", test_ziggurat_moments_of_a_million_draws},
     {"ziggurat passes Kolmogorov-Smirnov", test_ziggurat_passes_kolmogorov_smirnov},
     {"ziggurat tails at the right rate", test_ziggurat_tails_at_the_right_rate},
+    {"fill gives the same numbers as single draws", test_fill_gives_the_same_numbers_as_single_draws},
     {"mt19937 keeps GSL normals", test_mt19937_keeps_gsl_normals},
     {"unknown rng is a config error", test_unknown_rng_is_a_config_error},
     {"xoshiro search same for any workers (gaussian, isoline)", test_xoshiro_search_same_for_any_workers_gaussian_isoline},
