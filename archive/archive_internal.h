@@ -42,4 +42,11 @@ const char *qdi_axis_category(const qd_archive *a, size_t k, double value);
 int qdi_axis_ends(const qd_archive *a, size_t k, const char **low, const char **high);
 int qdi_objective_range(const qd_archive *a, double *lo, double *hi);
 
+/* Cells an archive may have unless its config's max_cells says more (each
+ * cell takes the objective, measures, genome and a threshold: 10 million
+ * cells of a 20-D genome are about 2 GB). */
+#define QDI_DEFAULT_MAX_CELLS 10000000L
+/* k-means samples a CVT may draw unless max_samples says more. */
+#define QDI_DEFAULT_MAX_SAMPLES 10000000L
+
 #endif

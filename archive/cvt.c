@@ -407,6 +407,16 @@ static int read_kmeans_fields(qd_config *cfg, int run, size_t k, long *samples, 
         return QD_EINVAL;
     if (run && (size_t)*samples < k)
         return qd_config_fail(cfg, "samples", "must be >= cells (%zu), got %ld", k, *samples);
+    long max_samples = QDI_DEFAULT_MAX_SAMPLES;
+    if ((run || qd_config_has(cfg, "max_samples")) && qd_config_int(cfg, "max_samples", &max_samples, ">= 1"))
+        return QD_EINVAL;
+    if (run) {
+        /* k-means draws samples x measures numbers and runs cells x samples
+         * work per pass: both bounded before anything is allocated */
+        if (*samples > max_samples)
+            return qd_config_fail(cfg, "samples", "is %ld, more than archive.max_samples (%ld) allows; raise it if the "
+                                  "memory and time are there", *samples, max_samples);
+    }
     return QD_OK;
 }
 
@@ -452,7 +462,7 @@ static int cvt_init(void *state, qd_config *cfg, const qd_space *space, size_t *
     cvt *c = state;
     int has_list = qd_config_has(cfg, "centroids"), explicit = has_list || qd_config_has(cfg, "centroids_file");
     const char *file = NULL;
-    long want = 0, samples, iterations, seed;
+    long want = 0, samples, iterations, seed, max_cells = QDI_DEFAULT_MAX_CELLS;
     double *lo = malloc(space->measures * sizeof *lo), *hi = malloc(space->measures * sizeof *hi);
     int rc = QD_EINVAL;
     c->m = space->measures;
@@ -463,8 +473,11 @@ static int cvt_init(void *state, qd_config *cfg, const qd_space *space, size_t *
     if ((!explicit && qd_config_require(cfg, "cells")) ||
         (qd_config_has(cfg, "cells") && qd_config_int(cfg, "cells", &want, ">= 1")))
         goto done;
-    if ((size_t)want > MAX_CELLS) {
-        qd_config_fail(cfg, "cells", "must be <= %zu, got %ld", MAX_CELLS, want);
+    if (qd_config_int(cfg, "max_cells", &max_cells, ">= 1 <= 2147483648"))
+        goto done;
+    if (want > max_cells) {
+        qd_config_fail(cfg, "cells", "is %ld, more than archive.max_cells (%ld) allows; raise it if the memory "
+                       "is there", want, max_cells);
         goto done;
     }
     if (read_ranges(cfg, space, !explicit, lo, hi) || qd_config_string(cfg, "centroids_file", &file))

@@ -13,7 +13,6 @@
 #include <string.h>
 #include "archive/archive_internal.h"
 
-#define MAX_CELLS ((size_t)1 << 31)
 
 typedef struct grid_dim {
     size_t bins;
@@ -76,7 +75,7 @@ static void grid_coords(const void *state, size_t cell, size_t *coords)
     }
 }
 
-static int read_dim(qd_config *dc, const qd_space *space, size_t k, grid_dim *d)
+static int read_dim(qd_config *dc, const qd_space *space, size_t k, long max_cells, grid_dim *d)
 {
     if (qd_config_has(dc, "edges")) {
         size_t n;
@@ -100,6 +99,10 @@ static int read_dim(qd_config *dc, const qd_space *space, size_t k, grid_dim *d)
     double range[2] = {space->measure_lower[k], space->measure_upper[k]};
     if (qd_config_require(dc, "bins") || qd_config_int(dc, "bins", &bins, ">= 1"))
         return QD_EINVAL;
+    /* checked before the edges are allocated (bins 2^31: 16 GB of edges) */
+    if (bins > max_cells)
+        return qd_config_fail(dc, "bins", "is %ld, more than archive.max_cells (%ld) allows; raise it if the memory "
+                              "is there", bins, max_cells);
     if (!qd_config_has(dc, "range") && !(isfinite(range[0]) && isfinite(range[1])))
         return qd_config_fail(dc, "range", "is required: the evaluator gives no natural range for %s",
                               space->measure_names[k]);
@@ -125,7 +128,8 @@ static int grid_init(void *state, qd_config *cfg, const qd_space *space, size_t 
 {
     grid *g = state;
     size_t n, total = 1;
-    if (qd_config_array_size(cfg, "dims", 1, &n))
+    long max_cells = QDI_DEFAULT_MAX_CELLS;
+    if (qd_config_int(cfg, "max_cells", &max_cells, ">= 1 <= 2147483648") || qd_config_array_size(cfg, "dims", 1, &n))
         return QD_EINVAL;
     if (n != space->measures)
         return qd_config_fail(cfg, "dims", "must have %zu entries (one per measure of the evaluator), got %zu",
@@ -137,11 +141,13 @@ static int grid_init(void *state, qd_config *cfg, const qd_space *space, size_t 
         return qd_config_fail(cfg, "dims", "could not be set up: out of memory");
     for (size_t k = 0; k < n; k++) {
         qd_config *dc;
-        if (qd_config_array_object(cfg, "dims", k, &dc) || read_dim(dc, space, k, &g->dims[k]) ||
+        if (qd_config_array_object(cfg, "dims", k, &dc) || read_dim(dc, space, k, max_cells, &g->dims[k]) ||
             qd_config_check_keys(dc))
             return QD_EINVAL;
-        if (g->dims[k].bins > MAX_CELLS / total)
-            return qd_config_fail(cfg, "dims", "give more than %zu cells", MAX_CELLS);
+        if (g->dims[k].bins > (size_t)max_cells / total)
+            return qd_config_fail(cfg, "dims", "give %.0f cells%s, more than archive.max_cells (%ld) allows; raise it if "
+                                  "the memory is there",
+                                  (double)total * (double)g->dims[k].bins, k + 1 < n ? " or more" : "", max_cells);
         total *= g->dims[k].bins;
     }
     for (size_t k = n; k-- > 0;)

@@ -44,6 +44,7 @@ typedef struct ai_feedback {
     question *measures;
     size_t m;
     int warned; /* the fallback was logged (atomic) */
+    uint64_t asked_logprobs, no_logprobs, no_label; /* replies (atomic): with logprobs asked, without, no label among them */
 } ai_feedback;
 
 static const char *const template_fields[] = {"question", "text", "labels", "topic"};
@@ -187,6 +188,12 @@ static int ai_init(qd_evaluator *ev, qd_config *cfg)
 static void ai_fini(qd_evaluator *ev)
 {
     ai_feedback *st = ev->state;
+    if (st->no_logprobs)
+        qdi_log("ai_feedback: %llu of %llu replies lacked logprobs (scored from ratings and answer texts instead)",
+                (unsigned long long)st->no_logprobs, (unsigned long long)st->asked_logprobs);
+    if (st->no_label)
+        qdi_log("ai_feedback: in %llu of %llu replies the top logprobs named none of the labels (scored from the "
+                "answer texts instead)", (unsigned long long)st->no_label, (unsigned long long)st->asked_logprobs);
     free_question(&st->quality);
     for (size_t k = 0; st->measures && k < st->m; k++)
         free_question(&st->measures[k]);
@@ -255,11 +262,14 @@ static int label_in_text(const question *q, const char *text)
     return best;
 }
 
+/* Logged at the first fallback; how many replies fell back is told when
+ * the evaluator is freed (ai_fini): "N of M replies lacked logprobs". */
 static void note_fallback(ai_feedback *st, const char *why)
 {
     if (__atomic_exchange_n(&st->warned, 1, __ATOMIC_RELAXED) == 0)
-        qdi_log("ai_feedback: %s; using numeric ratings and answer texts instead (set evaluator.feedback to "
-                "\"rating\" to skip the logprobs request)", why);
+        qdi_log("ai_feedback: %s; such replies are scored from numeric ratings and answer texts instead (set "
+                "evaluator.feedback to \"rating\" to skip the logprobs request; the count is given at the end)",
+                why);
 }
 
 /* One question: its value (a probability, a category + 0.5, or a rating
@@ -286,6 +296,7 @@ static int judge(ai_feedback *st, qd_worker *w, const question *q, const char *t
         rc = qd_llm_label_probs(&r, (const char *const *)q->labels, q->nlabels, p, NULL);
         int no_logprobs = r.ntokens == 0;
         qd_llm_reply_clear(&r);
+        __atomic_add_fetch(&st->asked_logprobs, 1, __ATOMIC_RELAXED);
         if (rc == QD_OK) {
             cJSON *po = cJSON_AddObjectToObject(o, "p");
             size_t best = 0;
@@ -305,8 +316,8 @@ static int judge(ai_feedback *st, qd_worker *w, const question *q, const char *t
                                   no_logprobs ? "the reply has no logprobs (set evaluator.feedback to \"rating\" or "
                                                 "\"auto\" for servers without them)"
                                               : "none of the labels is among the answer's top logprobs");
-        note_fallback(st, no_logprobs ? "the server's replies carry no logprobs"
-                                      : "an answer's top logprobs name none of the labels");
+        __atomic_add_fetch(no_logprobs ? &st->no_logprobs : &st->no_label, 1, __ATOMIC_RELAXED);
+        note_fallback(st, no_logprobs ? "a reply had no logprobs" : "an answer's top logprobs named none of the labels");
     }
     if (q->categorical) { /* the label the answer names */
         if (!have_text) {

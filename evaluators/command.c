@@ -534,14 +534,20 @@ static char *quote_nonfinite(const char *s)
     return out;
 }
 
-static cJSON *parse_json(const char *s)
+static cJSON *parse_json(const char *text)
 {
     const char *end;
+    /* invalid UTF-8 from the program becomes U+FFFD (its texts go into JSON files) */
+    char *fixed = qdi_utf8_valid(text, NULL) ? NULL : qdi_utf8_fix(text), *q;
+    const char *s = fixed ? fixed : text;
     cJSON *j = cJSON_ParseWithOpts(s, &end, 1);
-    char *q;
-    if (j || (!strstr(s, "NaN") && !strstr(s, "Infinity")))
+    if (j || (!strstr(s, "NaN") && !strstr(s, "Infinity"))) {
+        free(fixed);
         return j;
-    if (!(q = quote_nonfinite(s)))
+    }
+    q = quote_nonfinite(s);
+    free(fixed);
+    if (!q)
         return NULL;
     j = cJSON_ParseWithOpts(q, &end, 1);
     free(q);

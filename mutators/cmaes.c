@@ -82,6 +82,19 @@ static int cmaes_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
         return QD_EINVAL;
     if (m->batch < 2)
         return qd_config_fail(cfg, "batch", "must be >= 2 for CMA-ES, got %zu", m->batch);
+    {
+        /* C, B and BD are n x n doubles, the work matrix max(batch, n) x n:
+         * bounded before they are allocated (n = 20,000 took 12.5 GB) */
+        double n = (double)space->dim, rows = (double)m->batch > n ? (double)m->batch : n;
+        double mb = (3.0 * n * n + rows * n + 2.0 * (double)m->batch * n) * sizeof(double) / 1048576.0;
+        long max_mb = 2048;
+        if (qd_config_int(cfg, "max_memory_mb", &max_mb, ">= 1"))
+            return QD_EINVAL;
+        if (mb > (double)max_mb)
+            return qd_config_fail(cfg, NULL, "needs %.0f MB for CMA-ES's n x n matrices (n = %zu), more than its "
+                                  "max_memory_mb (%ld) allows; raise it if the memory is there",
+                                  mb, space->dim, max_mb);
+    }
     if ((c->es = qdi_cma_es_new(space->dim, m->batch, c->sigma0, c->seeding.x0)))
         qdi_cma_es_set_eigen_gap(c->es, c->eigen_gap);
     c->xs = malloc(m->batch * space->dim * sizeof *c->xs + 1);

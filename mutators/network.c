@@ -4,19 +4,28 @@
  * one (a residual block's begin and end go together), resize a layer (units
  * or filters halved or doubled), wrap a shape-keeping layer in a residual
  * block, or swap an activation. Edits that break the shapes are drawn again
- * (up to 50 times), so children parse. The first `initial` children (and any
- * while the archive is empty) are random networks; "mode": "random" makes
- * every child a random network: random search, the floor for the same budget.
+ * (up to 50 times), so children parse, and so are networks over the size
+ * limits max_params / max_flops (by default the nas evaluator's), so a
+ * search spends its budget on networks the evaluator will train (what slips
+ * through still fails there, counted). The first `initial` children (and
+ * any while the archive is empty) are random networks; "mode": "random"
+ * makes every child a random network: random search, the floor for the same
+ * budget.
  */
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_rng.h>
 #include "evaluators/nas.h"
+#include "src/config_internal.h"
 
 typedef struct network_mutator {
     int random_only;
     qdi_nas_shape input;
     int classes, max_layers;
+    long max_params;
+    double max_flops;
     uint64_t initial, asked;
 } network_mutator;
 
@@ -72,8 +81,9 @@ static qdi_nas_layer random_layer(gsl_rng *r, qdi_nas_shape s)
     return layer(QDI_NAS_DENSE, widths[pick(r, 6)], 0, random_act(r));
 }
 
-/* Renumbers lines and checks; nonzero when the network does not fit. */
-static int fits(qdi_nas_net *net, int max_layers)
+/* Renumbers lines and checks; nonzero when the network fits (shapes, and
+ * the size limits when st is given). */
+static int fits(qdi_nas_net *net, int max_layers, const network_mutator *st)
 {
     char err[256];
     if ((int)net->n > max_layers)
@@ -82,7 +92,9 @@ static int fits(qdi_nas_net *net, int max_layers)
         net->layers[i].line = (int)i + 1;
         net->layers[i].partner = -1;
     }
-    return qdi_nas_check(net, err, sizeof err) == QD_OK;
+    if (qdi_nas_check(net, err, sizeof err) != QD_OK)
+        return 0;
+    return !st || (net->params <= st->max_params && (double)net->flops <= st->max_flops);
 }
 
 static char *random_network(const network_mutator *st, gsl_rng *r)
@@ -113,7 +125,7 @@ static char *random_network(const network_mutator *st, gsl_rng *r)
         for (int i = 0; i < dense; i++)
             L[net.n++] = random_layer(r, (qdi_nas_shape){1, 1, 1, 1});
         L[net.n++] = layer(QDI_NAS_DENSE, st->classes, 0, QDI_ACT_SOFTMAX);
-        if (fits(&net, st->max_layers))
+        if (fits(&net, st->max_layers, st))
             return qdi_nas_print(&net);
     }
     /* the smallest network always fits */
@@ -123,7 +135,7 @@ static char *random_network(const network_mutator *st, gsl_rng *r)
     if (!st->input.flat)
         L[net.n++] = layer(QDI_NAS_FLATTEN, 0, 0, QDI_ACT_NONE);
     L[net.n++] = layer(QDI_NAS_DENSE, st->classes, 0, QDI_ACT_SOFTMAX);
-    fits(&net, QDI_NAS_MAX_LAYERS);
+    fits(&net, QDI_NAS_MAX_LAYERS, NULL);
     return qdi_nas_print(&net);
 }
 
@@ -198,8 +210,8 @@ static char *mutate(const network_mutator *st, const char *parent, gsl_rng *r)
     for (int tries = 0; tries < 50 && !child; tries++) {
         memcpy(buf, net.layers, net.n * sizeof *buf);
         work = (qdi_nas_net){buf, net.n, 0, 0, 0, 0};
-        fits(&work, QDI_NAS_MAX_LAYERS); /* partners of the copy */
-        if (work.n + 3 > QDI_NAS_MAX_LAYERS || !edit(&work, r) || !fits(&work, st->max_layers))
+        fits(&work, QDI_NAS_MAX_LAYERS, NULL); /* partners of the copy */
+        if (work.n + 3 > QDI_NAS_MAX_LAYERS || !edit(&work, r) || !fits(&work, st->max_layers, st))
             continue;
         child = qdi_nas_print(&work);
         if (child && strcmp(child, parent) == 0) {
@@ -209,6 +221,25 @@ static char *mutate(const network_mutator *st, const char *parent, gsl_rng *r)
     }
     qdi_nas_free(&net);
     return child ? child : random_network(st, r);
+}
+
+/* The size limits: the config's, else the nas evaluator's (its defaults
+ * when it sets none), else none. */
+static int read_limits(qd_config *cfg, network_mutator *st)
+{
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(cfg->root->json, "evaluator");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
+    const cJSON *mp = cJSON_GetObjectItemCaseSensitive(ev, "max_params");
+    const cJSON *mf = cJSON_GetObjectItemCaseSensitive(ev, "max_flops");
+    int nas = cJSON_IsString(type) && strcmp(type->valuestring, "nas") == 0;
+    st->max_params = nas ? 200000 : LONG_MAX;
+    st->max_flops = nas ? 1e6 : HUGE_VAL;
+    if (nas && cJSON_IsNumber(mp) && mp->valuedouble >= 1)
+        st->max_params = (long)mp->valuedouble;
+    if (nas && cJSON_IsNumber(mf) && mf->valuedouble > 0)
+        st->max_flops = mf->valuedouble;
+    return qd_config_int(cfg, "max_params", &st->max_params, ">= 1") ||
+           qd_config_number(cfg, "max_flops", &st->max_flops, "> 0");
 }
 
 static int network_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
@@ -223,7 +254,7 @@ static int network_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
     if (qd_config_choice(cfg, "mode", modes, &mode) || qd_config_int(cfg, "batch", &batch, ">= 1 <= 100000") ||
         qd_config_string(cfg, "input", &input) || qd_config_int(cfg, "classes", &classes, ">= 2 <= 4096") ||
         qd_config_int(cfg, "max_layers", &max_layers, ">= 3 <= 60") ||
-        qd_config_int(cfg, "initial", &initial, ">= 0"))
+        qd_config_int(cfg, "initial", &initial, ">= 0") || read_limits(cfg, st))
         return QD_EINVAL;
     if (qdi_nas_parse_shape(input, &st->input) != QD_OK)
         return qd_config_fail(cfg, "input", "must be a shape HxWxC or a size N, got \"%s\"", input);

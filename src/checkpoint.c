@@ -32,11 +32,15 @@
  * change what the search does (how long, where to, how many threads, how
  * to reach the LLM server). */
 static const char *const free_top[] = {"iterations", "output", "workers", "name", "description", "inflight",
-                                       "job_timeout", "grace", NULL};
+                                       "job_timeout", "grace", "max_consecutive_failures", NULL};
 static const char *const free_llm[] = {"api_key", "api_key_env", "backoff", "backoff_max", "cache",
                                        "connect_timeout", "fail_after", "jitter", "max_in_flight",
-                                       "max_reply_bytes", "replay", "retries", "retry_after_max",
+                                       "max_reply_bytes", "probe", "replay", "retries", "retry_after_max",
                                        "skip_seconds", "timeout", "url", NULL};
+
+/* Limits on memory, at any depth: raising one changes no result (and a
+ * checkpoint written before they existed lacks them). */
+static const char *const free_any[] = {"max_cells", "max_samples", "max_memory_mb", NULL};
 
 static int listed(const char *const *names, const char *key)
 {
@@ -93,7 +97,7 @@ static cJSON *state_json(const qd_search *s)
     cJSON_AddStringToObject(st, "format", CKPT_FORMAT);
     cJSON_AddNumberToObject(st, "format_version", CKPT_VERSION);
     cJSON_AddStringToObject(st, "elites_version", qd_version());
-    cJSON_AddItemToObject(st, "config", cJSON_Duplicate(qd_config_json(s->cfg), 1));
+    cJSON_AddItemToObject(st, "config", qdi_redacted_copy(qd_config_json(s->cfg)));
     if ((c = cJSON_AddObjectToObject(st, "counts"))) {
         add_u64(c, "iterations", s->counts.iterations);
         /* jobs in flight (async) are not in the checkpoint: a resumed run
@@ -144,23 +148,6 @@ static cJSON *state_json(const qd_search *s)
     return st;
 }
 
-/* Removes a checkpoint folder and the files in it (no subfolders). */
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[4096];
-    if (!d)
-        return;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    closedir(d);
-    rmdir(dir);
-}
-
 static char *join(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
@@ -170,46 +157,22 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
-static int fsync_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    int rc = fsync(dirfd(d));
-    closedir(d);
-    return rc;
-}
-
-/* When qd_search_save wrote dir/archive.json from this very state (same
- * iteration; the loop changes the archive only in steps), hard-links it as
- * path instead of printing every elite again: the result archive's file
- * loads as the checkpoint's (its header is ignored there). Renames later
- * replace archive.json, never its content, so the link stays valid. */
-static int reuse_saved(const qd_search *s, const char *dir, const char *path)
-{
-    char *from;
-    int ok;
-    if (!s->saved_dir || s->saved_at != s->counts.iterations + 1 || strcmp(s->saved_dir, dir) != 0)
-        return 0;
-    if (!(from = join(dir, "archive.json")))
-        return 0;
-    ok = link(from, path) == 0;
-    free(from);
-    return ok;
-}
-
-/* Writes archive a as tmp/name, or when `saved` says dir/archive.json holds
- * it, links that file there. */
-static int write_archive(qd_search *s, const char *dir, const char *tmp, const char *name, const qd_archive *a,
-                         int saved)
+/* Writes archive a as tmp/name; the result archive (what archive.json
+ * holds) with archive.json's header, so that qd_search_save can link the
+ * file as archive.json instead of printing every elite again (the header
+ * is ignored when a checkpoint is loaded). */
+static int write_archive(qd_search *s, const char *tmp, const char *name, const qd_archive *a, int result)
 {
     char *path = join(tmp, name);
+    cJSON *h = result ? qdi_search_header(s) : NULL;
     int rc;
-    if (!path) {
+    if (!path || (result && !h)) {
+        free(path);
         qdi_set_error(s->error, sizeof s->error, "checkpoint: out of memory");
         return QD_ENOMEM;
     }
-    rc = saved && reuse_saved(s, dir, path) ? QD_OK : qd_archive_save_json(a, NULL, path, s->error, sizeof s->error);
+    rc = qd_archive_save_json(a, h, path, s->error, sizeof s->error);
+    cJSON_Delete(h);
     free(path);
     return rc;
 }
@@ -224,16 +187,17 @@ static int write_checkpoint(qd_search *s, const char *dir)
         goto done;
     if ((rc = qdi_mkdir_p(dir, s->error, sizeof s->error)))
         goto done;
-    remove_dir(tmp);
+    qdi_remove_dir(tmp);
     if (mkdir(tmp, 0755) != 0) {
-        qdi_set_error(s->error, sizeof s->error, "%s: cannot create: %s", tmp, strerror(errno));
-        rc = QD_EIO;
+        int e = errno;
+        qdi_set_error(s->error, sizeof s->error, "%s: cannot create: %s", tmp, strerror(e));
+        rc = e == ENOSPC || e == EDQUOT ? QD_ENOSPC : QD_EIO;
         goto done;
     }
     /* the saved archive.json holds the result archive (the search archive
      * itself without CMA-MAE) */
-    if ((rc = write_archive(s, dir, tmp, "archive.json", s->archive, !s->result)) ||
-        (s->result && (rc = write_archive(s, dir, tmp, "result.json", s->result, 1))))
+    if ((rc = write_archive(s, tmp, "archive.json", s->archive, !s->result)) ||
+        (s->result && (rc = write_archive(s, tmp, "result.json", s->result, 1))))
         goto done;
     rc = QD_ENOMEM;
     if (!(path = join(dir, "checkpoint-metrics")))
@@ -248,8 +212,8 @@ static int write_checkpoint(qd_search *s, const char *dir)
     /* state.json last: its presence says the folder is complete */
     if ((rc = qdi_write_file_atomic(path, text, strlen(text), s->error, sizeof s->error)))
         goto done;
-    fsync_dir(tmp);
-    remove_dir(prev);
+    qdi_fsync_dir(tmp);
+    qdi_remove_dir(prev);
     if (rename(cur, prev) != 0 && errno != ENOENT) {
         qdi_set_error(s->error, sizeof s->error, "%s: cannot rename to %s: %s", cur, prev, strerror(errno));
         rc = QD_EIO;
@@ -260,13 +224,16 @@ static int write_checkpoint(qd_search *s, const char *dir)
         rc = QD_EIO;
         goto done;
     }
-    fsync_dir(dir);
+    qdi_fsync_dir(dir);
+    free(s->ckpt_dir);
+    s->ckpt_dir = strdup(dir); /* NULL (out of memory): the next save writes archive.json out */
+    s->ckpt_at = s->counts.iterations + 1;
     rc = QD_OK;
 done:
     if (rc == QD_ENOMEM && !s->error[0])
         qdi_set_error(s->error, sizeof s->error, "checkpoint: out of memory");
     if (rc)
-        remove_dir(tmp);
+        qdi_remove_dir(tmp);
     cJSON_Delete(st);
     free(text);
     free(path);
@@ -297,14 +264,16 @@ static int config_diff(const cJSON *a, const cJSON *b, const char *path, char *b
         const cJSON *x;
         int top = path[0] == '\0', llm = strcmp(path, "llm") == 0;
         cJSON_ArrayForEach(x, a) {
-            if ((top && listed(free_top, x->string)) || (llm && listed(free_llm, x->string)))
+            if ((top && listed(free_top, x->string)) || (llm && listed(free_llm, x->string)) ||
+                listed(free_any, x->string))
                 continue;
             snprintf(sub, sizeof sub, "%s%s%s", path, top ? "" : ".", x->string);
             if (config_diff(x, cJSON_GetObjectItemCaseSensitive(b, x->string), sub, buf, len))
                 return 1;
         }
         cJSON_ArrayForEach(x, b) {
-            if ((top && listed(free_top, x->string)) || (llm && listed(free_llm, x->string)))
+            if ((top && listed(free_top, x->string)) || (llm && listed(free_llm, x->string)) ||
+                listed(free_any, x->string))
                 continue;
             if (!cJSON_GetObjectItemCaseSensitive(a, x->string)) {
                 snprintf(buf, len, "%s%s%s is not set here but is in the checkpoint", path, top ? "" : ".",
@@ -433,6 +402,11 @@ static int load_from(qd_search *s, const char *dir, const char *ck, char *err, s
         qdi_set_error(err, errlen, "%s: counts or next_job missing or not whole numbers", spath);
         goto done;
     }
+    /* async: a stop left its last iteration short (fewer jobs told than a
+     * whole one); the jobs still to ask are the whole iterations to go,
+     * not the configured total less those asked (that ran one iteration
+     * too many, 3001 of 3000) */
+    s->ask_offset = (int64_t)s->counts.asked - (int64_t)(s->counts.iterations * s->njobs);
     ms = field(st, "mutators");
     if (!cJSON_IsArray(ms) || (size_t)cJSON_GetArraySize(ms) != s->nmutators) {
         qdi_set_error(err, errlen, "%s: mutators must list %zu mutator states", spath, s->nmutators);

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include "config_internal.h"
 
@@ -92,6 +93,16 @@ int qd_config_parse(const char *text, const char *source, qd_config **out, char 
         qdi_set_error(err, errlen, "%s: the file is empty; expected a JSON object", source);
         return QD_EFORMAT;
     }
+    {
+        size_t bad;
+        if (!qdi_utf8_valid(text, &bad)) { /* it would reach every JSON file the run writes */
+            int line, col;
+            line_col(text, text + bad, &line, &col);
+            qdi_set_error(err, errlen, "%s: invalid UTF-8 at line %d, column %d (byte 0x%02x); a config must be "
+                          "UTF-8", source, line, col, (unsigned char)text[bad]);
+            return QD_EFORMAT;
+        }
+    }
     json = cJSON_ParseWithOpts(text, &end, 1);
     if (!json) {
         int line, col;
@@ -112,11 +123,24 @@ int qd_config_parse(const char *text, const char *source, qd_config **out, char 
     return rc;
 }
 
+/* A config holds settings, not data: a 100 MB description was written
+ * into every save. ELITES_MAX_CONFIG_MB raises the limit. */
+#define DEFAULT_MAX_CONFIG_MB 16
+
 int qd_config_load_file(const char *path, qd_config **out, char *err, size_t errlen)
 {
     char *text;
-    int rc = qdi_read_file(path, &text, NULL, err, errlen);
+    const char *env = getenv("ELITES_MAX_CONFIG_MB");
+    long max_mb = env && atol(env) > 0 ? atol(env) : DEFAULT_MAX_CONFIG_MB;
+    struct stat st;
+    int rc;
     *out = NULL;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (double)st.st_size > (double)max_mb * 1048576.0) {
+        qdi_set_error(err, errlen, "%s: %lld bytes, more than the %ld MB a config may have (point to data files "
+                      "instead; ELITES_MAX_CONFIG_MB raises the limit)", path, (long long)st.st_size, max_mb);
+        return QD_EINVAL;
+    }
+    rc = qdi_read_file(path, &text, NULL, err, errlen);
     if (rc)
         return rc;
     rc = qd_config_parse(text, path, out, err, errlen);

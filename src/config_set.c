@@ -68,6 +68,8 @@ int qd_config_set(qd_config *root, const char *assignment)
     root = root->root;
     if (!eq || eq == assignment)
         return set_fail(root, assignment, "expected PATH=VALUE, e.g. evaluator.dim=20");
+    if (!qdi_utf8_valid(assignment, NULL))
+        return set_fail(root, "(not shown)", "is not valid UTF-8 (values go into JSON files)");
     if (!(path = strndup(assignment, (size_t)(eq - assignment))))
         return set_fail(root, assignment, "out of memory");
     node = root->tree;

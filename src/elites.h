@@ -48,7 +48,8 @@ enum {
     QD_EFORMAT = -7,   /* a file is not in the expected format */
     QD_EEXIST = -8,    /* a name is already taken */
     QD_ETIMEOUT = -9,  /* an operation timed out */
-    QD_EINTR = -10     /* interrupted by a signal */
+    QD_EINTR = -10,    /* interrupted by a signal */
+    QD_ENOSPC = -11    /* no space left on the device (or over quota) */
 };
 
 /* Returns a static description of a status code. */
@@ -394,6 +395,9 @@ typedef struct qd_mutator_type {
     int (*save)(const qd_mutator *m, cJSON *out);
     int (*load)(qd_mutator *m, const cJSON *in);
     void (*fini)(qd_mutator *m);
+    /* Optional: writes the mutator's own outputs (LLMatic's prompt archive)
+     * into the run's output folder dir, beside archive.json. */
+    int (*write)(const qd_mutator *m, const char *dir, char *err, size_t errlen);
 } qd_mutator_type;
 
 /* A mutator instance: its type, private state (state_size bytes, zeroed),
@@ -536,7 +540,8 @@ enum {
 /* Run-wide accounting of a client. */
 typedef struct qd_llm_stats {
     uint64_t calls;            /* completion and embedding calls */
-    uint64_t requests;         /* HTTP attempts */
+    uint64_t requests;         /* HTTP requests sent (what the server sees) */
+    uint64_t resent;           /* of them, sent again by libcurl itself (a reused connection had died) */
     uint64_t retries;          /* attempts after the first of a call */
     uint64_t failures;         /* calls that failed after every retry */
     uint64_t cache_hits;       /* calls answered from the cache */
@@ -580,6 +585,11 @@ void qd_llm_stats_get(const qd_llm *llm, qd_llm_stats *st);
 const char *qd_llm_error_kind_name(int kind);
 /* Writes the accounting as a JSON object into out (borrowed). */
 int qd_llm_stats_json(const qd_llm *llm, cJSON *out);
+/* Checks every base URL with one GET of <url>/models (not counted in the
+ * stats): QD_OK when each answers 2xx, else QD_EHTTP/QD_ETIMEOUT with err
+ * naming the URL (credentials redacted) and the cause. Skipped (QD_OK)
+ * with llm.probe false or in replay mode. */
+int qd_llm_probe(qd_llm *llm, char *err, size_t errlen);
 
 /* Parses a completion or chat reply in any of the supported shapes
  * (OpenAI, vLLM, llama.cpp, Ollama) into *reply (output only; the caller
@@ -634,7 +644,16 @@ typedef struct qd_output_options {
     double save_every;    /* seconds between intermediate saves (0: only at end) */
     long checkpoint_every; /* iterations between checkpoints (0: with each save) */
     double heatmap_range[2]; /* objective range of the heatmaps' colours (NaN: the elites') */
+    long max_failed_saves; /* save points failing in a row that stop the run (default 3) */
 } qd_output_options;
+
+/* Gets the output folder dir ready before a run: creates it, writes and
+ * removes a probe file (so a file in its place or a folder that cannot be
+ * written is found before any work is done), and removes the temporary
+ * files an earlier, killed run left there (NAME.tmp and NAME.tmp.XXXXXX of
+ * the outputs, a checkpoint.tmp/ folder); *removed (may be NULL) gets
+ * their number. Errors name the folder and the cause. */
+int qd_output_prepare(const char *dir, size_t *removed, char *err, size_t errlen);
 
 /* Options of an HTML report: title and description (NULL: none), the run's
  * config shown folded (NULL: none), the metrics rows for the progress charts
@@ -722,6 +741,13 @@ uint64_t qd_search_iterations(const qd_search *s);
 const char *qd_search_error(const qd_search *s);
 /* The search's LLM client, or NULL when the config has no "llm" section. */
 const qd_llm *qd_search_llm(const qd_search *s);
+/* Before a run: checks that the LLM server (if the config has an "llm"
+ * section, and llm.probe is not false) answers and accepts the key, one
+ * GET of <url>/models per base URL; errors in qd_search_error name the URL
+ * (credentials redacted) and the cause. */
+int qd_search_probe(qd_search *s);
+/* The reason the last failed job gave, or NULL if none failed. */
+const char *qd_search_last_failure(const qd_search *s);
 /* Number of distinct failure reasons and the i-th (reason, count). */
 size_t qd_search_failure_kinds(const qd_search *s);
 const char *qd_search_failure_kind(const qd_search *s, size_t i, uint64_t *count);

@@ -19,6 +19,7 @@ const char *qd_strerror(int code)
     case QD_EEXIST: return "already exists";
     case QD_ETIMEOUT: return "timed out";
     case QD_EINTR: return "interrupted";
+    case QD_ENOSPC: return "no space left on the device";
     default: return "unknown error";
     }
 }

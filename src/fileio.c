@@ -1,6 +1,8 @@
 /* fileio.c - atomic file writes (temp file + fsync + rename), whole-file
- * reads, mkdir -p and XML escaping. Every output of a run goes through here
- * so that an interrupted run never leaves a half-written file behind. */
+ * reads, mkdir -p, directory removal and fsync, and XML escaping. Every
+ * output of a run goes through here so that an interrupted run never leaves
+ * a half-written file behind. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -8,6 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "internal.h"
+
+/* QD_ENOSPC when errno says the disk (or the quota) is full, else QD_EIO. */
+static int io_code(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? QD_ENOSPC : QD_EIO;
+}
 
 int qdi_atomic_open(qdi_atomic_file *f, const char *path, char *err, size_t errlen)
 {
@@ -22,8 +30,12 @@ int qdi_atomic_open(qdi_atomic_file *f, const char *path, char *err, size_t errl
     sprintf(f->tmp, "%s.tmp.XXXXXX", path);
     fd = mkstemp(f->tmp);
     if (fd < 0) {
-        qdi_set_error(err, errlen, "%s: cannot create temporary file: %s", path, strerror(errno));
-        goto fail;
+        int e = errno;
+        qdi_set_error(err, errlen, "%s: cannot create temporary file: %s", path, strerror(e));
+        free(f->path);
+        free(f->tmp);
+        memset(f, 0, sizeof *f);
+        return io_code(e);
     }
     fchmod(fd, 0644);
     f->fp = fdopen(fd, "w");
@@ -46,13 +58,17 @@ int qdi_atomic_commit(qdi_atomic_file *f, char *err, size_t errlen)
     int rc = QD_OK;
     if (!f->fp)
         return QD_EIO;
+    /* a failed fprintf before leaves the stream in error: flushing again
+     * reports the cause (ENOSPC on a full disk) */
     if (fflush(f->fp) != 0 || ferror(f->fp) || fsync(fileno(f->fp)) != 0) {
-        qdi_set_error(err, errlen, "%s: write failed: %s", f->path, strerror(errno));
-        rc = QD_EIO;
+        int e = errno;
+        qdi_set_error(err, errlen, "%s: write failed: %s", f->path, strerror(e));
+        rc = io_code(e);
     }
     if (fclose(f->fp) != 0 && rc == QD_OK) {
-        qdi_set_error(err, errlen, "%s: write failed: %s", f->path, strerror(errno));
-        rc = QD_EIO;
+        int e = errno;
+        qdi_set_error(err, errlen, "%s: write failed: %s", f->path, strerror(e));
+        rc = io_code(e);
     }
     f->fp = NULL;
     if (rc == QD_OK && rename(f->tmp, f->path) != 0) {
@@ -87,9 +103,10 @@ int qdi_write_file_atomic(const char *path, const char *data, size_t len, char *
     if (rc)
         return rc;
     if (fwrite(data, 1, len, f.fp) != len) {
-        qdi_set_error(err, errlen, "%s: write failed: %s", path, strerror(errno));
+        int e = errno;
+        qdi_set_error(err, errlen, "%s: write failed: %s", path, strerror(e));
         qdi_atomic_abort(&f);
-        return QD_EIO;
+        return io_code(e);
     }
     return qdi_atomic_commit(&f, err, errlen);
 }
@@ -148,9 +165,10 @@ int qdi_mkdir_p(const char *path, char *err, size_t errlen)
         if (c == '/' || c == '\0') {
             *s = '\0';
             if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-                qdi_set_error(err, errlen, "%s: cannot create folder: %s", p, strerror(errno));
+                int e = errno;
+                qdi_set_error(err, errlen, "%s: cannot create folder: %s", p, strerror(e));
                 free(p);
-                return QD_EIO;
+                return io_code(e);
             }
             *s = c;
             if (c == '\0')
@@ -179,4 +197,30 @@ void qdi_xml_text(FILE *fp, const char *s)
         default: fputc(*s, fp);
         }
     }
+}
+
+void qdi_remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4096];
+    if (!d)
+        return;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+    rmdir(dir);
+}
+
+int qdi_fsync_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int rc = fsync(dirfd(d));
+    closedir(d);
+    return rc;
 }

@@ -38,7 +38,8 @@ typedef struct qdi_atomic_file {
     char *tmp;
 } qdi_atomic_file;
 
-/* Opens the temp file next to path. */
+/* Opens the temp file next to path. Write errors of the atomic-file
+ * functions return QD_ENOSPC when the disk or quota is full, else QD_EIO. */
 int qdi_atomic_open(qdi_atomic_file *f, const char *path, char *err, size_t errlen);
 /* Flushes, fsyncs and renames; on any error removes the temp file. */
 int qdi_atomic_commit(qdi_atomic_file *f, char *err, size_t errlen);
@@ -50,6 +51,31 @@ int qdi_write_file_atomic(const char *path, const char *data, size_t len, char *
 int qdi_read_file(const char *path, char **out, size_t *len, char *err, size_t errlen);
 /* mkdir -p. */
 int qdi_mkdir_p(const char *path, char *err, size_t errlen);
+/* fsyncs a folder (its entries: renames made durable); -1 on error. */
+int qdi_fsync_dir(const char *dir);
+/* Removes a folder and the files in it (no subfolders); errors ignored. */
+void qdi_remove_dir(const char *dir);
+/* The output files a run writes into its folder (NULL-terminated). */
+extern const char *const qdi_output_files[];
+
+/* Copies url into out (len bytes) with any user:password@ replaced by
+ * "[redacted]@": what logs and shared files show of a URL. */
+void qdi_redact_url(char *out, size_t len, const char *url);
+/* A deep copy of a config tree with every URL's credentials redacted (and
+ * any "api_key" value), for the files a run writes; the caller owns it;
+ * NULL when out of memory. */
+cJSON *qdi_redacted_copy(const cJSON *config);
+
+/* UTF-8 (utf8.c). 1 if text is valid UTF-8, else 0 and *bad (may be
+ * NULL) the offset of the first invalid byte. */
+int qdi_utf8_valid(const char *text, size_t *bad);
+/* A copy of text with each invalid byte replaced by U+FFFD; the caller
+ * frees it; NULL when out of memory. */
+char *qdi_utf8_fix(const char *text);
+/* Replaces the malloc'd *text by its fixed copy when it is not valid. */
+int qdi_utf8_sanitize(char **text);
+/* The same in a fixed buffer of len bytes (the end cut if it grows). */
+void qdi_utf8_sanitize_buf(char *buf, size_t len);
 
 /* Seconds on CLOCK_MONOTONIC: the clock of qd_worker.deadline, job
  * timeouts, grace periods and latencies. */
@@ -119,6 +145,7 @@ extern const qd_evaluator_type qdi_evaluator_arm;
 extern const qd_evaluator_type qdi_evaluator_qdhf;
 extern const qd_mutator_type qdi_mutator_llm;
 extern const qd_mutator_type qdi_mutator_network;
+extern const qd_mutator_type qdi_mutator_llmatic;
 extern const qd_evaluator_type qdi_evaluator_ai_feedback;
 extern const qd_evaluator_type qdi_evaluator_command;
 extern const qd_evaluator_type qdi_evaluator_nas;

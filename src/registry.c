@@ -19,6 +19,7 @@ static const qd_mutator_type *const builtin_mutators[] = {
     &qdi_mutator_cmaes,
     &qdi_mutator_llm,
     &qdi_mutator_network,
+    &qdi_mutator_llmatic,
     NULL,
 };
 

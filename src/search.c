@@ -46,6 +46,7 @@ void qdi_search_set_elapsed(qd_search *s, double secs)
 void qdi_search_reset_loaded(qd_search *s)
 {
     memset(&s->counts, 0, sizeof s->counts);
+    s->ask_offset = 0;
     s->next_job = 0;
     s->nhistory = 0;
     for (size_t i = 0; i < s->nkinds; i++)
@@ -63,13 +64,14 @@ static int read_output(qd_search *s, qd_config *cfg)
 {
     qd_config *out;
     const char *dir = NULL;
-    long log_every = 0, checkpoint_every = 0;
+    long log_every = 0, checkpoint_every = 0, max_failed_saves = 3;
     double save_every = 60.0, *range = NULL;
     size_t nrange = 0;
     if (qd_config_object(cfg, "output", 0, &out) || qd_config_string(out, "dir", &dir) ||
         qd_config_int(out, "log_every", &log_every, ">= 0") ||
         qd_config_number(out, "save_every", &save_every, ">= 0") ||
         qd_config_int(out, "checkpoint_every", &checkpoint_every, ">= 0") ||
+        qd_config_int(out, "max_failed_saves", &max_failed_saves, ">= 1") ||
         qd_config_numbers(out, "heatmap_range", 0, &range, &nrange, NULL))
         return QD_EINVAL;
     /* the colour range of heatmap.svg and report.html (elites export --range) */
@@ -89,6 +91,7 @@ static int read_output(qd_search *s, qd_config *cfg)
     free(range);
     if (qd_config_check_keys(out))
         return QD_EINVAL;
+    s->output.max_failed_saves = max_failed_saves;
     s->output.checkpoint_every = checkpoint_every;
     s->output.dir = dir;
     s->output.log_every = log_every ? log_every : (long)(s->iterations >= 10 ? s->iterations / 10 : 1);
@@ -324,6 +327,9 @@ int qd_search_new(qd_config *cfg, qd_search **out)
         qd_config_int(cfg, "workers", &workers, ">= 0 <= 4096") || read_mode(s, cfg) ||
         qdi_rng_read(cfg, &s->rng_type))
         goto fail;
+    s->max_consecutive_failures = 50;
+    if (qd_config_int(cfg, "max_consecutive_failures", &s->max_consecutive_failures, ">= 0"))
+        goto fail;
     s->seed = (uint64_t)seed;
     s->iterations = (uint64_t)iterations;
     if (read_output(s, cfg) || read_llm(s, cfg) || qd_config_object(cfg, "evaluator", 1, &ec) ||
@@ -388,7 +394,7 @@ void qd_search_free(qd_search *s)
     if (s->journal)
         fclose(s->journal);
     free(s->journal_path);
-    free(s->saved_dir);
+    free(s->ckpt_dir);
     for (size_t i = 0; i < s->nkinds; i++)
         free(s->kinds[i].reason);
     for (size_t i = 0; i < s->nfailure_lines; i++)
@@ -499,11 +505,13 @@ static int add_all(qd_search *s, qd_metrics *row)
         qd_job *job = &s->jobs[j];
         if (job->status != QD_OK) {
             s->counts.failed++;
+            s->failures_in_row++;
             if (qdi_search_record_failure(s, job) != QD_OK)
                 return QD_ENOMEM;
             continue;
         }
         s->counts.evaluated++;
+        s->failures_in_row = 0;
         if (job->add.status == QD_IMPROVE)
             row->improved++;
         else if (job->add.status == QD_NOT_ADDED)
@@ -593,7 +601,29 @@ int qd_search_step(qd_search *s)
         qdi_set_error(s->error, sizeof s->error, "out of memory");
         return QD_ENOMEM;
     }
+    /* a server that refuses every request, a command that cannot start:
+     * stop rather than fail every job of the run */
+    if (s->max_consecutive_failures > 0 && s->failures_in_row >= (uint64_t)s->max_consecutive_failures) {
+        qdi_set_error(s->error, sizeof s->error,
+                      "stopped after iteration %llu: %llu jobs in a row failed (max_consecutive_failures is %ld); "
+                      "the last: %s",
+                      (unsigned long long)s->counts.iterations, (unsigned long long)s->failures_in_row,
+                      s->max_consecutive_failures, s->last_failure);
+        return QD_EEVAL;
+    }
     return QD_OK;
+}
+
+int qd_search_probe(qd_search *s)
+{
+    if (!s->llm)
+        return QD_OK;
+    return qd_llm_probe(s->llm, s->error, sizeof s->error);
+}
+
+const char *qd_search_last_failure(const qd_search *s)
+{
+    return s->last_failure[0] ? s->last_failure : NULL;
 }
 
 int qd_search_done(const qd_search *s)

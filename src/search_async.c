@@ -24,7 +24,9 @@ static int any_n(const qd_mutator *m)
 static int async_fill(qd_search *s)
 {
     size_t idle = 0;
-    uint64_t budget = s->iterations * s->njobs; /* asks of the whole run */
+    /* asks of the whole run (one short iteration before a resume asked fewer) */
+    int64_t total = (int64_t)(s->iterations * s->njobs) + s->ask_offset;
+    uint64_t budget = total > 0 ? (uint64_t)total : 0;
     while (s->running < s->inflight_max && idle < s->nmutators && s->counts.asked < budget) {
         size_t i = s->rr, off = s->mut_off[i], j, n = 0;
         qd_mutator *m = s->mutators[i];
@@ -100,12 +102,14 @@ static int async_land(qd_search *s, qd_job *job, qd_metrics *row)
             return QD_EINVAL;
         }
         s->counts.evaluated++;
+        s->failures_in_row = 0;
         if (job->add.status == QD_IMPROVE)
             row->improved++;
         else if (job->add.status == QD_NOT_ADDED)
             s->counts.not_added++;
     } else {
         s->counts.failed++;
+        s->failures_in_row++;
         if (qdi_search_record_failure(s, job) != QD_OK)
             return QD_ENOMEM;
     }

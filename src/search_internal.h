@@ -47,14 +47,15 @@ struct qd_search {
     unsigned char *slot;  /* async: each job slot free, running or done */
     size_t running;       /* async: jobs handed to the pool, not yet back */
     size_t rr;            /* async: the next mutator to ask */
+    int64_t ask_offset;   /* async: jobs asked less iterations x njobs at a resume (<= 0) */
     int abandoned;        /* jobs were left running after a stop */
     int torn;             /* an iteration was given up half way: no checkpoint */
     double stop_seen;     /* when the loop first saw the stop (monotonic) */
     qd_counts counts;
     qd_metrics *history; /* one row per iteration */
     size_t nhistory, caphistory;
-    char *saved_dir;      /* where qd_search_save last wrote archive.json, */
-    uint64_t saved_at;    /* after how many iterations (+1; 0: never) */
+    char *ckpt_dir;       /* where the last checkpoint was written, */
+    uint64_t ckpt_at;     /* after how many iterations (+1; 0: never) */
     FILE *journal;        /* OUTDIR/checkpoint-metrics, appended at checkpoints */
     char *journal_path;
     size_t journal_rows;  /* rows of history in the journal */
@@ -64,6 +65,9 @@ struct qd_search {
     qdi_failure_kind kinds[QDI_MAX_FAILURE_KINDS];
     size_t nkinds;
     uint64_t other_failures;
+    long max_consecutive_failures; /* failed jobs in a row that stop the run (0: no cap) */
+    uint64_t failures_in_row;      /* failed jobs since the last success */
+    char last_failure[512];        /* the reason of the last failed job */
     char **failure_lines; /* failures.jsonl rows */
     size_t nfailure_lines, capfailure_lines;
     char error[1024];
@@ -85,8 +89,11 @@ void qdi_search_prepare_job(qd_search *s, qd_job *job, size_t mutator);
  * nothing to count. */
 int qdi_search_async_step(qd_search *s, qd_metrics *row);
 
+/* The header of archive.json (version, seed, the config with credentials
+ * redacted, counts); the caller owns it. NULL when out of memory. */
+cJSON *qdi_search_header(const qd_search *s);
 /* Records a failed job (reason counted by kind, row kept for failures.jsonl). */
-int qdi_search_record_failure(qd_search *s, const qd_job *job);
+int qdi_search_record_failure(qd_search *s, qd_job *job);
 /* Appends a metrics row. */
 int qdi_search_push_metrics(qd_search *s, const qd_metrics *row);
 /* Seconds the search has run (including the run before a resume). */

@@ -2,15 +2,20 @@
  * resolved config echo, seed and counts), archive.csv, metrics.csv (one row
  * per iteration) and failures.jsonl (one row per failed job). Each file is
  * written atomically, so a run stopped at any moment leaves complete files. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "search_internal.h"
 
-int qdi_search_record_failure(qd_search *s, const qd_job *job)
+int qdi_search_record_failure(qd_search *s, qd_job *job)
 {
     size_t i;
     cJSON *row;
     char *line;
+    /* a reason may quote a program's stderr: made valid UTF-8 for the JSON files */
+    qdi_utf8_sanitize_buf(job->reason, sizeof job->reason);
+    snprintf(s->last_failure, sizeof s->last_failure, "%s", job->reason);
     for (i = 0; i < s->nkinds; i++)
         if (strcmp(s->kinds[i].reason, job->reason) == 0)
             break;
@@ -48,14 +53,14 @@ int qdi_search_record_failure(qd_search *s, const qd_job *job)
     return QD_OK;
 }
 
-static cJSON *header(const qd_search *s)
+cJSON *qdi_search_header(const qd_search *s)
 {
     cJSON *h = cJSON_CreateObject(), *c;
     if (!h)
         return NULL;
     cJSON_AddStringToObject(h, "elites_version", qd_version());
     cJSON_AddNumberToObject(h, "seed", (double)s->seed);
-    cJSON_AddItemToObject(h, "config", cJSON_Duplicate(qd_config_json(s->cfg), 1));
+    cJSON_AddItemToObject(h, "config", qdi_redacted_copy(qd_config_json(s->cfg)));
     c = cJSON_AddObjectToObject(h, "counts");
     if (c) {
         cJSON_AddNumberToObject(c, "iterations", (double)s->counts.iterations);
@@ -108,34 +113,93 @@ static int save_failures(const qd_search *s, const char *path, char *err, size_t
     return qdi_atomic_commit(&f, err, errlen);
 }
 
-int qd_search_save(qd_search *s, const char *dir)
+/* The outputs of one save are one set: each file is written (atomically)
+ * as NAME.tmp, and only once every one of them is on disk are they renamed
+ * over NAME. A failure before that (a full disk, say) removes the NAME.tmp
+ * files written so far, so the previous set stays whole and no folder ever
+ * holds an archive.json of one iteration beside a metrics.csv of another.
+ * The renames need no new space; a crash in the middle of them can mix two
+ * sets, but the checkpoint, written before the outputs, is whole either way.
+ * NAME.tmp files a killed run left are removed at the next start
+ * (qd_output_prepare). */
+typedef struct staged {
+    const char *dir;
+    char path[4096];
+    const char *names[16];
+    size_t n;
+} staged;
+
+/* dir/NAME.tmp, the path the next file of the set is written to. */
+static const char *stage(staged *st, const char *name)
 {
-    char *path;
-    size_t len = strlen(dir) + 32;
+    snprintf(st->path, sizeof st->path, "%s/%s.tmp", st->dir, name);
+    st->names[st->n++] = name;
+    return st->path;
+}
+
+static void unstage(staged *st)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        snprintf(st->path, sizeof st->path, "%s/%s.tmp", st->dir, st->names[i]);
+        unlink(st->path);
+    }
+    st->n = 0;
+}
+
+static int publish(staged *st, char *err, size_t errlen)
+{
+    char to[4096];
+    for (size_t i = 0; i < st->n; i++) {
+        snprintf(st->path, sizeof st->path, "%s/%s.tmp", st->dir, st->names[i]);
+        snprintf(to, sizeof to, "%s/%s", st->dir, st->names[i]);
+        if (rename(st->path, to) != 0) {
+            qdi_set_error(err, errlen, "%s: cannot rename %s: %s", to, st->path, strerror(errno));
+            unstage(st);
+            return QD_EIO;
+        }
+    }
+    qdi_fsync_dir(st->dir);
+    return QD_OK;
+}
+
+/* archive.json: a hard link to the checkpoint's copy when a checkpoint of
+ * this very state was just written in dir (the same bytes: the checkpoint
+ * writes the result archive with this header), else written out. */
+static int save_archive_json(qd_search *s, const char *dir, const char *path)
+{
     cJSON *h;
     int rc;
-    if ((rc = qdi_mkdir_p(dir, s->error, sizeof s->error)))
-        return rc;
-    if (!(path = malloc(len)) || !(h = header(s))) {
-        free(path);
+    if (s->ckpt_dir && s->ckpt_at == s->counts.iterations + 1 && strcmp(s->ckpt_dir, dir) == 0) {
+        char from[4096];
+        snprintf(from, sizeof from, "%s/checkpoint/%s", dir, s->result ? "result.json" : "archive.json");
+        unlink(path);
+        if (link(from, path) == 0)
+            return QD_OK;
+    }
+    if (!(h = qdi_search_header(s))) {
         qdi_set_error(s->error, sizeof s->error, "out of memory");
         return QD_ENOMEM;
     }
-    snprintf(path, len, "%s/archive.json", dir);
     rc = qd_archive_save_json(qd_search_result_archive(s), h, path, s->error, sizeof s->error);
     cJSON_Delete(h);
-    /* a checkpoint of this very state may hard-link the file (checkpoint.c) */
-    free(s->saved_dir);
-    s->saved_dir = rc ? NULL : strdup(dir);
-    s->saved_at = rc ? 0 : s->counts.iterations + 1;
-    if (!rc) {
-        snprintf(path, len, "%s/archive.csv", dir);
-        rc = qd_archive_save_csv(qd_search_result_archive(s), path, s->error, sizeof s->error);
+    return rc;
+}
+
+int qd_search_save(qd_search *s, const char *dir)
+{
+    staged st = {.dir = dir};
+    int rc;
+    if (strlen(dir) > sizeof st.path - 64) {
+        qdi_set_error(s->error, sizeof s->error, "%.200s...: output folder name too long", dir);
+        return QD_EINVAL;
     }
-    if (!rc) {
-        snprintf(path, len, "%s/metrics.csv", dir);
-        rc = save_metrics(s, path, s->error, sizeof s->error);
-    }
+    if ((rc = qdi_mkdir_p(dir, s->error, sizeof s->error)))
+        return rc;
+    rc = save_archive_json(s, dir, stage(&st, "archive.json"));
+    if (!rc)
+        rc = qd_archive_save_csv(qd_search_result_archive(s), stage(&st, "archive.csv"), s->error, sizeof s->error);
+    if (!rc)
+        rc = save_metrics(s, stage(&st, "metrics.csv"), s->error, sizeof s->error);
     if (!rc) {
         qd_heatmap_options o;
         const char *name = NULL;
@@ -144,12 +208,13 @@ int qd_search_save(qd_search *s, const char *dir)
         o.title = name;
         o.vmin = s->output.heatmap_range[0];
         o.vmax = s->output.heatmap_range[1];
-        snprintf(path, len, "%s/heatmap.svg", dir);
-        rc = qd_archive_save_svg(qd_search_result_archive(s), &o, path, s->error, sizeof s->error);
+        rc = qd_archive_save_svg(qd_search_result_archive(s), &o, stage(&st, "heatmap.svg"), s->error,
+                                 sizeof s->error);
     }
     if (!rc) {
         qd_report_options r;
         const char *name = NULL, *description = NULL;
+        cJSON *shown = qdi_redacted_copy(qd_config_json(s->cfg));
         qd_report_defaults(&r);
         qd_config_string(s->cfg, "name", &name);
         qd_config_string(s->cfg, "description", &description);
@@ -157,11 +222,17 @@ int qd_search_save(qd_search *s, const char *dir)
         r.heatmap.vmin = s->output.heatmap_range[0];
         r.heatmap.vmax = s->output.heatmap_range[1];
         r.description = description;
-        r.config = qd_config_json(s->cfg);
+        r.config = shown;
         r.metrics = s->history;
         r.nmetrics = s->nhistory;
-        snprintf(path, len, "%s/report.html", dir);
-        rc = qd_archive_save_html(qd_search_result_archive(s), &r, path, s->error, sizeof s->error);
+        if (!shown) {
+            qdi_set_error(s->error, sizeof s->error, "out of memory");
+            rc = QD_ENOMEM;
+        } else {
+            rc = qd_archive_save_html(qd_search_result_archive(s), &r, stage(&st, "report.html"), s->error,
+                                      sizeof s->error);
+        }
+        cJSON_Delete(shown);
     }
     if (!rc && s->llm) { /* the LLM accounting (not in archive.json: a replay makes no requests) */
         cJSON *o = cJSON_CreateObject();
@@ -169,21 +240,28 @@ int qd_search_save(qd_search *s, const char *dir)
         if (o && qd_llm_stats_json(s->llm, o) == QD_OK)
             text = cJSON_Print(o);
         cJSON_Delete(o);
-        snprintf(path, len, "%s/llm.json", dir);
         if (!text) {
             qdi_set_error(s->error, sizeof s->error, "out of memory");
             rc = QD_ENOMEM;
         } else {
             size_t n = strlen(text);
             text[n] = '\n'; /* cJSON_Print leaves no newline: write n + 1 bytes with one */
-            rc = qdi_write_file_atomic(path, text, n + 1, s->error, sizeof s->error);
+            rc = qdi_write_file_atomic(stage(&st, "llm.json"), text, n + 1, s->error, sizeof s->error);
         }
         free(text);
     }
-    if (!rc && s->nfailure_lines) {
-        snprintf(path, len, "%s/failures.jsonl", dir);
-        rc = save_failures(s, path, s->error, sizeof s->error);
+    if (!rc && s->nfailure_lines)
+        rc = save_failures(s, stage(&st, "failures.jsonl"), s->error, sizeof s->error);
+    if (rc) {
+        unstage(&st);
+        return rc;
     }
-    free(path);
+    if ((rc = publish(&st, s->error, sizeof s->error)))
+        return rc;
+    /* a mutator's own outputs (LLMatic's prompts.json, prompts.csv), each
+     * written atomically once the set above is in place */
+    for (size_t i = 0; !rc && i < s->nmutators; i++)
+        if (s->mutators[i]->type->write)
+            rc = s->mutators[i]->type->write(s->mutators[i], dir, s->error, sizeof s->error);
     return rc;
 }

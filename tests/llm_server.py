@@ -25,6 +25,22 @@ first line of output. Serves /v1/completions, /v1/chat/completions and
   tone, two words of each. After the text the model "continues the
   pattern" with "\\n###\\n..."; stop strings cut it, max_tokens counts
   words.
+* Network-writing prompts (LLMatic: a prompt holding a network of the
+  network language in a code fence): the reply is prose around a fenced
+  network made from the parent(s) by the instruction, with choices drawn
+  from a PRNG seeded by the prompt and the request's seed. "Add fully
+  connected / convolutional / pooling layer", "residual connection(s)",
+  "dropout", "normalization" add that layer; "Delete" removes a hidden
+  layer; "reducing" / "increasing the size" halve / double every width;
+  "Add a layer" and "Improve" pick one of these; "recurrent" answers with
+  an "lstm" line the language lacks (an invalid network); "Combine" (the
+  crossover prompt) puts the second network's layers after its flatten
+  behind all but the last layer of the first. One reply in twenty holds no network at all.
+* PyTorch prompts (a code fence holding an nn.Module class): the same
+  instructions applied to the class's nn.Sequential (Conv2d, MaxPool2d,
+  Flatten, Linear, ReLU, Tanh, Dropout, BatchNorm1d), rendered again in the
+  layout of elites' default seed; "recurrent" adds an nn.LSTM (whose tuple
+  output breaks the forward pass), "residual" a Linear layer.
 * Embeddings: 16 numbers, word counts hashed (CRC-32) into buckets, L2
   normalised.
 
@@ -184,6 +200,221 @@ def generate(prompt, seed):
     return text + ("." if roll < 0.6 else "")
 
 
+FENCE = re.compile(r"```[A-Za-z]*\n(.*?)```", re.S)
+
+
+def prompt_networks(prompt):
+    """The networks (lists of layer lines) in a prompt's code fences."""
+    out = []
+    for block in FENCE.findall(prompt):
+        lines = [ln.strip() for ln in block.split("\n") if ln.strip() and not ln.strip().startswith("#")]
+        if lines and lines[0].startswith("input "):
+            out.append(lines)
+    return out
+
+
+def spatial(lines, upto):
+    """The height of the examples before lines[upto] (1 once flat)."""
+    dims = lines[0].split()[1].split("x")
+    h = int(dims[0]) if len(dims) == 3 else 1
+    for ln in lines[1:upto]:
+        w = ln.split()
+        if w[0] == "conv" and "same" not in w:
+            h -= int(w[2].split("x")[0]) - 1
+        elif w[0] == "pool":
+            h //= int(w[2])
+        elif w[0] == "flatten":
+            h = 1
+    return h
+
+
+def scale(lines, f):
+    out = []
+    for ln in lines[:-1]:
+        w = ln.split()
+        if w[0] in ("conv", "dense"):
+            w[1] = str(max(4, min(256, int(int(w[1]) * f))))
+        out.append(" ".join(w))
+    return out + lines[-1:]
+
+
+def edit_network(r, lines, instruction):
+    """A child of one network by an instruction (may be invalid on purpose)."""
+    low = instruction.lower()
+    lines = list(lines)
+    out_at = len(lines) - 1
+    width = r.choice([16, 32, 64, 128])
+    if "recurrent" in low:
+        return lines[:out_at] + ["lstm %d" % width] + lines[out_at:]
+    if "reducing" in low:
+        return scale(lines, 0.5)
+    if "increasing" in low:
+        return scale(lines, 2)
+    kinds = ["fully", "conv", "pool", "residual", "dropout", "normal", "delete"]
+    kind = next((k for k in kinds if k in low), None)
+    if kind is None:
+        kind = r.choice(kinds[:-1] if "add a layer" in low else kinds)
+    image = "x" in lines[0].split()[1]
+    flat_at = next((i for i, ln in enumerate(lines) if ln == "flatten"), None)
+    if kind == "conv" and image and flat_at is not None:
+        return lines[:1] + ["conv %d 3x3 same relu" % r.choice([8, 16, 32])] + lines[1:]
+    if kind == "pool" and flat_at is not None and spatial(lines, flat_at) >= 2:
+        return lines[:flat_at] + ["pool max 2"] + lines[flat_at:]
+    if kind == "residual":
+        block = ["dense %d relu" % width, "residual begin", "dense %d relu" % width, "residual end"]
+        if "multiple" in low:
+            block += ["residual begin", "dense %d tanh" % width, "residual end"]
+        return lines[:out_at] + block + lines[out_at:]
+    if kind == "dropout":
+        return lines[:out_at] + ["dropout 0.%d" % r.randint(1, 4)] + lines[out_at:]
+    if kind == "normal":
+        return lines[:out_at] + ["batchnorm"] + lines[out_at:]
+    if kind == "delete":
+        # a hidden layer outside residual blocks (none: the network as it is)
+        depth, cands = 0, []
+        for i, ln in enumerate(lines[1:out_at], 1):
+            if ln == "residual begin":
+                depth += 1
+            elif ln == "residual end":
+                depth -= 1
+            elif depth == 0 and ln.split()[0] in ("dense", "dropout", "batchnorm"):
+                cands.append(i)
+        if cands:
+            del lines[r.choice(cands)]
+        return lines
+    return lines[:out_at] + ["dense %d %s" % (width, r.choice(["relu", "relu", "tanh"]))] + lines[out_at:]
+
+
+def crossover_network(a, b):
+    """The first network's layers up to its flatten and its hidden layers,
+    then the second's hidden layers and output."""
+    fb = b.index("flatten") if "flatten" in b else 0
+    return a[:-1] + b[fb + 1:]
+
+
+def network_reply(prompt, seed, nets):
+    r = rng_for(prompt, seed)
+    if r.random() < 0.05:
+        return "I am sorry, I cannot write that network."
+    instruction = prompt[prompt.rfind("```") + 3:].strip().split("\n")[0]
+    if "combine" in instruction.lower() and len(nets) >= 2:
+        child = crossover_network(nets[0], nets[1])
+    else:
+        child = edit_network(r, nets[-1], instruction)
+    return "Here is the new network:\n\n```\n" + "\n".join(child) + "\n```\n\nIt should train well."
+
+
+MODULE_ITEM = re.compile(r"nn\.(\w+)\(([^)]*)\)")
+
+
+def module_spec(src):
+    """The layers of an nn.Sequential written as elites' seed writes it, or None."""
+    m = re.search(r"nn\.Sequential\((.*?)\n\s*\)", src, re.S)
+    if not m:
+        return None
+    spec = []
+    for name, args in MODULE_ITEM.findall(m.group(1)):
+        a = [x.strip() for x in args.split(",") if x.strip()]
+        if name == "Linear":
+            spec.append(("Linear", int(a[1])))
+        elif name == "Conv2d":
+            spec.append(("Conv2d", int(a[1])))
+        elif name == "Dropout":
+            spec.append(("Dropout", float(a[0]) if a else 0.5))
+        elif name == "LSTM":
+            spec.append(("LSTM", int(a[1])))
+        elif name in ("Flatten", "ReLU", "Tanh", "MaxPool2d", "BatchNorm1d"):
+            spec.append((name, None))
+        else:
+            return None
+    return spec
+
+
+def render_module(spec, shape):
+    c, h, w = shape
+    items, flat = [], None
+    for kind, v in spec:
+        if kind == "Conv2d":
+            items.append("nn.Conv2d(%d, %d, 3, padding=1)" % (c, v))
+            c = v
+        elif kind == "MaxPool2d":
+            items.append("nn.MaxPool2d(2)")
+            h, w = h // 2, w // 2
+        elif kind == "Flatten":
+            items.append("nn.Flatten()")
+            flat = c * h * w
+        elif kind == "Linear":
+            items.append("nn.Linear(%d, %d)" % (flat, v))
+            flat = v
+        elif kind == "LSTM":
+            items.append("nn.LSTM(%d, %d)" % (flat, v))
+            flat = v
+        elif kind == "Dropout":
+            items.append("nn.Dropout(%g)" % v)
+        elif kind == "BatchNorm1d":
+            items.append("nn.BatchNorm1d(%d)" % flat)
+        else:
+            items.append("nn.%s()" % kind)
+    body = "".join("            %s,\n" % it for it in items)
+    return ("import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.layers = nn.Sequential(\n" + body + "        )\n\n    def forward(self, x):\n"
+            "        return self.layers(x)\n")
+
+
+def edit_module(r, spec, instruction):
+    low = instruction.lower()
+    spec = list(spec)
+    last = max(i for i, (k, _) in enumerate(spec) if k == "Linear")
+    flat_at = next((i for i, (k, _) in enumerate(spec) if k == "Flatten"), 0)
+    width = r.choice([16, 32, 64, 128])
+    if "recurrent" in low:
+        return spec[:last] + [("LSTM", width)] + spec[last:]
+    if "reducing" in low or "increasing" in low:
+        f = 0.5 if "reducing" in low else 2
+        return [(k, max(4, min(256, int(v * f)))) if k in ("Linear", "Conv2d") and i != last else (k, v)
+                for i, (k, v) in enumerate(spec)]
+    kinds = ["fully", "conv", "pool", "dropout", "normal", "delete"]
+    kind = next((k for k in kinds if k in low), None)
+    if kind is None:
+        kind = r.choice(kinds[:-1] if "add a layer" in low else kinds)
+    if kind == "conv":
+        return spec[:flat_at] + [("Conv2d", r.choice([8, 16, 32])), ("ReLU", None)] + spec[flat_at:]
+    if kind == "pool" and sum(k == "MaxPool2d" for k, _ in spec) < 2:
+        return spec[:flat_at] + [("MaxPool2d", None)] + spec[flat_at:]
+    if kind == "dropout":
+        return spec[:last] + [("Dropout", r.randint(1, 4) / 10)] + spec[last:]
+    if kind == "normal":
+        return spec[:last] + [("BatchNorm1d", None)] + spec[last:]
+    if kind == "delete":
+        hidden = [i for i, (k, _) in enumerate(spec) if k in ("Linear", "Dropout", "BatchNorm1d") and i != last]
+        if hidden:
+            i = r.choice(hidden)
+            n = 2 if i + 1 < len(spec) and spec[i + 1][0] in ("ReLU", "Tanh") else 1
+            del spec[i:i + n]
+        return spec
+    return spec[:last] + [("Linear", width), (r.choice(["ReLU", "ReLU", "Tanh"]), None)] + spec[last:]
+
+
+def module_reply(prompt, seed, modules):
+    r = rng_for(prompt, seed)
+    if r.random() < 0.05:
+        return "I am sorry, I cannot write that module."
+    m = re.search(r"shape \(batch, (\d+), (\d+), (\d+)\)", prompt)
+    shape = tuple(int(v) for v in m.groups()) if m else (1, 8, 8)
+    instruction = prompt[prompt.rfind("```") + 3:].strip().split("\n")[0]
+    specs = [module_spec(src) for src in modules]
+    if any(sp is None for sp in specs):
+        return "```python\n" + modules[-1] + "```\n"  # a module of another layout: given back as it is
+    if "combine" in instruction.lower() and len(specs) >= 2:
+        a, b = specs[0], specs[1]
+        fa = next(i for i, (k, _) in enumerate(a) if k == "Flatten")
+        fb = next(i for i, (k, _) in enumerate(b) if k == "Flatten")
+        child = a[:fa] + b[fb:]
+    else:
+        child = edit_module(r, specs[-1], instruction)
+    return "Here is the new module:\n\n```python\n" + render_module(child, shape) + "```\n\nIt should train well."
+
+
 def pick(r, pool, n):
     """n words drawn from pool with replacement."""
     return [r.choice(pool) for _ in range(n)]
@@ -286,8 +517,16 @@ def reply_for(path, body, family):
     if family == "nostop":
         stop = None
     fb = split_feedback(prompt)
+    nets = prompt_networks(prompt) if not fb else []
+    modules = [b for b in FENCE.findall(prompt) if "nn.Module" in b] if not fb and not nets else []
     tokens = []
-    if fb:
+    if modules:
+        out = module_reply(prompt, seed, modules)
+        tokens = [(w, -0.5, [(w, -0.5)][: max(ntop, 0)]) for w in out.split(" ")[:5]]
+    elif nets:
+        out = network_reply(prompt, seed, nets)
+        tokens = [(w, -0.5, [(w, -0.5)][: max(ntop, 0)]) for w in out.split(" ")[:5]]
+    elif fb:
         question, text = fb
         labels = question_labels(question)
         probs = label_probs(labels, text)
@@ -385,6 +624,14 @@ class Handler(BaseHTTPRequestHandler):
                                            "max_inflight")}
                 s["faults_left"] = len(STATE["faults"])
             self.send_json(200, s)
+        elif self.path.split("?")[0] == "/v1/models":  # what elites' start-up probe asks
+            with LOCK:
+                need = STATE["require_key"]
+            if need is not None and self.headers.get("Authorization") != "Bearer " + need:
+                self.send_json(401, {"error": {"message": "Incorrect API key provided",
+                                               "type": "invalid_request_error"}})
+            else:
+                self.send_json(200, {"object": "list", "data": [{"id": "test-model", "object": "model"}]})
         else:
             self.send_json(404, {"error": {"message": "not found", "type": "not_found_error"}})
 

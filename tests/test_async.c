@@ -902,7 +902,7 @@ static void test_cli_sigint_with_nothing_back_saves_and_exits_130(void)
     snprintf(url, sizeof url, "llm.url=http://127.0.0.1:%d", sv.port);
     const char *args[] = {"run", config, "--iterations", "2", "--set", url, "--set", "llm.model=test",
                           "--set", "llm.timeout=120", "--set", "mode=async", "--set", "workers=1",
-                          "--set", "grace=0.3", "-o", out, NULL};
+                          "--set", "grace=0.3", "--set", "llm.probe=false", "-o", out, NULL};
     pid_t pid = qdt_start_cli(tmp, args);
     char *text = NULL, *errors = NULL;
     int connected = silent_wait(&sv);

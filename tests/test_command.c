@@ -501,13 +501,13 @@ static void test_persistent_process_that_hangs_is_replaced(void)
     uint64_t count = 0;
     snprintf(log, sizeof log, "%s/starts.log", dir);
     snprintf(ev, sizeof ev,
-             "\"argv\": [\"%s\"], \"mode\": \"persistent\", \"timeout\": 5, \"env\": {\"START_LOG\": \"%s\"}", prog,
+             "\"argv\": [\"%s\"], \"mode\": \"persistent\", \"timeout\": 8, \"env\": {\"START_LOG\": \"%s\"}", prog,
              log);
     qd_search *s = run(ev, 1, 1, 4, dir, &cfg);
     const qd_counts *c = qd_search_counts(s);
     CU_ASSERT_EQUAL(c->evaluated, 2);
     CU_ASSERT_EQUAL(c->failed, 2);
-    CU_ASSERT_STRING_EQUAL(qd_search_failure_kind(s, 0, &count), "command: timed out after 5 s");
+    CU_ASSERT_STRING_EQUAL(qd_search_failure_kind(s, 0, &count), "command: timed out after 8 s");
     CU_ASSERT_EQUAL(count, 2);
     CU_ASSERT_EQUAL(count_lines_in(log), 2);
     qd_search_free(s);

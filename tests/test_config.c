@@ -59,7 +59,7 @@ static void test_unknown_keys_at_top_level_and_nested(void)
 {
     static const bad_case cases[] = {
         {"{" WK ", " EV ", " AR ", " MU ", \"seeed\": 3}",
-         "test.json: seeed is not a known field (known: seed, iterations, name, description, workers, mode, inflight, job_timeout, grace, rng, output, llm, "
+         "test.json: seeed is not a known field (known: seed, iterations, name, description, workers, mode, inflight, job_timeout, grace, rng, max_consecutive_failures, output, llm, "
          "evaluator, archive, mutators, scheduler)"},
         {"{" WK ", " EV ", " AR ", \"mutators\": [{\"type\": \"gaussian\", \"sigmaa\": 0.5}]}",
          "test.json: mutators[0].sigmaa is not a known field (known: count, type, sigma, batch, init, initial, "
@@ -73,7 +73,7 @@ static void test_unknown_keys_at_top_level_and_nested(void)
         {"{" WK ", " EV ", \"archive\": {\"dims\": [{\"bins\": 4}, {\"bins\": 4, \"rnge\": [0, 1]}]}, " MU "}",
          "test.json: archive.dims[1].rnge is not a known field (known: edges, bins, range)"},
         {"{" WK ", " EV ", " AR ", " MU ", \"output\": {\"dir\": \"x\", \"every\": 3}}",
-         "test.json: output.every is not a known field (known: dir, log_every, save_every, checkpoint_every, heatmap_range)"},
+         "test.json: output.every is not a known field (known: dir, log_every, save_every, checkpoint_every, max_failed_saves, heatmap_range)"},
         {"{" WK ", " EV ", " AR ", " MU ", \"seed\": 1, \"seed\": 2}", "test.json: seed appears more than once"},
     };
     expect_search_errors(cases, QDI_ARRAY_LEN(cases));

@@ -1,7 +1,8 @@
 /* test_nas.c - the network language and its trainer: valid and invalid
  * networks (line and reason), shape mismatches, parameters and FLOPs by hand,
  * finding a network in an LLM reply, every layer's backward pass against
- * finite differences, 100% on a linearly separable toy set, the CSV reader. */
+ * finite differences, 100% on a linearly separable toy set, the CSV reader,
+ * and the grammar / random mutators keeping to max_params / max_flops. */
 #include <math.h>
 #include <string.h>
 #include "testutil.h"
@@ -264,6 +265,44 @@ static void test_csv_reader_and_split(void)
     free(dir);
 }
 
+/* The grammar and random mutators draw again what exceeds max_params /
+ * max_flops (the nas evaluator's), so no job fails on the limits. */
+static void test_mutators_keep_to_the_size_limits(void)
+{
+    static const char *const modes[] = {"random", "grammar"};
+    for (size_t k = 0; k < 2; k++) {
+        char json[2048];
+        qd_config *cfg;
+        qd_search *s = NULL;
+        snprintf(json, sizeof json,
+                 "{\"seed\": 4, \"iterations\": 6, \"workers\": 1, "
+                 "\"evaluator\": {\"type\": \"nas\", \"epochs\": 1, \"batch_size\": 128, \"max_params\": 3000, "
+                 "\"max_flops\": 30000}, \"archive\": {\"type\": \"grid\", \"dims\": [{\"bins\": 5}, {\"bins\": 5}]}, "
+                 "\"mutators\": [{\"type\": \"network\", \"mode\": \"%s\", \"batch\": 8, \"initial\": 8}]}",
+                 modes[k]);
+        cfg = qdt_config(json);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+        CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
+        while (!qd_search_done(s))
+            CU_ASSERT_EQUAL_FATAL(qd_search_step(s), QD_OK);
+        CU_ASSERT_EQUAL(qd_search_counts(s)->asked, 48);
+        CU_ASSERT_EQUAL(qd_search_counts(s)->failed, 0);
+        const qd_archive *a = qd_search_archive(s);
+        CU_ASSERT_TRUE(qd_archive_filled(a) >= 3);
+        for (size_t i = 0; i < qd_archive_filled(a); i++) {
+            qd_elite e;
+            qdi_nas_net net;
+            char err[256];
+            qd_archive_elite_at(a, i, &e);
+            CU_ASSERT_EQUAL_FATAL(qdi_nas_parse(e.text, &net, err, sizeof err), QD_OK);
+            CU_ASSERT_TRUE(net.params <= 3000 && net.flops <= 30000);
+            qdi_nas_free(&net);
+        }
+        qd_search_free(s);
+        qd_config_free(cfg);
+    }
+}
+
 static const qdt_test tests[] = {
     {"invalid networks name the line and reason", test_invalid_networks_name_the_line_and_reason},
     {"params and FLOPs by hand", test_params_and_flops_by_hand},
@@ -271,6 +310,7 @@ static const qdt_test tests[] = {
     {"every backward pass matches finite differences", test_every_backward_pass_matches_finite_differences},
     {"training separates a linearly separable set", test_training_separates_a_linearly_separable_set},
     {"CSV reader and split", test_csv_reader_and_split},
+    {"mutators keep to the size limits", test_mutators_keep_to_the_size_limits},
     {NULL, NULL},
 };
 

@@ -227,10 +227,14 @@ static void test_ratings_replace_missing_logprobs(void)
         CU_ASSERT_DOUBLE_EQUAL(m[0], rule_rating(rule_sentiment(text)), 1e-15);
         qd_solution_clear(&sol);
     }
-    qd_set_log_handler(NULL, NULL);
     CU_ASSERT_EQUAL(log.lines, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "no logprobs"));
+    /* and at the end how many replies lacked them (not "the server's replies") */
     judge_free(&j);
+    qd_set_log_handler(NULL, NULL);
+    CU_ASSERT_EQUAL(log.lines, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "\nai_feedback: 6 of 6 replies lacked logprobs (scored from ratings and "
+                                            "answer texts instead)\n"));
     /* "logprobs" with that server: a clear failure */
     opinion_fields(fields, sizeof fields, ", \"feedback\": \"logprobs\"");
     CU_ASSERT_EQUAL_FATAL(judge_new(&j, "test-ollama-old", fields), 0);

@@ -590,7 +590,7 @@ static void test_run_where_every_job_fails_completes(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     register_test_types();
     snprintf(json, sizeof json,
-             "{\"seed\": 2, \"iterations\": 4, \"workers\": 1,"
+             "{\"seed\": 2, \"iterations\": 4, \"workers\": 1, \"max_consecutive_failures\": 0,"
              "\"evaluator\": {\"type\": \"flaky\", \"fail_every\": 1, \"distinct\": true},"
              "\"archive\": {\"dims\": [{\"bins\": 10}, {\"bins\": 10}]},"
              "\"mutators\": [{\"type\": \"job_counter\", \"batch\": 25}]}");

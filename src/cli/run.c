@@ -210,6 +210,53 @@ fail:
     return 2;
 }
 
+/* The save-point policy: checkpoint first (what a resume needs), then the
+ * outputs. A failed save point is retried at the next one; after
+ * output.max_failed_saves of them in a row, or when the disk is full for
+ * the checkpoint, the run stops keeping the last good checkpoint. */
+typedef struct save_state {
+    long failed_in_row;
+    uint64_t good_checkpoint; /* iteration of the last good checkpoint (0: none this session) */
+    int has_checkpoint;
+    char reason[1200];        /* why the run stopped (empty: it did not) */
+} save_state;
+
+/* One save point: a checkpoint when `checkpoint`, the outputs when
+ * `outputs`. Returns nonzero when the run must stop (reason set). */
+static int save_point(qd_search *s, const char *outdir, int checkpoint, int outputs, save_state *ss, int newline)
+{
+    char why[1100] = "";
+    int disk_full = 0;
+    if (checkpoint) {
+        int rc = qd_search_checkpoint(s, outdir);
+        if (rc == QD_OK) {
+            ss->good_checkpoint = qd_search_counts(s)->iterations;
+            ss->has_checkpoint = 1;
+        } else {
+            snprintf(why, sizeof why, "checkpoint: %s", qd_search_error(s));
+            disk_full = rc == QD_ENOSPC;
+        }
+    }
+    if (outputs && !disk_full && qd_search_save(s, outdir) != QD_OK && !why[0])
+        snprintf(why, sizeof why, "%s", qd_search_error(s));
+    if (!why[0]) {
+        ss->failed_in_row = 0;
+        return 0;
+    }
+    ss->failed_in_row++;
+    if (disk_full || ss->failed_in_row >= qd_search_output(s)->max_failed_saves) {
+        if (!disk_full)
+            snprintf(ss->reason, sizeof ss->reason, "%ld save points in a row failed (output.max_failed_saves), the "
+                     "last: %s", ss->failed_in_row, why);
+        else
+            snprintf(ss->reason, sizeof ss->reason, "the disk is full: %s", why);
+        return 1;
+    }
+    fprintf(stderr, "%selites run: could not save (%ld of %ld in a row; retried at the next save point): %s\n",
+            newline ? "\n" : "", ss->failed_in_row, qd_search_output(s)->max_failed_saves, why);
+    return 0;
+}
+
 int cli_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -284,6 +331,24 @@ int cli_run(int argc, char **argv)
             printf("resuming %s at iteration %llu\n", resume,
                    (unsigned long long)qd_search_counts(s)->iterations);
     }
+    {
+        char why[1400];
+        size_t removed = 0;
+        /* before any work: a bad -o is found now, not when the search ends */
+        if (qd_output_prepare(outdir, &removed, why, sizeof why) != QD_OK) {
+            fprintf(stderr, "elites run: %s; nothing was run\n", why);
+            status = 2;
+            goto done;
+        }
+        if (removed)
+            fprintf(stderr, "elites run: removed %zu temporary file%s an interrupted run left in %s\n", removed,
+                    removed == 1 ? "" : "s", outdir);
+        if (qd_search_probe(s) != QD_OK) {
+            fprintf(stderr, "elites run: %s; nothing was run\n", qd_search_error(s));
+            status = 1;
+            goto done;
+        }
+    }
     running = s;
     {
         struct sigaction sa;
@@ -303,6 +368,7 @@ int cli_run(int argc, char **argv)
                qd_search_async(s) ? ", async (not bit-reproducible)" : "", outdir);
     double last_draw = 0;
     uint64_t last_checkpoint = qd_search_counts(s)->iterations;
+    save_state ss = {0};
     while (!qd_search_done(s)) {
         int rc = qd_search_step(s);
         if (rc == QD_EINTR)
@@ -322,31 +388,58 @@ int cli_run(int argc, char **argv)
         double every = qd_search_output(s)->save_every;
         long ck_every = qd_search_output(s)->checkpoint_every;
         int save_now = every > 0 && t - last_save >= every && !qd_search_done(s);
-        if (save_now) {
-            if (qd_search_save(s, outdir) != QD_OK)
-                fprintf(stderr, "%selites run: could not save: %s\n", tty && !quiet ? "\n" : "", qd_search_error(s));
+        int ck_now = !qd_search_done(s) && (ck_every > 0 ? r->iteration - last_checkpoint >= (uint64_t)ck_every : save_now);
+        if (save_now)
             last_save = t;
-        }
-        if (!qd_search_done(s) && (ck_every > 0 ? r->iteration - last_checkpoint >= (uint64_t)ck_every : save_now)) {
-            if (qd_search_checkpoint(s, outdir) != QD_OK)
-                fprintf(stderr, "%selites run: could not write a checkpoint: %s\n", tty && !quiet ? "\n" : "",
-                        qd_search_error(s));
+        if (ck_now)
             last_checkpoint = r->iteration;
-        }
+        if ((save_now || ck_now) && save_point(s, outdir, ck_now, save_now, &ss, tty && !quiet))
+            break;
     }
     double searched = now_seconds() - started; /* the summary's rate leaves the saving out */
     if (!quiet && tty)
         putchar('\n');
-    if (qd_search_save(s, outdir) != QD_OK) {
-        fprintf(stderr, "elites run: could not save the results: %s\n", qd_search_error(s));
+    if (ss.reason[0]) {
+        /* stopped for failed saves: the last good checkpoint stays as it is */
+        fprintf(stderr, "elites run: stopped after iteration %llu: %s; ", (unsigned long long)qd_search_counts(s)->iterations,
+                ss.reason);
+        if (ss.has_checkpoint)
+            fprintf(stderr, "the last good checkpoint (iteration %llu) is in %s/checkpoint (go on with: elites run "
+                    "--resume %s)\n", (unsigned long long)ss.good_checkpoint, outdir, outdir);
+        else
+            fprintf(stderr, "no checkpoint was written in this session\n");
         status = 1;
         goto done;
     }
-    int checkpointed = qd_search_checkpoint(s, outdir) == QD_OK;
+    /* the checkpoint first: it is what a resume needs */
+    int ckrc = qd_search_checkpoint(s, outdir), checkpointed = ckrc == QD_OK;
+    char ckerr[1100] = "";
     if (!checkpointed)
-        fprintf(stderr, "elites run: %s\n", qd_search_error(s));
+        snprintf(ckerr, sizeof ckerr, "%s", qd_search_error(s));
+    if (qd_search_save(s, outdir) != QD_OK) {
+        fprintf(stderr, "elites run: could not save the results: %s\n", qd_search_error(s));
+        if (!checkpointed)
+            fprintf(stderr, "elites run: could not write the checkpoint: %s\n", ckerr);
+        status = 1;
+        goto done;
+    }
+    if (!checkpointed) {
+        /* after a half-done iteration the previous checkpoint stays, as intended */
+        int torn = interrupted && strstr(ckerr, "given up half way") != NULL;
+        fprintf(stderr, "elites run: %s%s\n", torn ? "" : "could not write the checkpoint: ", ckerr);
+        if (!torn && status == 0)
+            status = 1;
+    }
     if (!quiet)
         summary(s, outdir, searched, checkpointed);
+    {
+        const qd_counts *c = qd_search_counts(s);
+        if (c->evaluated == 0 && c->failed > 0 && !interrupted) {
+            fprintf(stderr, "elites run: nothing was evaluated: all %llu jobs failed (the last: %s)\n",
+                    (unsigned long long)c->failed, qd_search_last_failure(s));
+            status = 1;
+        }
+    }
     if (interrupted && status == 0) {
         fprintf(stderr,
                 "elites run: interrupted after iteration %llu; saved the archive and metrics%s in %s%s%s%s\n",

@@ -50,7 +50,7 @@ struct qd_llm {
     long retries, max_in_flight, fail_after;
     size_t max_reply;
     uint64_t run_seed;
-    int replay;
+    int replay, probe;
     qdi_llm_cache *cache;
     /* shared state */
     CURLSH *share;           /* DNS and TLS sessions */
@@ -78,6 +78,7 @@ struct qd_llm_session {
     char *url;               /* scratch for base + path */
     double deadline;         /* monotonic time the current job must end by (0: none) */
     int cancelled;           /* atomic: the job was given up; requests end */
+    unsigned sent;           /* requests put on the wire in this attempt (libcurl may resend) */
     char error[512];
 };
 
@@ -164,12 +165,22 @@ static int read_urls(qd_llm *llm, qd_config *cfg)
         return qd_config_fail(cfg, "url", "is required (the server's base URL, e.g. \"http://127.0.0.1:8080/v1\"; "
                                           "or set ELITES_LLM_URL)");
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        char shown[512];
+        qdi_redact_url(shown, sizeof shown, list[i]);
         if (strncmp(list[i], "http://", 7) != 0 && strncmp(list[i], "https://", 8) != 0) {
-            qd_config_fail(cfg, "url", "must start with http:// or https://, got \"%s\"", list[i]);
+            qd_config_fail(cfg, "url", "must start with http:// or https://, got \"%s\"", shown);
             qdi_strings_free(list);
             return QD_EINVAL;
         }
+        /* a checkpoint's config keeps no password: ask for the URL again */
+        if (strstr(list[i], "://[redacted]@")) {
+            qd_config_fail(cfg, "url", "is \"%s\": its credentials are not saved; give the URL again "
+                           "(--set llm.url=URL)", shown);
+            qdi_strings_free(list);
+            return QD_EINVAL;
+        }
+    }
     llm->urls = calloc(n, sizeof *llm->urls);
     for (size_t i = 0; llm->urls && i < n; i++)
         if (!(llm->urls[llm->nurls++].base = base_url(list[i])))
@@ -203,7 +214,8 @@ static int read_config(qd_llm *llm, qd_config *cfg)
     if (qd_config_has(cfg, "api_key"))
         return qd_config_fail(cfg, "api_key", "is not read from configs (they are saved with the results): put the "
                                               "key in an environment variable and name it in llm.api_key_env");
-    if (qd_config_bool(cfg, "replay", &llm->replay) || qd_config_string(cfg, "cache", &cache) ||
+    llm->probe = 1;
+    if (qd_config_bool(cfg, "replay", &llm->replay) || qd_config_bool(cfg, "probe", &llm->probe) || qd_config_string(cfg, "cache", &cache) ||
         qd_config_string(cfg, "model", &model) || qd_config_string(cfg, "api_key_env", &key_env) ||
         read_urls(llm, cfg) ||
         (qd_config_has(cfg, "temperature") && qd_config_number(cfg, "temperature", &llm->temperature, ">= 0 <= 2")) ||
@@ -330,6 +342,19 @@ void qd_llm_free(qd_llm *llm)
 
 /* ---- sessions ---------------------------------------------------------- */
 
+/* Called by libcurl before each request it sends, also when it sends one
+ * again on its own over a fresh connection because the reused one had
+ * died: the attempts the server sees, counted honestly. */
+static int on_prereq(void *ctx, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    ((qd_llm_session *)ctx)->sent++;
+    return CURL_PREREQFUNC_OK;
+}
+
 static size_t on_data(char *data, size_t size, size_t n, void *ctx)
 {
     qd_llm_session *s = ctx;
@@ -409,6 +434,8 @@ int qd_llm_session_new(qd_llm *llm, unsigned id, qd_llm_session **out)
     curl_easy_setopt(s->curl, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(s->curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
     curl_easy_setopt(s->curl, CURLOPT_XFERINFODATA, s);
+    curl_easy_setopt(s->curl, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(s->curl, CURLOPT_PREREQDATA, s);
     curl_easy_setopt(s->curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(s->curl, CURLOPT_USERAGENT, "elites/" PACKAGE_VERSION);
     if (!getenv("no_proxy") && !getenv("NO_PROXY")) /* a proxy never sees local servers */
@@ -494,6 +521,7 @@ int qd_llm_stats_json(const qd_llm *llm, cJSON *out)
     cJSON_AddNumberToObject(out, "calls", (double)st.calls);
     cJSON_AddNumberToObject(out, "requests", (double)st.requests);
     cJSON_AddNumberToObject(out, "retries", (double)st.retries);
+    cJSON_AddNumberToObject(out, "resent_by_libcurl", (double)st.resent);
     cJSON_AddNumberToObject(out, "failures", (double)st.failures);
     cJSON_AddNumberToObject(out, "cache_hits", (double)st.cache_hits);
     cJSON_AddNumberToObject(out, "prompt_tokens", (double)st.prompt_tokens);
@@ -513,14 +541,8 @@ int qd_llm_stats_json(const qd_llm *llm, cJSON *out)
     pthread_mutex_lock(&((qd_llm *)llm)->lock);
     for (size_t i = 0; i < llm->nurls; i++) {
         cJSON *u = cJSON_CreateObject();
-        const char *at = strchr(llm->urls[i].base, '@'), *scheme = strstr(llm->urls[i].base, "://");
         char shown[512];
-        /* user:password@ in a URL is not shown */
-        if (at && scheme && at > scheme)
-            snprintf(shown, sizeof shown, "%.*s://[user]@%s", (int)(scheme - llm->urls[i].base), llm->urls[i].base,
-                     at + 1);
-        else
-            snprintf(shown, sizeof shown, "%s", llm->urls[i].base);
+        qdi_redact_url(shown, sizeof shown, llm->urls[i].base); /* user:password@ is not shown */
         cJSON_AddStringToObject(u, "url", shown);
         cJSON_AddNumberToObject(u, "requests", (double)llm->urls[i].requests);
         cJSON_AddNumberToObject(u, "failures", (double)llm->urls[i].failures);
@@ -604,6 +626,7 @@ typedef struct outcome {
     long status;         /* HTTP status, 0 if none */
     double retry_after;  /* seconds asked by the server, 0 if none */
     char detail[768];    /* why (redacted) */
+    unsigned resent;     /* requests libcurl sent again on its own */
 } outcome;
 
 /* The error text of a failed HTTP reply: its "message" if it is an API
@@ -641,11 +664,15 @@ static void attempt(qd_llm_session *s, size_t u, const char *path, const char *b
         double t = llm->timeout, left = s->deadline > 0 ? s->deadline - qdi_now() : t;
         curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)(1000.0 * (left < t ? (left > 0.001 ? left : 0.001) : t)));
     }
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    if (body) { /* NULL: a GET (the start-up probe) */
+        curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
     take_slot(llm);
+    s->sent = 0;
     code = curl_easy_perform(s->curl);
     give_slot(llm);
+    o->resent = s->sent > 1 ? s->sent - 1 : 0;
     if (code != CURLE_OK) {
         switch (code) {
         case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY:
@@ -776,7 +803,9 @@ static int call(qd_llm_session *s, const char *path, const char *body, parse_fn 
         if (o.kind < 0) {
             if (parse(s->buf ? s->buf : "", out, &ptok, &ctok, why, sizeof why) == QD_OK) {
                 pthread_mutex_lock(&llm->lock);
-                llm->st.requests++;
+                llm->st.requests += 1 + o.resent;
+                llm->st.resent += o.resent;
+                llm->urls[u].requests += o.resent;
                 llm->st.retries += n > 0;
                 add_latency(llm, dt);
                 count_tokens(llm, ptok, ctok);
@@ -793,7 +822,9 @@ static int call(qd_llm_session *s, const char *path, const char *body, parse_fn 
             qdi_llm_redact(o.detail, sizeof o.detail, why, llm->key);
         }
         pthread_mutex_lock(&llm->lock);
-        llm->st.requests++;
+        llm->st.requests += 1 + o.resent;
+        llm->st.resent += o.resent;
+        llm->urls[u].requests += o.resent;
         llm->st.retries += n > 0;
         llm->st.errors[o.kind]++;
         pthread_mutex_unlock(&llm->lock);
@@ -954,5 +985,38 @@ int qd_llm_embed(qd_llm_session *s, const char *text, double **vec, size_t *n)
         *vec = e.vec;
         *n = e.n;
     }
+    return rc;
+}
+
+/* ---- the start-up probe ------------------------------------------------ */
+
+int qd_llm_probe(qd_llm *llm, char *err, size_t errlen)
+{
+    qd_llm_session *s;
+    int rc = QD_OK;
+    if (!llm->probe || llm->replay)
+        return QD_OK;
+    if (qd_llm_session_new(llm, 0, &s) != QD_OK) {
+        qdi_set_error(err, errlen, "llm: start-up probe: out of memory");
+        return QD_ENOMEM;
+    }
+    for (size_t u = 0; u < llm->nurls && rc == QD_OK; u++) {
+        outcome o;
+        s->deadline = qdi_now() + (llm->timeout < 30 ? llm->timeout : 30); /* a probe is quick or failed */
+        char shown[600], status[32], hint[160] = "";
+        curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
+        attempt(s, u, "/models", NULL, &o);
+        if (o.kind < 0)
+            continue;
+        qdi_redact_url(shown, sizeof shown, s->url);
+        if (o.status == 401 || o.status == 403)
+            snprintf(hint, sizeof hint, " (is the API key in $%s right?)", llm->key_env);
+        else if (o.status == 404)
+            snprintf(hint, sizeof hint, " (is llm.url right? it names the API's base, e.g. http://host:8080/v1)");
+        qdi_set_error(err, errlen, "llm: the start-up probe GET %s failed: %s%s: %s (llm.probe false skips it)",
+                      shown, describe(&o, status, sizeof status), hint, o.detail);
+        rc = fail_code(o.kind);
+    }
+    qd_llm_session_free(s);
     return rc;
 }

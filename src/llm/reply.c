@@ -241,7 +241,10 @@ static const char *error_message(const cJSON *doc)
 
 int qd_llm_reply_parse(const char *json, qd_llm_reply *r, char *err, size_t errlen)
 {
-    cJSON *doc = cJSON_Parse(json);
+    /* invalid UTF-8 from a server becomes U+FFFD (the texts go into JSON files) */
+    char *fixed = qdi_utf8_valid(json, NULL) ? NULL : qdi_utf8_fix(json);
+    cJSON *doc = cJSON_Parse(fixed ? fixed : json);
+    free(fixed);
     const cJSON *choices, *c, *lp, *probs, *content;
     const char *emsg;
     int rc = QD_EFORMAT;

@@ -1,0 +1,709 @@
+/* test_reliability.c - what `elites run` does when things go wrong around
+ * the search (issue 11): a bad output folder is refused before any work; a
+ * failed save is retried and a run whose saves keep failing stops keeping
+ * its last good checkpoint; a failed final checkpoint exits non-zero;
+ * temporary files a killed run left are swept at the next start; no
+ * credential reaches a file the run writes; an unreachable LLM server stops
+ * the run at once; a run whose every job fails stops at
+ * max_consecutive_failures and exits non-zero; an async run stopped and
+ * resumed ends at the configured iteration. Each test checks the exact
+ * message, the exit status and what is on disk. */
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include "cliutil.h"
+#include "llmtest.h"
+
+typedef struct cli_result {
+    int status;
+    char *out, *err;
+} cli_result;
+
+static cli_result run_elites(const char *dir, const char *const *args)
+{
+    cli_result r = {-1, NULL, NULL};
+    r.status = qdt_wait_cli(qdt_start_cli(dir, args), dir, &r.out, &r.err);
+    return r;
+}
+
+static void cli_result_free(cli_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char path[2048];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}
+
+static void touch(const char *dir, const char *name)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs("x\n", fp);
+    fclose(fp);
+}
+
+static void sphere(char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/examples/sphere.json", qdt_srcdir());
+}
+
+/* Names of the entries of dir, sorted, one per line. */
+static char *listing(const char *dir)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    char *out = calloc(1, 4096);
+    for (int i = 0; i < n; i++) {
+        if (names[i]->d_name[0] != '.' && strlen(out) + strlen(names[i]->d_name) + 2 < 4096) {
+            strcat(out, names[i]->d_name);
+            strcat(out, "\n");
+        }
+        free(names[i]);
+    }
+    if (n >= 0)
+        free(names);
+    return out;
+}
+
+/* 1. -o naming a file, or a folder that cannot be created or written: exit
+ * 2 before the search starts (no first line, no file written). */
+static void test_bad_output_folder_refused_before_the_first_evaluation(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], file[1100], sub[1200], want[4096], ro[1100];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    sphere(config, sizeof config);
+    touch(tmp, "afile");
+    snprintf(file, sizeof file, "%s/afile", tmp);
+    snprintf(sub, sizeof sub, "%s/afile/sub", tmp);
+
+    const char *a1[] = {"run", config, "-o", file, NULL};
+    cli_result r = run_elites(tmp, a1);
+    CU_ASSERT_EQUAL(r.status, 2);
+    snprintf(want, sizeof want, "elites run: output folder %s cannot be used: %s: not a folder; nothing was run\n",
+             file, file);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    CU_ASSERT_STRING_EQUAL(r.out, "");
+    cli_result_free(&r);
+
+    const char *a2[] = {"run", config, "-o", sub, NULL};
+    r = run_elites(tmp, a2);
+    CU_ASSERT_EQUAL(r.status, 2);
+    snprintf(want, sizeof want,
+             "elites run: output folder %s cannot be used: %s: cannot create folder: Not a directory; nothing was run\n",
+             sub, sub);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    cli_result_free(&r);
+
+    /* a folder that exists but takes no files: read-only for a user, /proc
+     * for root (whom permissions do not stop) */
+    if (geteuid() != 0) {
+        snprintf(ro, sizeof ro, "%s/ro", tmp);
+        CU_ASSERT_EQUAL_FATAL(mkdir(ro, 0555), 0);
+    } else {
+        snprintf(ro, sizeof ro, "/proc/1");
+    }
+    const char *a3[] = {"run", config, "-o", ro, NULL};
+    r = run_elites(tmp, a3);
+    CU_ASSERT_EQUAL(r.status, 2);
+    snprintf(want, sizeof want, "elites run: output folder %s cannot be written: ", ro);
+    CU_ASSERT_EQUAL(strncmp(r.err, want, strlen(want)), 0);
+    CU_ASSERT(strlen(r.err) > 18 && strcmp(r.err + strlen(r.err) - 18, "; nothing was run\n") == 0);
+    CU_ASSERT_STRING_EQUAL(r.out, "");
+    cli_result_free(&r);
+    char *l = listing(tmp); /* nothing written beside the test's own files */
+    CU_ASSERT_STRING_EQUAL(l, geteuid() != 0 ? "afile\nro\nstderr.txt\nstdout.txt\n" : "afile\nstderr.txt\nstdout.txt\n");
+    free(l);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 2. Outputs that cannot be written (heatmap.svg.tmp is a folder): each
+ * save point is retried, the third in a row stops the run; the checkpoint,
+ * written first, is whole, and no partial output set was published. */
+static void test_failing_saves_stop_the_run_keeping_the_checkpoint(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], path[1300], want[8192], line[1400];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    sphere(config, sizeof config);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    snprintf(path, sizeof path, "%s/run/heatmap.svg.tmp/x", tmp);
+    CU_ASSERT_EQUAL_FATAL(qdi_mkdir_p(path, want, sizeof want), QD_OK);
+    const char *args[] = {"run", config, "-q", "--iterations", "1000", "--set", "output.save_every=0.000001",
+                          "--set", "evaluator.dim=4", "--set", "mutators[0].batch=10", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(r.status, 1);
+    snprintf(line, sizeof line, "%s/heatmap.svg.tmp: cannot rename temporary file: Is a directory", out);
+    snprintf(want, sizeof want,
+             "elites run: could not save (1 of 3 in a row; retried at the next save point): %s\n"
+             "elites run: could not save (2 of 3 in a row; retried at the next save point): %s\n"
+             "elites run: stopped after iteration 3: 3 save points in a row failed (output.max_failed_saves), the "
+             "last: %s; the last good checkpoint (iteration 3) is in %s/checkpoint (go on with: elites run --resume "
+             "%s)\n",
+             line, line, line, out, out);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    cli_result_free(&r);
+    char *l = listing(out);
+    CU_ASSERT_STRING_EQUAL(l, "checkpoint\ncheckpoint-metrics\ncheckpoint.prev\nheatmap.svg.tmp\n");
+    free(l);
+    snprintf(path, sizeof path, "%s/checkpoint/state.json", out);
+    char *text = qdt_slurp(path);
+    cJSON *st = text ? cJSON_Parse(text) : NULL;
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(st, "counts"), "iterations");
+    CU_ASSERT(cJSON_IsNumber(it) && it->valuedouble == 3);
+    cJSON_Delete(st);
+    free(text);
+
+    /* the folder fixed, the run goes on from that checkpoint */
+    snprintf(path, sizeof path, "%s/heatmap.svg.tmp/x", out);
+    CU_ASSERT_EQUAL(rmdir(path), 0);
+    snprintf(path, sizeof path, "%s/heatmap.svg.tmp", out);
+    CU_ASSERT_EQUAL(rmdir(path), 0);
+    const char *again[] = {"run", "--resume", out, "-q", "--iterations", "5", NULL};
+    r = run_elites(tmp, again);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_STRING_EQUAL(r.err, "");
+    cli_result_free(&r);
+    snprintf(path, sizeof path, "%s/metrics.csv", out);
+    text = qdt_slurp(path);
+    CU_ASSERT_PTR_NOT_NULL(text && strstr(text, "\n5,50,0,"));
+    free(text);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 2. A final checkpoint that cannot be written (a stray file named
+ * checkpoint.tmp): the outputs are saved, the exit status is 1. */
+static void test_failed_final_checkpoint_exits_1(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], want[4096];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    sphere(config, sizeof config);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    CU_ASSERT_EQUAL_FATAL(mkdir(out, 0755), 0);
+    touch(out, "checkpoint.tmp");
+    const char *args[] = {"run", config, "-q", "--iterations", "5", "--set", "evaluator.dim=4", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(r.status, 1);
+    snprintf(want, sizeof want, "elites run: could not write the checkpoint: %s/checkpoint.tmp: cannot create: File exists\n",
+             out);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    cli_result_free(&r);
+    char *l = listing(out);
+    CU_ASSERT_STRING_EQUAL(l, "archive.csv\narchive.json\ncheckpoint.tmp\nheatmap.svg\nmetrics.csv\nreport.html\n");
+    free(l);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 8. Temporary files of a killed run (an atomic write's NAME.tmp.XXXXXX, an
+ * unfinished set's NAME.tmp, checkpoint.tmp/) go at the next start; other
+ * files stay. */
+static void test_leftover_temp_files_removed_at_the_next_start(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], path[1300], want[2048];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    sphere(config, sizeof config);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    snprintf(path, sizeof path, "%s/checkpoint.tmp", out);
+    CU_ASSERT_EQUAL_FATAL(qdi_mkdir_p(path, want, sizeof want), QD_OK);
+    touch(path, "state.json");
+    touch(out, "report.html.tmp.Ab3xYz");
+    touch(out, "archive.json.tmp");
+    touch(out, "notes.tmp");
+    touch(out, "report.html.tmp.toolong");
+    const char *args[] = {"run", config, "-q", "--iterations", "2", "--set", "evaluator.dim=4", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(r.status, 0);
+    snprintf(want, sizeof want, "elites run: removed 3 temporary files an interrupted run left in %s\n", out);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    cli_result_free(&r);
+    char *l = listing(out);
+    CU_ASSERT_STRING_EQUAL(l, "archive.csv\narchive.json\ncheckpoint\ncheckpoint-metrics\nheatmap.svg\nmetrics.csv\n"
+                              "notes.tmp\nreport.html\nreport.html.tmp.toolong\n");
+    free(l);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 1 if any file under dir (recursively) holds needle. */
+static int found_under(const char *dir, const char *needle, char *where, size_t len)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    if (!d)
+        return 0;
+    while (!found && (e = readdir(d))) {
+        char path[2048];
+        struct stat st;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            found = found_under(path, needle, where, len);
+        } else {
+            char *text = qdt_slurp(path);
+            if (text && strstr(text, needle)) {
+                snprintf(where, len, "%s", path);
+                found = 1;
+            }
+            free(text);
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+static int count_files_under(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return 0;
+    while ((e = readdir(d))) {
+        char path[2048];
+        struct stat st;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) == 0)
+            n += S_ISDIR(st.st_mode) ? count_files_under(path) : 1;
+    }
+    closedir(d);
+    return n;
+}
+
+/* 3. A URL with user:password and an API key from the environment: the
+ * run works (the key reaches the server), and no file the run writes, nor
+ * its output, holds either; a resume from the checkpoint alone asks for
+ * the URL again. */
+static void test_no_credential_in_any_file_a_run_writes(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], url[256], where[2048];
+    static const char *const sentinels[] = {"SentinelUser7", "SentinelPass9", "sk-Sentinel-Key-31", NULL};
+    qdt_server srv;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&srv, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(qdt_server_control(&srv, "{\"require_key\": \"sk-Sentinel-Key-31\"}"), 0);
+    snprintf(config, sizeof config, "%s/examples/qdaif-opinions.json", qdt_srcdir());
+    snprintf(out, sizeof out, "%s/run", tmp);
+    snprintf(url, sizeof url, "llm.url=http://SentinelUser7:SentinelPass9@127.0.0.1:%d/v1", srv.port);
+    setenv("OPENAI_API_KEY", "sk-Sentinel-Key-31", 1);
+    const char *args[] = {"run", config, "--iterations", "8", "--set", url, "--set", "llm.model=test",
+                          "--set", "workers=2", "--set", "output.save_every=0.000001", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    unsetenv("OPENAI_API_KEY");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT(qdt_server_stat(&srv, "auth_ok") > 0);
+    CU_ASSERT(exists(out, "archive.json") && exists(out, "checkpoint/state.json") && exists(out, "report.html") &&
+              exists(out, "llm.json") && exists(out, "checkpoint.prev/state.json"));
+    CU_ASSERT(count_files_under(out) >= 10);
+    for (const char *const *s = sentinels; *s; s++) {
+        int in_files = found_under(out, *s, where, sizeof where);
+        if (in_files)
+            fprintf(stderr, "\n  %s found in %s\n", *s, where);
+        CU_ASSERT_FALSE(in_files);
+        CU_ASSERT_PTR_NULL(strstr(r.out, *s));
+        CU_ASSERT_PTR_NULL(strstr(r.err, *s));
+    }
+    char *text = NULL, path[1300];
+    snprintf(path, sizeof path, "%s/archive.json", out);
+    text = qdt_slurp(path);
+    snprintf(url, sizeof url, "\"url\":\t\"http://[redacted]@127.0.0.1:%d/v1\"", srv.port);
+    CU_ASSERT_PTR_NOT_NULL(text && strstr(text, url));
+    free(text);
+    cli_result_free(&r);
+
+    const char *again[] = {"run", "--resume", out, "-q", "--iterations", "9", NULL};
+    r = run_elites(tmp, again);
+    CU_ASSERT_EQUAL(r.status, 2);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "elites run: %s/checkpoint/state.json: llm.url is \"http://[redacted]@127.0.0.1:%d/v1\": "
+             "its credentials are not saved; give the URL again (--set llm.url=URL)\n",
+             out, srv.port);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    cli_result_free(&r);
+    /* given again, the URL is used and still not written */
+    snprintf(url, sizeof url, "llm.url=http://SentinelUser7:SentinelPass9@127.0.0.1:%d/v1", srv.port);
+    const char *again2[] = {"run", "--resume", out, "-q", "--iterations", "9", "--set", url, NULL};
+    setenv("OPENAI_API_KEY", "sk-Sentinel-Key-31", 1);
+    r = run_elites(tmp, again2);
+    unsetenv("OPENAI_API_KEY");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_STRING_EQUAL(r.err, "");
+    for (const char *const *s = sentinels; *s; s++)
+        CU_ASSERT_FALSE(found_under(out, *s, where, sizeof where));
+    cli_result_free(&r);
+    qdt_server_stop(&srv);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 4. The start-up probe: no server at the URL, or a wrong key, stops the
+ * run before any job, naming the URL and the error. */
+static void test_llm_probe_stops_before_any_job(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], url[256], want[2048];
+    qdt_server srv;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    snprintf(config, sizeof config, "%s/examples/qdaif-opinions.json", qdt_srcdir());
+    snprintf(out, sizeof out, "%s/run", tmp);
+    int dead = qdt_dead_port();
+    snprintf(url, sizeof url, "llm.url=http://127.0.0.1:%d/v1", dead);
+    const char *args[] = {"run", config, "-q", "--set", url, "--set", "llm.model=test", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(r.status, 1);
+    snprintf(want, sizeof want,
+             "elites run: llm: the start-up probe GET http://127.0.0.1:%d/v1/models failed: could not connect: "
+             "Couldn't connect to server (llm.probe false skips it); nothing was run\n",
+             dead);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    CU_ASSERT_FALSE(exists(out, "archive.json"));
+    cli_result_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&srv, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(qdt_server_control(&srv, "{\"require_key\": \"right\"}"), 0);
+    snprintf(url, sizeof url, "llm.url=%s", srv.url);
+    setenv("OPENAI_API_KEY", "wrong", 1);
+    r = run_elites(tmp, args);
+    unsetenv("OPENAI_API_KEY");
+    CU_ASSERT_EQUAL(r.status, 1);
+    snprintf(want, sizeof want,
+             "elites run: llm: the start-up probe GET %s/models failed: HTTP 401 (is the API key in $OPENAI_API_KEY "
+             "right?): Incorrect API key provided (llm.probe false skips it); nothing was run\n",
+             srv.url);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    CU_ASSERT_EQUAL(qdt_server_stat(&srv, "api_requests"), 0);
+    cli_result_free(&r);
+    qdt_server_stop(&srv);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 4. Every job fails (no server, the probe skipped; a command that cannot
+ * run): the run stops at max_consecutive_failures, saves, and exits 1
+ * saying nothing was evaluated (once: "best nan ... exit 0"). */
+static void test_run_where_every_job_fails_stops_and_exits_1(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], url[256], want[4096];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    snprintf(config, sizeof config, "%s/examples/qdaif-opinions.json", qdt_srcdir());
+    snprintf(out, sizeof out, "%s/llm", tmp);
+    int dead = qdt_dead_port();
+    snprintf(url, sizeof url, "llm.url=http://127.0.0.1:%d/v1", dead);
+    const char *args[] = {"run", config, "-q", "--set", url, "--set", "llm.model=test", "--set", "llm.probe=false",
+                          "--set", "llm.retries=0", "--set", "max_consecutive_failures=20", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(r.status, 1);
+    const char *last = "llm: could not connect after 1 attempt: Couldn't connect to server";
+    snprintf(want, sizeof want,
+             "elites run: stopped after iteration 3: 24 jobs in a row failed (max_consecutive_failures is 20); the "
+             "last: %s\n"
+             "elites run: nothing was evaluated: all 24 jobs failed (the last: %s)\n",
+             last, last);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    CU_ASSERT(exists(out, "archive.json") && exists(out, "failures.jsonl") && exists(out, "checkpoint/state.json"));
+    cli_result_free(&r);
+
+    /* not only LLM evaluators: a command that exits 1 at once */
+    char cfg[1100], json[2048];
+    snprintf(cfg, sizeof cfg, "%s/false.json", tmp);
+    snprintf(json, sizeof json,
+             "{\"name\": \"false\", \"iterations\": 100, \"workers\": 1,"
+             " \"evaluator\": {\"type\": \"command\", \"argv\": [\"/bin/false\"], \"dim\": 2, \"measures\": 2,"
+             " \"measure_lower\": 0, \"measure_upper\": 1},"
+             " \"archive\": {\"dims\": [{\"bins\": 4}, {\"bins\": 4}]},"
+             " \"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.1, \"batch\": 4}]}");
+    CU_ASSERT_EQUAL_FATAL(qdi_write_file_atomic(cfg, json, strlen(json), want, sizeof want), QD_OK);
+    snprintf(out, sizeof out, "%s/command", tmp);
+    const char *args2[] = {"run", cfg, "-q", "-o", out, NULL};
+    r = run_elites(tmp, args2);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_STRING_EQUAL(r.err, "elites run: stopped after iteration 13: 52 jobs in a row failed "
+                                  "(max_consecutive_failures is 50); the last: command: exit status 1\n"
+                                  "elites run: nothing was evaluated: all 52 jobs failed (the last: command: exit "
+                                  "status 1)\n");
+    cli_result_free(&r);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 7. An async run stopped (SIGINT) and resumed with --iterations 300 ends
+ * at iteration 300 (it ended at 301: the short iteration of the stop
+ * left asks over). */
+static void test_async_stop_and_resume_ends_at_the_configured_iteration(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], path[1300];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    sphere(config, sizeof config);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    const char *args[] = {"run", config, "--iterations", "100000000", "--set", "mode=async", "--set", "workers=2",
+                          "--set", "evaluator.dim=4", "--set", "mutators[0].batch=7", "-o", out, NULL};
+    pid_t pid = qdt_start_cli(tmp, args);
+    int started = 0;
+    snprintf(path, sizeof path, "%s/stdout.txt", tmp);
+    for (int i = 0; i < 6000 && !started; i++) {
+        char *o = qdt_slurp(path);
+        started = o && strstr(o, "\niter 1/100000000 ") != NULL;
+        free(o);
+        if (!started)
+            usleep(10000);
+    }
+    CU_ASSERT(started);
+    kill(pid, SIGINT);
+    char *o = NULL, *e = NULL;
+    CU_ASSERT_EQUAL(qdt_wait_cli(pid, tmp, &o, &e), 130);
+    free(o);
+    free(e);
+    const char *again[] = {"run", "--resume", out, "-q", "--iterations", "20000", NULL};
+    cli_result r = run_elites(tmp, again);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_STRING_EQUAL(r.err, "");
+    cli_result_free(&r);
+    snprintf(path, sizeof path, "%s/archive.json", out);
+    char *text = qdt_slurp(path);
+    cJSON *doc = text ? cJSON_Parse(text) : NULL;
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "counts"), "iterations");
+    CU_ASSERT(cJSON_IsNumber(it) && it->valuedouble == 20000);
+    cJSON_Delete(doc);
+    free(text);
+    snprintf(path, sizeof path, "%s/metrics.csv", out);
+    text = qdt_slurp(path);
+    size_t n = strlen(text ? text : "");
+    CU_ASSERT(n > 8 && strstr(text, "\n20000,") && !strstr(text, "\n20001,"));
+    free(text);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+
+/* 5. Configs that pass every other check but would exhaust memory are
+ * refused before the allocation, with the number and the limit. */
+static void test_bounds_checked_before_allocation(void)
+{
+    static const struct {
+        const char *archive, *mutator, *msg;
+    } cases[] = {
+        {"{\"dims\": [{\"bins\": 2147483648}, {\"bins\": 1}]}", NULL,
+         "test.json: archive.dims[0].bins is 2147483648, more than archive.max_cells (10000000) allows; raise it if "
+         "the memory is there"},
+        {"{\"dims\": [{\"bins\": 10000}, {\"bins\": 10000}]}", NULL,
+         "test.json: archive.dims give 100000000 cells, more than archive.max_cells (10000000) allows; raise it if "
+         "the memory is there"},
+        {"{\"type\": \"cvt\", \"cells\": 1000000000}", NULL,
+         "test.json: archive.cells is 1000000000, more than archive.max_cells (10000000) allows; raise it if the "
+         "memory is there"},
+        {"{\"type\": \"cvt\", \"cells\": 10, \"samples\": 1000000000}", NULL,
+         "test.json: archive.samples is 1000000000, more than archive.max_samples (10000000) allows; raise it if the "
+         "memory and time are there"},
+        {"{\"dims\": [{\"bins\": 10}, {\"bins\": 10}]}", "{\"type\": \"cmaes\"}",
+         "test.json: mutators[0] needs 12217 MB for CMA-ES's n x n matrices (n = 20000), more than its max_memory_mb "
+         "(2048) allows; raise it if the memory is there"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[2048];
+        qd_search *s = NULL;
+        snprintf(json, sizeof json,
+                 "{\"workers\": 1, \"evaluator\": {\"type\": \"sphere\", \"dim\": %d}, \"archive\": %s, "
+                 "\"mutators\": [%s]}",
+                 cases[i].mutator ? 20000 : 4, cases[i].archive,
+                 cases[i].mutator ? cases[i].mutator : "{\"type\": \"gaussian\", \"sigma\": 0.1, \"batch\": 4}");
+        qd_config *cfg = qdt_config(json);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+        CU_ASSERT_EQUAL(qd_search_new(cfg, &s), QD_EINVAL);
+        if (strcmp(qd_config_error(cfg), cases[i].msg))
+            fprintf(stderr, "\n  got %s\n", qd_config_error(cfg));
+        CU_ASSERT_STRING_EQUAL(qd_config_error(cfg), cases[i].msg);
+        qd_search_free(s);
+        qd_config_free(cfg);
+    }
+    /* raised, the limit lets the config through */
+    qd_config *cfg = qdt_config("{\"workers\": 1, \"evaluator\": {\"type\": \"sphere\", \"dim\": 2}, \"archive\": "
+                                "{\"dims\": [{\"bins\": 4000}, {\"bins\": 4000}], \"max_cells\": 16000000}, "
+                                "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.1, \"batch\": 4}]}");
+    qd_search *s = NULL;
+    CU_ASSERT_EQUAL(qd_search_new(cfg, &s), QD_OK);
+    qd_search_free(s);
+    qd_config_free(cfg);
+
+    /* a config file over 16 MB */
+    char *tmp = qdt_tmpdir(), path[1100], err[1400], want[1400];
+    snprintf(path, sizeof path, "%s/big.json", tmp);
+    FILE *fp = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs("{\"description\": \"", fp);
+    for (int i = 0; i < (17 << 10); i++)
+        fprintf(fp, "%01023d", 0);
+    fputs("\"}", fp);
+    fclose(fp);
+    CU_ASSERT_EQUAL(qd_config_load_file(path, &cfg, err, sizeof err), QD_EINVAL);
+    struct stat st;
+    CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+    CU_ASSERT_EQUAL(st.st_size, 17 + (17 << 10) * 1023 + 2);
+    snprintf(want, sizeof want, "%s: %lld bytes, more than the 16 MB a config may have (point to data files "
+             "instead; ELITES_MAX_CONFIG_MB raises the limit)", path, (long long)st.st_size);
+    CU_ASSERT_STRING_EQUAL(err, want);
+    CU_ASSERT_PTR_NULL(cfg);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 6. UTF-8: a config with an invalid byte is refused (line, column, byte);
+ * server and program replies have each invalid byte replaced by U+FFFD, so
+ * every JSON file the run writes is valid UTF-8. */
+static void test_invalid_utf8_refused_in_configs_replaced_in_replies(void)
+{
+    char err[512];
+    qd_config *cfg = NULL;
+    CU_ASSERT_EQUAL(qd_config_parse("{\"seed\": 1,\n \"name\": \"caf\xe9\"}", "test.json", &cfg, err, sizeof err),
+                    QD_EFORMAT);
+    CU_ASSERT_STRING_EQUAL(err, "test.json: invalid UTF-8 at line 2, column 14 (byte 0xe9); a config must be UTF-8");
+    CU_ASSERT_PTR_NULL(cfg);
+    cfg = qdt_config("{\"name\": \"x\"}");
+    CU_ASSERT_EQUAL(qd_config_set(cfg, "name=caf\xe9"), QD_EINVAL);
+    CU_ASSERT_STRING_EQUAL(qd_config_error(cfg), "--set (not shown): is not valid UTF-8 (values go into JSON files)");
+    qd_config_free(cfg);
+
+    /* overlong, surrogate, above U+10FFFF, cut short: one U+FFFD a byte */
+    char *f = qdi_utf8_fix("a\xc0\xaf" "b\xed\xa0\x80" "c\xf4\x90\x80\x80" "d\xe2\x82");
+    CU_ASSERT_STRING_EQUAL(f, "a\xef\xbf\xbd\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                              "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "d\xef\xbf\xbd\xef\xbf\xbd");
+    free(f);
+    f = qdi_utf8_fix("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    CU_ASSERT_STRING_EQUAL(f, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    free(f);
+
+    qd_llm_reply r;
+    CU_ASSERT_EQUAL(qd_llm_reply_parse("{\"choices\": [{\"text\": \"ok \xff!\"}]}", &r, err, sizeof err), QD_OK);
+    CU_ASSERT_STRING_EQUAL(r.text, "ok \xef\xbf\xbd!");
+    qd_llm_reply_clear(&r);
+
+    /* a command whose replies carry a Latin-1 byte */
+    char *tmp = qdt_tmpdir(), prog[1100], conf[1100], out[1100], path[1300], json[2048];
+    snprintf(prog, sizeof prog, "%s/latin1.py", tmp);
+    const char *script = "#!/usr/bin/env python3\nimport sys\nsys.stdin.read()\n"
+                         "sys.stdout.buffer.write(b'{\"objective\": 1, \"measures\": [0.5, 0.5], "
+                         "\"meta\": {\"note\": \"caf\\xe9\"}}')\n";
+    CU_ASSERT_EQUAL_FATAL(qdi_write_file_atomic(prog, script, strlen(script), err, sizeof err), QD_OK);
+    chmod(prog, 0755);
+    snprintf(json, sizeof json,
+             "{\"name\": \"latin1\", \"iterations\": 1, \"workers\": 1,"
+             " \"evaluator\": {\"type\": \"command\", \"argv\": [\"%s\"], \"dim\": 2, \"measures\": 2,"
+             " \"measure_lower\": 0, \"measure_upper\": 1},"
+             " \"archive\": {\"dims\": [{\"bins\": 4}, {\"bins\": 4}]},"
+             " \"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.1, \"batch\": 2}]}",
+             prog);
+    snprintf(conf, sizeof conf, "%s/c.json", tmp);
+    CU_ASSERT_EQUAL_FATAL(qdi_write_file_atomic(conf, json, strlen(json), err, sizeof err), QD_OK);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    const char *args[] = {"run", conf, "-q", "-o", out, NULL};
+    cli_result res = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(res.status, 0);
+    cli_result_free(&res);
+    snprintf(path, sizeof path, "%s/archive.json", out);
+    char *text = qdt_slurp(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT(qdi_utf8_valid(text, NULL));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "caf\xef\xbf\xbd"));
+    free(text);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* 9. A reused connection the server drops: libcurl sends the request again
+ * on its own; the client counts both, as the server does. */
+static void test_llm_counts_the_requests_libcurl_resends(void)
+{
+    qdt_server srv;
+    char json[512], err[512];
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&srv, NULL, NULL), 0);
+    snprintf(json, sizeof json, "{\"url\": \"%s\", \"model\": \"test-openai\", \"retries\": 0}", srv.url);
+    qd_config *cfg = qdt_config(json);
+    qd_llm *llm = NULL;
+    qd_llm_session *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(qd_llm_new(cfg, 1, &llm), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(qd_llm_session_new(llm, 0, &s), QD_OK);
+    qd_llm_request req = {0};
+    qd_llm_reply r;
+    req.prompt = "Write a line.";
+    req.max_tokens = 8;
+    CU_ASSERT_EQUAL(qd_llm_complete(s, &req, &r), QD_OK); /* opens the connection */
+    qd_llm_reply_clear(&r);
+    CU_ASSERT_EQUAL(qdt_server_control(&srv, "{\"faults\": [{\"kind\": \"drop\"}]}"), 0);
+    CU_ASSERT_EQUAL(qd_llm_complete(s, &req, &r), QD_OK); /* dropped on the reused one, resent by libcurl */
+    qd_llm_reply_clear(&r);
+    qd_llm_stats st;
+    qd_llm_stats_get(llm, &st);
+    CU_ASSERT_EQUAL(qdt_server_stat(&srv, "api_requests"), 3);
+    CU_ASSERT_EQUAL(st.requests, 3);
+    CU_ASSERT_EQUAL(st.resent, 1);
+    CU_ASSERT_EQUAL(st.retries, 0);
+    cJSON *o = cJSON_CreateObject();
+    CU_ASSERT_EQUAL(qd_llm_stats_json(llm, o), QD_OK);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(o, "resent_by_libcurl")->valuedouble, 1);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "urls"), 0),
+                                                     "requests")->valuedouble, 3);
+    cJSON_Delete(o);
+    (void)err;
+    qd_llm_session_free(s);
+    qd_llm_free(llm);
+    qd_config_free(cfg);
+    qdt_server_stop(&srv);
+}
+
+/* 2. A full disk is told apart from other write errors (QD_ENOSPC): it
+ * stops a run at once when the checkpoint hits it. /dev/full stands in
+ * for the disk. */
+static void test_full_disk_reported_as_enospc(void)
+{
+    char *tmp = qdt_tmpdir(), path[1100], err[1400], want[1400];
+    qdi_atomic_file f;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    snprintf(path, sizeof path, "%s/archive.json", tmp);
+    CU_ASSERT_EQUAL_FATAL(qdi_atomic_open(&f, path, err, sizeof err), QD_OK);
+    int full = open("/dev/full", O_WRONLY);
+    CU_ASSERT_FATAL(full >= 0);
+    CU_ASSERT_FATAL(dup2(full, fileno(f.fp)) >= 0);
+    close(full);
+    fputs("{\"elites\": []}\n", f.fp);
+    CU_ASSERT_EQUAL(qdi_atomic_commit(&f, err, sizeof err), QD_ENOSPC);
+    snprintf(want, sizeof want, "%s: write failed: No space left on device", path);
+    CU_ASSERT_STRING_EQUAL(err, want);
+    CU_ASSERT_FALSE(exists(tmp, "archive.json"));
+    char *l = listing(tmp); /* the temp file is gone too */
+    CU_ASSERT_STRING_EQUAL(l, "");
+    free(l);
+    CU_ASSERT_STRING_EQUAL(qd_strerror(QD_ENOSPC), "no space left on the device");
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+static const qdt_test tests[] = {
+    {"bad output folder refused before the first evaluation", test_bad_output_folder_refused_before_the_first_evaluation},
+    {"failing saves stop the run keeping the checkpoint", test_failing_saves_stop_the_run_keeping_the_checkpoint},
+    {"failed final checkpoint exits 1", test_failed_final_checkpoint_exits_1},
+    {"leftover temp files removed at the next start", test_leftover_temp_files_removed_at_the_next_start},
+    {"no credential in any file a run writes", test_no_credential_in_any_file_a_run_writes},
+    {"LLM probe stops before any job", test_llm_probe_stops_before_any_job},
+    {"run where every job fails stops and exits 1", test_run_where_every_job_fails_stops_and_exits_1},
+    {"async stop and resume ends at the configured iteration", test_async_stop_and_resume_ends_at_the_configured_iteration},
+    {"bounds checked before allocation", test_bounds_checked_before_allocation},
+    {"invalid UTF-8 refused in configs, replaced in replies", test_invalid_utf8_refused_in_configs_replaced_in_replies},
+    {"LLM counts the requests libcurl resends", test_llm_counts_the_requests_libcurl_resends},
+    {"full disk reported as ENOSPC", test_full_disk_reported_as_enospc},
+    {NULL, NULL},
+};
+
+QDT_MAIN("reliability", tests)
