@@ -236,8 +236,7 @@ void qdi_cma_es_ask(qdi_cma_es *es, gsl_rng *rng, double *xs)
     size_t n = es->n, total = es->lambda * n;
     if ((double)(es->evaluations - es->eigen_evaluations) > es->lazy_gap)
         decompose(es);
-    for (size_t i = 0; i < total; i++)
-        es->z[i] = gsl_ran_gaussian_ziggurat(rng, 1.0);
+    qd_ran_gaussian_fill(rng, 1.0, es->z, total);
     /* Y = Z (BD)^T: row k of Y is B D z_k */
     gsl_matrix_view z = gsl_matrix_view_array(es->z, es->lambda, n), y = gsl_matrix_view_array(es->y, es->lambda, n),
                     bd = gsl_matrix_view_array(es->BD, n, n);

@@ -51,7 +51,7 @@ static void new_direction(qd_mutator *m)
     cmaes *c = m->state;
     double norm = 0;
     for (size_t k = 0; k < m->space->measures; k++) {
-        c->direction[k] = gsl_ran_gaussian_ziggurat(m->rng, 1.0);
+        c->direction[k] = qd_ran_gaussian(m->rng, 1.0);
         norm += c->direction[k] * c->direction[k];
     }
     norm = sqrt(norm);

@@ -34,8 +34,9 @@ static int gaussian_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t
         } else {
             qd_archive_sample(a, m->rng, &cell);
             qd_archive_elite(a, cell, &e);
+            qd_ran_gaussian_fill(m->rng, g->sigma, x, space->dim);
             for (size_t i = 0; i < space->dim; i++)
-                x[i] = e.x[i] + gsl_ran_gaussian_ziggurat(m->rng, g->sigma);
+                x[i] = e.x[i] + x[i];
         }
         qdi_seeding_clip(&g->seeding, space, x);
         g->seeding.asked++;

@@ -39,9 +39,10 @@ static int isoline_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t 
             qd_archive_sample(a, m->rng, &cj);
             qd_archive_elite(a, ci, &ei);
             qd_archive_elite(a, cj, &ej);
-            double line = g->sigma_line * gsl_ran_gaussian_ziggurat(m->rng, 1.0);
+            double line = g->sigma_line * qd_ran_gaussian(m->rng, 1.0);
+            qd_ran_gaussian_fill(m->rng, g->sigma_iso, x, space->dim);
             for (size_t i = 0; i < space->dim; i++)
-                x[i] = ei.x[i] + gsl_ran_gaussian_ziggurat(m->rng, g->sigma_iso) + line * (ej.x[i] - ei.x[i]);
+                x[i] = ei.x[i] + x[i] + line * (ej.x[i] - ei.x[i]);
         }
         qdi_seeding_clip(&g->seeding, space, x);
         g->seeding.asked++;

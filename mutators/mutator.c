@@ -7,11 +7,11 @@
 
 int qd_mutator_new(qd_config *cfg, const qd_space *space, size_t index, uint64_t seed, qd_mutator **out)
 {
-    return qdi_mutator_new(cfg, space, index, seed, NULL, out);
+    return qdi_mutator_new(cfg, space, index, seed, NULL, NULL, out);
 }
 
 int qdi_mutator_new(qd_config *cfg, const qd_space *space, size_t index, uint64_t seed, qd_llm *llm,
-                    qd_mutator **out)
+                    const gsl_rng_type *rng_type, qd_mutator **out)
 {
     const char *name = NULL;
     const qd_mutator_type *type;
@@ -31,7 +31,7 @@ int qdi_mutator_new(qd_config *cfg, const qd_space *space, size_t index, uint64_
     m->index = index;
     m->batch = 1;
     m->llm = llm;
-    if ((type->state_size && !(m->state = calloc(1, type->state_size))) || !(m->rng = gsl_rng_alloc(gsl_rng_mt19937))) {
+    if ((type->state_size && !(m->state = calloc(1, type->state_size))) || !(m->rng = gsl_rng_alloc(rng_type ? rng_type : gsl_rng_mt19937))) {
         qd_mutator_free(m);
         return qd_config_fail(cfg, NULL, "could not be built: out of memory");
     }

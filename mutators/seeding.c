@@ -54,7 +54,7 @@ void qdi_seeding_sample(const qdi_seeding *s, const qd_space *space, gsl_rng *rn
     for (size_t i = 0; i < space->dim; i++)
         x[i] = s->init == QDI_INIT_UNIFORM
                    ? space->lower[i] + (space->upper[i] - space->lower[i]) * gsl_rng_uniform(rng)
-                   : s->x0[i] + gsl_ran_gaussian_ziggurat(rng, sigma);
+                   : s->x0[i] + qd_ran_gaussian(rng, sigma);
 }
 
 void qdi_seeding_clip(const qdi_seeding *s, const qd_space *space, double *x)

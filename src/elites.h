@@ -23,6 +23,18 @@
 extern "C" {
 #endif
 
+/* ---- random numbers ---------------------------------------------------- */
+
+/* xoshiro256++ (Blackman & Vigna 2018) as a GSL RNG type: 32 bytes of
+ * state, seeded from one 64-bit word through splitmix64 (a few ns); the
+ * run config's "rng": "xoshiro256++" picks it. Static: never freed. */
+extern const gsl_rng_type *qd_rng_xoshiro256pp;
+/* A N(0, sigma^2) draw: elites' ziggurat when rng is xoshiro256++, else
+ * GSL's gsl_ran_gaussian_ziggurat (the same numbers as calling it). */
+double qd_ran_gaussian(const gsl_rng *rng, double sigma);
+/* n such draws into out (the same numbers as n calls, in a tighter loop). */
+void qd_ran_gaussian_fill(const gsl_rng *rng, double sigma, double *out, size_t n);
+
 /* ---- status codes ------------------------------------------------------ */
 
 enum {

@@ -83,8 +83,15 @@ double qdi_now(void);
 
 /* A 64-bit seed derived from a run seed and a stream number (splitmix64). */
 uint64_t qdi_seed_mix(uint64_t seed, uint64_t stream);
-/* Reseeds a GSL RNG from a 64-bit seed (mt19937 takes 32 bits: folded). */
+/* Reseeds a GSL RNG from a 64-bit seed (mt19937 takes 32 bits: folded;
+ * xoshiro256++ all 64, through splitmix64). */
 void qdi_rng_seed(gsl_rng *rng, uint64_t seed);
+/* Reads the run's "rng" key: "mt19937" (default) or "xoshiro256++". */
+int qdi_rng_read(qd_config *cfg, const gsl_rng_type **type);
+/* One standard normal by the ziggurat (ziggurat.c) from a xoshiro256++
+ * state; the solved constants r and v of its 128 layers. */
+double qdi_ziggurat(uint64_t s[4]);
+void qdi_ziggurat_constants(double *r, double *v);
 
 /* Places an elite directly into a cell with a given threshold (loading). */
 int qdi_archive_restore(qd_archive *a, size_t cell, const qd_solution *sol, double threshold);
@@ -145,9 +152,10 @@ extern const qd_evaluator_type qdi_evaluator_nas;
 
 /* Builds a mutator or evaluator that may use the search's LLM client (llm
  * may be NULL); qd_mutator_new / qd_evaluator_new pass NULL (and seed 1
- * for the evaluator's ev->seed). */
+ * for the evaluator's ev->seed). The mutator's stream is of rng_type (NULL:
+ * mt19937). */
 int qdi_mutator_new(qd_config *cfg, const qd_space *space, size_t index, uint64_t seed, qd_llm *llm,
-                    qd_mutator **out);
+                    const gsl_rng_type *rng_type, qd_mutator **out);
 int qdi_evaluator_new(qd_config *cfg, qd_llm *llm, uint64_t seed, qd_evaluator **out);
 
 #endif

@@ -1,7 +1,11 @@
-/* rng.c - seeding. Every random stream of a run (each mutator's, each job's)
- * is derived from the run seed and a stream number with splitmix64, so a
- * stream does not depend on how many others exist or which thread uses it. */
+/* rng.c - the run's generator and seeding. Every random stream of a run
+ * (each mutator's, each job's) is derived from the run seed and a stream
+ * number with splitmix64, so a stream does not depend on how many others
+ * exist or which thread uses it. The run's "rng" key picks the generator:
+ * GSL's MT19937 (the default) or xoshiro256++ (xoshiro.c), whose 32-byte
+ * state makes seeding a job's stream nearly free. */
 #include "internal.h"
+#include "xoshiro.h"
 
 uint64_t qdi_seed_mix(uint64_t seed, uint64_t stream)
 {
@@ -13,7 +17,21 @@ uint64_t qdi_seed_mix(uint64_t seed, uint64_t stream)
 
 void qdi_rng_seed(gsl_rng *rng, uint64_t seed)
 {
+    if (rng->type == qd_rng_xoshiro256pp) {
+        qdi_xoshiro_seed(rng->state, seed);
+        return;
+    }
     unsigned long s = (unsigned long)(seed ^ (seed >> 32));
     /* mt19937 treats seed 0 as its default seed 4357; keep streams distinct. */
     gsl_rng_set(rng, s ? s : 0x5eed);
+}
+
+int qdi_rng_read(qd_config *cfg, const gsl_rng_type **type)
+{
+    static const char *const names[] = {"mt19937", "xoshiro256++", NULL};
+    int i = 0;
+    if (qd_config_choice(cfg, "rng", names, &i))
+        return QD_EINVAL;
+    *type = i == 1 ? qd_rng_xoshiro256pp : gsl_rng_mt19937;
+    return QD_OK;
 }

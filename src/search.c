@@ -190,7 +190,8 @@ static int build_mutators(qd_search *s, qd_config *cfg)
         if (qd_config_array_object(cfg, "mutators", i, &mc) || qd_config_int(mc, "count", &count, ">= 1"))
             return QD_EINVAL;
         for (long k = 0; k < count; k++) {
-            if (qdi_mutator_new(mc, &s->ev->space, s->nmutators, s->seed, s->llm, &s->mutators[s->nmutators]))
+            if (qdi_mutator_new(mc, &s->ev->space, s->nmutators, s->seed, s->llm, s->rng_type,
+                                &s->mutators[s->nmutators]))
                 return QD_EINVAL;
             s->njobs += s->mutators[s->nmutators]->batch;
             s->nmutators++;
@@ -242,7 +243,7 @@ static int start_workers(qd_search *s, qd_config *cfg, long n)
     for (size_t i = 0; i < s->nworkers; i++) {
         qd_worker *w = &s->workers[i];
         w->id = (unsigned)i;
-        if (!(w->rng = gsl_rng_alloc(gsl_rng_mt19937)))
+        if (!(w->rng = gsl_rng_alloc(s->rng_type)))
             return qd_config_fail(cfg, "workers", "could not be set up: out of memory");
         /* LLM: one session (curl handle) per worker thread */
         if (s->llm && qd_llm_session_new(s->llm, (unsigned)i, &w->llm) != QD_OK)
@@ -343,7 +344,8 @@ int qd_search_new(qd_config *cfg, qd_search **out)
     s->rebuild_before = s->rebuild_after = NAN;
     if (qd_config_int(cfg, "seed", &seed, ">= 0") || qd_config_int(cfg, "iterations", &iterations, ">= 1") ||
         qd_config_string(cfg, "name", &name) || qd_config_string(cfg, "description", &description) ||
-        qd_config_int(cfg, "workers", &workers, ">= 0 <= 4096") || read_mode(s, cfg))
+        qd_config_int(cfg, "workers", &workers, ">= 0 <= 4096") || read_mode(s, cfg) ||
+        qdi_rng_read(cfg, &s->rng_type))
         goto fail;
     s->max_consecutive_failures = 50;
     if (qd_config_int(cfg, "max_consecutive_failures", &s->max_consecutive_failures, ">= 0"))

@@ -17,6 +17,7 @@ typedef struct qdi_failure_kind {
 struct qd_search {
     qd_config *cfg;
     uint64_t seed, iterations;
+    const gsl_rng_type *rng_type; /* the "rng" key: every stream's generator */
     qd_evaluator *ev;
     qd_llm *llm;           /* the "llm" section's client, or NULL */
     qd_archive *archive;
