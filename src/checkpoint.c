@@ -32,7 +32,8 @@
  * change what the search does (how long, where to, how many threads, how
  * to reach the LLM server). */
 static const char *const free_top[] = {"iterations", "output", "workers", "name", "description", "inflight",
-                                       "job_timeout", "grace", "max_consecutive_failures", NULL};
+                                       "job_timeout", "grace", "max_consecutive_failures", "max_failure_rate",
+                                       "failure_window", NULL};
 static const char *const free_llm[] = {"api_key", "api_key_env", "backoff", "backoff_max", "cache",
                                        "connect_timeout", "fail_after", "jitter", "max_in_flight",
                                        "max_reply_bytes", "probe", "replay", "retries", "retry_after_max",

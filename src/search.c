@@ -332,7 +332,7 @@ int qd_search_new(qd_config *cfg, qd_search **out)
 {
     qd_search *s;
     qd_config *ec, *ac;
-    long seed = 1, iterations = 1000, workers = 0;
+    long seed = 1, iterations = 1000, workers = 0, window = 200;
     const char *name = NULL, *description = NULL;
     *out = NULL;
     if (qd_global_init() != QD_OK)
@@ -348,8 +348,16 @@ int qd_search_new(qd_config *cfg, qd_search **out)
         qdi_rng_read(cfg, &s->rng_type))
         goto fail;
     s->max_consecutive_failures = 50;
-    if (qd_config_int(cfg, "max_consecutive_failures", &s->max_consecutive_failures, ">= 0"))
+    s->max_failure_rate = 0.9;
+    if (qd_config_int(cfg, "max_consecutive_failures", &s->max_consecutive_failures, ">= 0") ||
+        qd_config_number(cfg, "max_failure_rate", &s->max_failure_rate, ">= 0 <= 1") ||
+        qd_config_int(cfg, "failure_window", &window, ">= 1 <= 1000000"))
         goto fail;
+    s->window_len = (size_t)window;
+    if (!(s->window = calloc(s->window_len, 1))) {
+        qd_config_fail(cfg, "failure_window", "could not be set up: out of memory");
+        goto fail;
+    }
     s->seed = (uint64_t)seed;
     s->iterations = (uint64_t)iterations;
     if (read_output(s, cfg) || read_llm(s, cfg) || qd_config_object(cfg, "evaluator", 1, &ec) ||
@@ -382,6 +390,7 @@ void qd_search_free(qd_search *s)
         return;
     /* joins the threads: waits for jobs given up after a stop to return */
     qdi_pool_free(s->pool);
+    free(s->window);
     for (size_t i = 0; i < s->nworkers; i++) {
         if (i < s->workers_ready && s->ev->type->worker_fini)
             s->ev->type->worker_fini(s->ev, &s->workers[i]);
@@ -526,13 +535,13 @@ static int add_all(qd_search *s, qd_metrics *row)
         qd_job *job = &s->jobs[j];
         if (job->status != QD_OK) {
             s->counts.failed++;
-            s->failures_in_row++;
+            qdi_search_outcome(s, 1);
             if (qdi_search_record_failure(s, job) != QD_OK)
                 return QD_ENOMEM;
             continue;
         }
         s->counts.evaluated++;
-        s->failures_in_row = 0;
+        qdi_search_outcome(s, 0);
         if (job->add.status == QD_IMPROVE)
             row->improved++;
         else if (job->add.status == QD_NOT_ADDED)
@@ -640,7 +649,32 @@ int qd_search_step(qd_search *s)
                       s->max_consecutive_failures, s->last_failure);
         return QD_EEVAL;
     }
+    /* a failure rate that stays high without 50 in a row (a flaky server
+     * that answers one job in twenty) */
+    if (s->max_failure_rate < 1 && s->window_filled == s->window_len &&
+        (double)s->window_failed > s->max_failure_rate * (double)s->window_len) {
+        qdi_set_error(s->error, sizeof s->error,
+                      "stopped after iteration %llu: %zu of the last %zu jobs failed, more than max_failure_rate %g "
+                      "allows (failure_window %zu); the last: %s",
+                      (unsigned long long)s->counts.iterations, s->window_failed, s->window_len, s->max_failure_rate,
+                      s->window_len, s->last_failure);
+        return QD_EEVAL;
+    }
     return QD_OK;
+}
+
+void qdi_search_outcome(qd_search *s, int failed)
+{
+    s->failures_in_row = failed ? s->failures_in_row + 1 : 0;
+    if (!s->window_len)
+        return;
+    if (s->window_filled == s->window_len)
+        s->window_failed -= s->window[s->window_pos];
+    else
+        s->window_filled++;
+    s->window[s->window_pos] = (unsigned char)(failed != 0);
+    s->window_failed += (size_t)(failed != 0);
+    s->window_pos = (s->window_pos + 1) % s->window_len;
 }
 
 int qd_search_probe(qd_search *s)

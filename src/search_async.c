@@ -102,14 +102,14 @@ static int async_land(qd_search *s, qd_job *job, qd_metrics *row)
             return QD_EINVAL;
         }
         s->counts.evaluated++;
-        s->failures_in_row = 0;
+        qdi_search_outcome(s, 0);
         if (job->add.status == QD_IMPROVE)
             row->improved++;
         else if (job->add.status == QD_NOT_ADDED)
             s->counts.not_added++;
     } else {
         s->counts.failed++;
-        s->failures_in_row++;
+        qdi_search_outcome(s, 1);
         if (qdi_search_record_failure(s, job) != QD_OK)
             return QD_ENOMEM;
     }

@@ -67,6 +67,9 @@ struct qd_search {
     uint64_t other_failures;
     long max_consecutive_failures; /* failed jobs in a row that stop the run (0: no cap) */
     uint64_t failures_in_row;      /* failed jobs since the last success */
+    double max_failure_rate;       /* share of the last failure_window jobs that stops the run (1: no cap) */
+    unsigned char *window;         /* the outcomes of the last jobs (1: failed), a ring */
+    size_t window_len, window_pos, window_filled, window_failed;
     char last_failure[512];        /* the reason of the last failed job */
     char **failure_lines; /* failures.jsonl rows */
     size_t nfailure_lines, capfailure_lines;
@@ -116,6 +119,9 @@ int qdi_search_relearn(qd_search *s);
 
 /* Records a failed job (reason counted by kind, row kept for failures.jsonl). */
 int qdi_search_record_failure(qd_search *s, qd_job *job);
+/* Counts a job's outcome for the failure caps: failures in a row and the
+ * window of the last failure_window jobs. */
+void qdi_search_outcome(qd_search *s, int failed);
 /* Appends a metrics row. */
 int qdi_search_push_metrics(qd_search *s, const qd_metrics *row);
 /* Seconds the search has run (including the run before a resume). */

@@ -59,7 +59,7 @@ static void test_unknown_keys_at_top_level_and_nested(void)
 {
     static const bad_case cases[] = {
         {"{" WK ", " EV ", " AR ", " MU ", \"seeed\": 3}",
-         "test.json: seeed is not a known field (known: seed, iterations, name, description, workers, mode, inflight, job_timeout, grace, rng, max_consecutive_failures, output, llm, "
+         "test.json: seeed is not a known field (known: seed, iterations, name, description, workers, mode, inflight, job_timeout, grace, rng, max_consecutive_failures, max_failure_rate, failure_window, output, llm, "
          "evaluator, archive, truth_archive, mutators, scheduler)"},
         {"{" WK ", " EV ", " AR ", \"mutators\": [{\"type\": \"gaussian\", \"sigmaa\": 0.5}]}",
          "test.json: mutators[0].sigmaa is not a known field (known: count, type, sigma, batch, init, initial, "

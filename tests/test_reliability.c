@@ -440,6 +440,56 @@ static void test_run_where_every_job_fails_stops_and_exits_1(void)
     free(tmp);
 }
 
+/* 5b. A failure rate that stays high without max_consecutive_failures in a
+ * row (a command that answers one job in ten) stops the run at the end of
+ * the iteration that fills the window, naming the rate and the last reason. */
+static void test_high_failure_rate_stops_the_run(void)
+{
+    char *tmp = qdt_tmpdir(), prog[1100], cfg[1100], out[1100], json[2048], want[256];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    snprintf(prog, sizeof prog, "%s/tenth.sh", tmp);
+    const char *sh = "#!/bin/sh\nread line\nid=$(echo \"$line\" | sed 's/.*\"id\": *\\([0-9]*\\).*/\\1/')\n"
+                     "if [ $((id % 10)) -eq 0 ]; then echo \"{\\\"id\\\": $id, \\\"objective\\\": 1, "
+                     "\\\"measures\\\": [0.5, 0.5]}\"; else exit 1; fi\n";
+    CU_ASSERT_EQUAL_FATAL(qdi_write_file_atomic(prog, sh, strlen(sh), want, sizeof want), QD_OK);
+    chmod(prog, 0755);
+    snprintf(cfg, sizeof cfg, "%s/tenth.json", tmp);
+    snprintf(json, sizeof json,
+             "{\"name\": \"tenth\", \"iterations\": 100, \"workers\": 1, \"max_failure_rate\": 0.5,"
+             " \"failure_window\": 40,"
+             " \"evaluator\": {\"type\": \"command\", \"argv\": [\"%s\"], \"dim\": 2, \"measures\": 2,"
+             " \"measure_lower\": 0, \"measure_upper\": 1},"
+             " \"archive\": {\"dims\": [{\"bins\": 4}, {\"bins\": 4}]},"
+             " \"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.1, \"batch\": 4}]}",
+             prog);
+    CU_ASSERT_EQUAL_FATAL(qdi_write_file_atomic(cfg, json, strlen(json), want, sizeof want), QD_OK);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    const char *args[] = {"run", cfg, "-q", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "elites run: stopped after iteration 10: 36 of the last 40 jobs failed, more "
+                                         "than max_failure_rate 0.5 allows (failure_window 40); the last: command: "
+                                         "exit status 1\n"));
+    if (!strstr(r.err, "stopped after iteration 10"))
+        fprintf(stderr, "\n%s\n", r.err);
+    cli_result_free(&r);
+    /* the cap off (1): the same command runs to the end */
+    snprintf(json, sizeof json,
+             "{\"name\": \"tenth\", \"iterations\": 12, \"workers\": 1, \"max_failure_rate\": 1,"
+             " \"failure_window\": 40,"
+             " \"evaluator\": {\"type\": \"command\", \"argv\": [\"%s\"], \"dim\": 2, \"measures\": 2,"
+             " \"measure_lower\": 0, \"measure_upper\": 1},"
+             " \"archive\": {\"dims\": [{\"bins\": 4}, {\"bins\": 4}]},"
+             " \"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.1, \"batch\": 4}]}",
+             prog);
+    CU_ASSERT_EQUAL_FATAL(qdi_write_file_atomic(cfg, json, strlen(json), want, sizeof want), QD_OK);
+    r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(r.status, 0);
+    cli_result_free(&r);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
 /* 7. An async run stopped (SIGINT) and resumed with --iterations 300 ends
  * at iteration 300 (it ended at 301: the short iteration of the stop
  * left asks over). */
@@ -698,6 +748,7 @@ static const qdt_test tests[] = {
     {"no credential in any file a run writes", test_no_credential_in_any_file_a_run_writes},
     {"LLM probe stops before any job", test_llm_probe_stops_before_any_job},
     {"run where every job fails stops and exits 1", test_run_where_every_job_fails_stops_and_exits_1},
+    {"high failure rate stops the run", test_high_failure_rate_stops_the_run},
     {"async stop and resume ends at the configured iteration", test_async_stop_and_resume_ends_at_the_configured_iteration},
     {"bounds checked before allocation", test_bounds_checked_before_allocation},
     {"invalid UTF-8 refused in configs, replaced in replies", test_invalid_utf8_refused_in_configs_replaced_in_replies},
