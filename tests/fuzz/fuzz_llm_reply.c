@@ -25,10 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[512], *text = fuzz_text(data, size);
     qd_llm_reply r;
     double p[5], v, *vec = NULL;
-    size_t pos, n;
+    qd_llm_label_info info;
+    size_t n;
     long ptok;
     if (qd_llm_reply_parse(text, &r, err, sizeof err) == QD_OK) {
-        if (qd_llm_label_probs(&r, yes_no, 2, p, &pos) == QD_OK && !(p[0] >= 0 && p[0] <= 1 && p[1] >= 0 && p[1] <= 1))
+        if (qd_llm_label_probs(&r, yes_no, 2, p, &info) == QD_OK && !(p[0] >= 0 && p[0] <= 1 && p[1] >= 0 && p[1] <= 1))
             abort(); /* a probability outside [0, 1] (or NaN) */
         if (qd_llm_label_probs(&r, genres, 5, p, NULL) == QD_OK)
             for (size_t i = 0; i < 5; i++)
