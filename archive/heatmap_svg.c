@@ -73,20 +73,6 @@ static void color_of(double t, char *buf)
 }
 
 /* Writes s with XML's five special characters escaped. */
-static void xml_text(FILE *fp, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", fp); break;
-        case '<': fputs("&lt;", fp); break;
-        case '>': fputs("&gt;", fp); break;
-        case '"': fputs("&quot;", fp); break;
-        case '\'': fputs("&apos;", fp); break;
-        default: fputc(*s, fp);
-        }
-    }
-}
-
 /* One axis of the drawing: bins (grid) with their edges, or a continuous
  * range (CVT, points). */
 typedef struct axis {
@@ -189,7 +175,7 @@ static void tick_text(FILE *fp, int vertical, double x0, double y0, double len, 
                 y0 + len - t * len);
     else
         fprintf(fp, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">", x0 + t * len, y0 + 18);
-    xml_text(fp, label);
+    qdi_xml_text(fp, label);
     fputs("</text>\n", fp);
 }
 
@@ -247,7 +233,7 @@ static void measure_text(FILE *fp, const qd_archive *a, size_t k, double v)
     fprintf(fp, "%.4g", v);
     if (c) {
         fputs(" (", fp);
-        xml_text(fp, c);
+        qdi_xml_text(fp, c);
         fputc(')', fp);
     }
 }
@@ -263,7 +249,7 @@ static void cell_title(FILE *fp, const qd_archive *a, size_t slot)
         size_t len = strlen(a->text[slot]);
         char *cut = strndup(a->text[slot], len > 200 ? 200 : len);
         fputs("\n", fp);
-        xml_text(fp, cut ? cut : "");
+        qdi_xml_text(fp, cut ? cut : "");
         if (len > 200)
             fputs("...", fp);
         free(cut);
@@ -433,12 +419,12 @@ static void axis_label(FILE *fp, const qd_archive *a, const axis *ax, int vertic
     if (vertical)
         snprintf(rot, sizeof rot, " transform=\"rotate(-90 %.2f %.2f)\"", cx, cy);
     fprintf(fp, "<text class=\"axis-name\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\"%s>", cx, cy, rot);
-    xml_text(fp, name ? name : fallback);
+    qdi_xml_text(fp, name ? name : fallback);
     if (ends) {
         fputs(": ", fp);
-        xml_text(fp, low);
+        qdi_xml_text(fp, low);
         fputs(" \xe2\x86\x94 ", fp); /* U+2194 */
-        xml_text(fp, high);
+        qdi_xml_text(fp, high);
     }
     fputs("</text>\n", fp);
     if (!ends)
@@ -446,10 +432,10 @@ static void axis_label(FILE *fp, const qd_archive *a, const axis *ax, int vertic
     /* the end names under the ends, in the rotated frame for the y axis */
     fprintf(fp, "<text class=\"axis-end\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"start\" fill=\"#555\"%s>", cx - len / 2,
             cy + (vertical ? -14 : 14), rot);
-    xml_text(fp, low);
+    qdi_xml_text(fp, low);
     fprintf(fp, "</text>\n<text class=\"axis-end\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\" fill=\"#555\"%s>",
             cx + len / 2, cy + (vertical ? -14 : 14), rot);
-    xml_text(fp, high);
+    qdi_xml_text(fp, high);
     fputs("</text>\n", fp);
 }
 
@@ -520,12 +506,12 @@ static void facet_title(FILE *fp, const qd_archive *a, const axis *fa, size_t bi
     if (qdi_axis_categories(a, fa->measure))
         cat = qdi_axis_category(a, fa->measure, 0.5 * (fa->edges[bin] + fa->edges[bin + 1]));
     if (name)
-        xml_text(fp, name);
+        qdi_xml_text(fp, name);
     else
         fprintf(fp, "measure_%zu", fa->measure);
     if (cat) {
         fputs(": ", fp);
-        xml_text(fp, cat);
+        qdi_xml_text(fp, cat);
     } else {
         fprintf(fp, " in [%.4g, %.4g)", fa->edges[bin], fa->edges[bin + 1]);
     }
@@ -554,7 +540,7 @@ static int draw(FILE *fp, const qd_archive *a, const qd_heatmap_options *o, axis
     fprintf(fp, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     if (o->title) {
         fprintf(fp, "<text x=\"%.2f\" y=\"20\" font-size=\"15\" font-weight=\"bold\">", x0);
-        xml_text(fp, o->title);
+        qdi_xml_text(fp, o->title);
         fputs("</text>\n", fp);
     }
     fprintf(fp, "<text x=\"%.2f\" y=\"40\">%zu of %zu cells (%.2f%%), QD score %.6g, best %.6g</text>\n", x0,

@@ -37,19 +37,6 @@ void qd_report_defaults(qd_report_options *o)
     qd_heatmap_defaults(&o->heatmap);
 }
 
-static void html_text(FILE *fp, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", fp); break;
-        case '<': fputs("&lt;", fp); break;
-        case '>': fputs("&gt;", fp); break;
-        case '"': fputs("&quot;", fp); break;
-        default: fputc(*s, fp);
-        }
-    }
-}
-
 /* Writes JSON text with every '<' as \u003c ('<' only occurs inside JSON
  * strings, where the escape means the same character). */
 static void script_json(FILE *fp, const char *json)
@@ -351,13 +338,13 @@ static int write_report(FILE *fp, const qd_archive *a, const qd_report_options *
     int rc, canvas = a->cells > (o->svg_cells ? o->svg_cells : REPORT_SVG_CELLS);
     qd_archive_stats_get(a, &st);
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", fp);
-    html_text(fp, o->title ? o->title : "elites archive");
+    qdi_xml_text(fp, o->title ? o->title : "elites archive");
     fprintf(fp, "</title>\n<style>%s</style></head>\n<body>\n<h1>", style);
-    html_text(fp, o->title ? o->title : "elites archive");
+    qdi_xml_text(fp, o->title ? o->title : "elites archive");
     fputs("</h1>\n", fp);
     if (o->description) {
         fputs("<p class=\"desc\">", fp);
-        html_text(fp, o->description);
+        qdi_xml_text(fp, o->description);
         fputs("</p>\n", fp);
     }
     fputs("<table class=\"stats\">\n", fp);
@@ -406,7 +393,7 @@ static int write_report(FILE *fp, const qd_archive *a, const qd_report_options *
         const cJSON *nm = cJSON_GetArrayItem(names, (int)k);
         fprintf(fp, "<th data-key=\"%zu\">", k);
         if (cJSON_IsString(nm))
-            html_text(fp, nm->valuestring);
+            qdi_xml_text(fp, nm->valuestring);
         else
             fprintf(fp, "measure_%zu", k);
         fputs("</th>", fp);
@@ -419,7 +406,7 @@ static int write_report(FILE *fp, const qd_archive *a, const qd_report_options *
         if (!cfg)
             goto nomem;
         fputs("<details><summary>Config</summary><pre>", fp);
-        html_text(fp, cfg);
+        qdi_xml_text(fp, cfg);
         fputs("</pre></details>\n", fp);
         free(cfg);
     }

@@ -279,46 +279,18 @@ static void llm_fini(qd_mutator *m)
 
 /* ---- building prompts (main thread) ------------------------------------ */
 
-/* A growable string. */
-typedef struct buf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} buf;
-
-static void put(buf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n + 1);
-    b->len += n;
-}
-
 /* The lmx_prompt template with {examples} = "T e1 SEP T e2 SEP ... " and
  * {template} = T: by default QDAIF's "T e1 SEP T e2 SEP T e3 SEP T". */
 static char *lmx_prompt(const llm_mutator *st, const char *const *examples, size_t n)
 {
-    buf b = {0};
+    qdi_strbuf b = {0};
     char *out = NULL, err[256];
-    put(&b, "");
+    qdi_strbuf_put(&b, "");
     for (size_t i = 0; i < n; i++) {
-        put(&b, st->template);
-        put(&b, st->joiner);
-        put(&b, examples[i]);
-        put(&b, st->separator);
+        qdi_strbuf_put(&b, st->template);
+        qdi_strbuf_put(&b, st->joiner);
+        qdi_strbuf_put(&b, examples[i]);
+        qdi_strbuf_put(&b, st->separator);
     }
     const char *values[3] = {b.s, st->template, st->topic};
     if (!b.failed)
@@ -340,12 +312,12 @@ static int keep_examples(payload *p, const char *const *examples, size_t n)
     return QD_OK;
 }
 
-static void put_json_string(buf *b, const char *s)
+static void put_json_string(qdi_strbuf *b, const char *s)
 {
     cJSON *v = cJSON_CreateString(s);
     char *text = v ? cJSON_PrintUnformatted(v) : NULL;
     if (text)
-        put(b, text);
+        qdi_strbuf_put(b, text);
     else
         b->failed = 1;
     free(text);
@@ -357,29 +329,29 @@ static void put_json_string(buf *b, const char *s)
 static char *lineage(const char *op, const char *list_name, const size_t *ids, size_t n, const char *const *examples,
                      size_t nexamples, const char *target)
 {
-    buf b = {0};
+    qdi_strbuf b = {0};
     char num[32];
-    put(&b, "{\"op\":\"");
-    put(&b, op);
-    put(&b, "\",\"");
-    put(&b, list_name);
-    put(&b, "\":[");
+    qdi_strbuf_put(&b, "{\"op\":\"");
+    qdi_strbuf_put(&b, op);
+    qdi_strbuf_put(&b, "\",\"");
+    qdi_strbuf_put(&b, list_name);
+    qdi_strbuf_put(&b, "\":[");
     for (size_t i = 0; i < n; i++) {
         snprintf(num, sizeof num, "%s%zu", i ? "," : "", ids[i]);
-        put(&b, num);
+        qdi_strbuf_put(&b, num);
     }
-    put(&b, "]");
+    qdi_strbuf_put(&b, "]");
     if (examples) {
-        put(&b, ",\"examples\":[");
+        qdi_strbuf_put(&b, ",\"examples\":[");
         for (size_t i = 0; i < nexamples; i++) {
             if (i)
-                put(&b, ",");
+                qdi_strbuf_put(&b, ",");
             put_json_string(&b, examples[i]);
         }
-        put(&b, "]");
+        qdi_strbuf_put(&b, "]");
     }
     if (target) {
-        put(&b, ",\"target\":");
+        qdi_strbuf_put(&b, ",\"target\":");
         put_json_string(&b, target);
     }
     if (b.failed) {

@@ -300,46 +300,18 @@ done:
     return rc;
 }
 
-/* A growable string. */
-typedef struct buf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} buf;
-
-static void put(buf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n + 1);
-    b->len += n;
-}
-
 /* The prompt: the template with the language, the parents in code fences
  * and the instruction. */
 static char *build_prompt(const llmatic_mutator *st, char *const *parents, size_t n, const char *instruction)
 {
-    buf b = {0};
+    qdi_strbuf b = {0};
     char err[256], *out = NULL;
-    put(&b, "");
+    qdi_strbuf_put(&b, "");
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(parents[i]);
-        put(&b, st->pytorch ? "```python\n" : "```\n");
-        put(&b, parents[i]);
-        put(&b, len && parents[i][len - 1] == '\n' ? "```\n\n" : "\n```\n\n");
+        qdi_strbuf_put(&b, st->pytorch ? "```python\n" : "```\n");
+        qdi_strbuf_put(&b, parents[i]);
+        qdi_strbuf_put(&b, len && parents[i][len - 1] == '\n' ? "```\n\n" : "\n```\n\n");
     }
     const char *values[3] = {st->language, b.s, instruction};
     if (!b.failed)

@@ -100,6 +100,16 @@ int qdi_archive_restore(qd_archive *a, size_t cell, const qd_solution *sol, doub
  * name is the file named in error messages. */
 int qdi_heatmap_write(FILE *fp, const qd_archive *a, const qd_heatmap_options *opt, const char *name, char *err,
                       size_t errlen);
+/* A growable string (strbuf.c): start it as {0}; the caller frees s. After
+ * a failed allocation `failed` is set and further appends do nothing. */
+typedef struct qdi_strbuf {
+    char *s;
+    size_t len, cap;
+    int failed;
+} qdi_strbuf;
+/* Appends s (copied) to b. */
+void qdi_strbuf_put(qdi_strbuf *b, const char *s);
+
 /* The heatmap's colour scale for an archive: the options' vmin/vmax where
  * set, else the elites' objectives, bounded by the objective range. */
 void qdi_heatmap_color_range(const qd_archive *a, const qd_heatmap_options *o, double *vmin, double *vmax);
