@@ -517,6 +517,21 @@ static void facet_title(FILE *fp, const qd_archive *a, const axis *fa, size_t bi
     }
 }
 
+/* Room the y axis's tick labels need beyond the default margin: category
+ * names ("mysterious") are wider than numbers (about 6.5 px a character at
+ * font size 12). */
+static double y_label_room(const qd_archive *a, const axis *ay)
+{
+    size_t nc = ay ? qdi_axis_categories(a, ay->measure) : 0, longest = 0;
+    for (size_t j = 0; nc <= 40 && j < nc; j++) {
+        const char *c = qdi_axis_category(a, ay->measure, (double)j + 0.5);
+        size_t len = c ? strlen(c) : 0;
+        longest = len > longest ? len : longest;
+    }
+    double need = 6.5 * (double)longest + 8 + 30; /* the labels, their gap, the rotated axis name */
+    return need > MARGIN_LEFT ? need - MARGIN_LEFT : 0;
+}
+
 static int draw(FILE *fp, const qd_archive *a, const qd_heatmap_options *o, axis *ax, axis *ay, axis fa[2])
 {
     if (!fp) /* a dry run that only checks the options */
@@ -526,7 +541,8 @@ static int draw(FILE *fp, const qd_archive *a, const qd_heatmap_options *o, axis
     double fs = nh ? fmax(80.0, (double)o->size / (double)(cols > rows ? cols : rows)) : (double)o->size;
     double w = nh ? (double)cols * fs + (double)(cols - 1) * FACET_GAP_X : fs;
     double h = one_d ? 48.0 : nh ? (double)rows * (fs + FACET_GAP_Y) - FACET_GAP_Y : fs;
-    double x0 = MARGIN_LEFT, y0 = MARGIN_TOP + (nh ? FACET_GAP_Y : 0), vmin, vmax;
+    double room = a->m > 1 ? y_label_room(a, ay) : 0;
+    double x0 = MARGIN_LEFT + room, y0 = MARGIN_TOP + (nh ? FACET_GAP_Y : 0), vmin, vmax;
     int projected = !one_d && !nh && a->m > 2;
     double bottom = MARGIN_BOTTOM + (projected ? 20 : 0);
     qd_archive_stats st;
