@@ -483,6 +483,50 @@ static int run_cli(const char *const *argv, int kill_after_ms, const char *armed
     return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 }
 
+/* Runs argv to its end like run_cli and returns its exit status; *span_ms
+ * gets the milliseconds from the moment the file armed appeared (the first
+ * checkpoint) to the end, so a kill test can aim inside that span instead
+ * of at a fixed range that a fast machine finishes before (seen in CI: a
+ * QDAIF run done within 500 ms of its first checkpoint, three times). */
+static int run_cli_span(const char *const *argv, const char *armed, int *span_ms)
+{
+    struct timespec t0 = {0, 0}, t1;
+    struct stat sb;
+    int wstatus, seen = 0;
+    pid_t pid;
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    if (pid < 0)
+        return -1;
+    for (;;) {
+        if (!seen && stat(armed, &sb) == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            seen = 1;
+        }
+        if (waitpid(pid, &wstatus, WNOHANG) == pid)
+            break;
+        usleep(1000);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *span_ms = seen ? (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000) : 0;
+    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+/* A kill moment in [1, 3/4 of span] ms after the first checkpoint. */
+static int kill_moment(gsl_rng *r, int span_ms)
+{
+    unsigned long top = span_ms > 4 ? (unsigned long)span_ms * 3 / 4 : 2;
+    return 1 + (int)gsl_rng_uniform_int(r, top);
+}
+
 static void test_sigkill_at_a_random_moment_leaves_a_resumable_run(void)
 {
     static const char cfgtext[] =
@@ -499,10 +543,13 @@ static void test_sigkill_at_a_random_moment_leaves_a_resumable_run(void)
     write_text(tmp, "run.json", cfgtext);
     snprintf(straight, sizeof straight, "%s/straight", tmp);
     const char *full[] = {qdt_bin(), "run", config, "-o", straight, "-q", NULL};
-    CU_ASSERT_EQUAL_FATAL(run_cli(full, 0, NULL), 0);
+    char armed[1200];
+    int span = 0;
+    snprintf(armed, sizeof armed, "%s/checkpoint", straight);
+    CU_ASSERT_EQUAL_FATAL(run_cli_span(full, armed, &span), 0);
     int resumed = 0;
     for (int round = 0; round < 3; round++) {
-        int ms = 1 + (int)gsl_rng_uniform_int(r, 600); /* after the first checkpoint */
+        int ms = kill_moment(r, span); /* after the first checkpoint */
         snprintf(killed, sizeof killed, "%s/killed%d", tmp, round);
         const char *first[] = {qdt_bin(), "run", config, "-o", killed, "-q", NULL};
         /* odd rounds resume from the checkpoint's own config, without the file */
@@ -619,9 +666,12 @@ static void test_sigkill_of_an_llm_run_with_a_cache_resumes_to_the_same_archive(
     qdaif_text(text, sizeof text, server.url, cache);
     write_text(tmp, "straight.json", text);
     const char *full[] = {qdt_bin(), "run", config, "-o", straight, "-q", NULL};
-    CU_ASSERT_EQUAL_FATAL(run_cli(full, 0, NULL), 0);
+    char armed[1200];
+    int span = 0;
+    snprintf(armed, sizeof armed, "%s/checkpoint", straight);
+    CU_ASSERT_EQUAL_FATAL(run_cli_span(full, armed, &span), 0);
     for (int round = 0; round < 3; round++) {
-        int ms = 1 + (int)gsl_rng_uniform_int(r, 500);
+        int ms = kill_moment(r, span);
         char name[64];
         snprintf(name, sizeof name, "killed%d.json", round);
         snprintf(config, sizeof config, "%s/%s", tmp, name);
@@ -665,8 +715,15 @@ static void test_sigkill_of_an_async_run_resumes_keeping_every_elite(void)
     gsl_rng_set(r, (unsigned long)time(NULL) + 2);
     snprintf(config, sizeof config, "%s/async.json", tmp);
     write_text(tmp, "async.json", cfgtext);
+    /* one run to its end first, to learn how long it runs after its first checkpoint */
+    char timing[1100], armed[1200];
+    int span = 0;
+    snprintf(timing, sizeof timing, "%s/timing", tmp);
+    snprintf(armed, sizeof armed, "%s/checkpoint", timing);
+    const char *full[] = {qdt_bin(), "run", config, "-o", timing, "-q", NULL};
+    CU_ASSERT_EQUAL_FATAL(run_cli_span(full, armed, &span), 0);
     for (int round = 0; round < 3; round++) {
-        int ms = 1 + (int)gsl_rng_uniform_int(r, 300);
+        int ms = kill_moment(r, span);
         qd_archive *before = NULL, *after = NULL;
         cJSON *top = NULL;
         snprintf(killed, sizeof killed, "%s/killed%d", tmp, round);
