@@ -141,6 +141,12 @@ int qdi_checkpoint_journal_load(qd_search *s, const char *path, size_t n, char *
         qdi_set_error(err, errlen, "%s: cannot cut off the rows after %zu: %s", path, n, strerror(errno));
         return QD_EIO;
     }
+    if (s->nhistory > 0) {
+        const qd_metrics *last = &s->history[s->nhistory - 1];
+        s->llm_base_requests = last->llm_requests;
+        s->llm_base_failures = last->llm_failures;
+        s->llm_base_tokens = last->llm_tokens;
+    }
     if (s->journal)
         fclose(s->journal);
     free(s->journal_path);

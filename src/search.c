@@ -631,9 +631,9 @@ int qd_search_step(qd_search *s)
     if (s->llm) {
         qd_llm_stats st;
         qd_llm_stats_get(s->llm, &st);
-        row.llm_requests = st.requests;
-        row.llm_failures = st.failures;
-        row.llm_tokens = st.prompt_tokens + st.completion_tokens;
+        row.llm_requests = s->llm_base_requests + st.requests;
+        row.llm_failures = s->llm_base_failures + st.failures;
+        row.llm_tokens = s->llm_base_tokens + st.prompt_tokens + st.completion_tokens;
     }
     if (qdi_search_push_metrics(s, &row)) {
         qdi_set_error(s->error, sizeof s->error, "out of memory");

@@ -82,6 +82,9 @@ struct qd_search {
     long truth_every;       /* iterations between archive-solutions numbers */
     /* the measures re-learned before the coming iteration (search_rebuild.c) */
     double rebuild_before, rebuild_after; /* coverage; NaN when none */
+    /* the LLM totals of metrics.csv's last row when the run resumed: the
+     * client counts from 0 in each process, the rows count the whole run */
+    uint64_t llm_base_requests, llm_base_failures, llm_base_tokens;
     char error[1024];
 };
 

@@ -646,6 +646,25 @@ static void test_llm_run_stopped_and_resumed_rejects_the_same_duplicates(void)
     CU_ASSERT_FATAL(qdt_server_start(&server, NULL, NULL) == 0);
     qdaif_body(body, sizeof body, server.url, NULL);
     stop_and_resume(body, 18, stops, workers, tmp);
+    /* metrics.csv counts the LLM calls of the whole run, not of the last
+     * process only (the client's own counters start at 0 in each) */
+    qd_metrics *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    char path[1200], err[512];
+    snprintf(path, sizeof path, "%s/straight/metrics.csv", tmp);
+    CU_ASSERT_EQUAL_FATAL(qd_metrics_load_csv(path, &a, &na, err, sizeof err), QD_OK);
+    snprintf(path, sizeof path, "%s/stopped/metrics.csv", tmp);
+    CU_ASSERT_EQUAL_FATAL(qd_metrics_load_csv(path, &b, &nb, err, sizeof err), QD_OK);
+    CU_ASSERT_EQUAL(na, 18);
+    CU_ASSERT_EQUAL(nb, na);
+    for (size_t i = 0; i < na && i < nb; i++) {
+        CU_ASSERT_EQUAL(a[i].llm_requests, b[i].llm_requests);
+        CU_ASSERT_EQUAL(a[i].llm_failures, b[i].llm_failures);
+        CU_ASSERT_EQUAL(a[i].llm_tokens, b[i].llm_tokens);
+    }
+    CU_ASSERT(na > 10 && a[na - 1].llm_requests > a[9].llm_requests);
+    free(a);
+    free(b);
     qdt_server_stop(&server);
     qdt_rmdir(tmp);
     free(tmp);
