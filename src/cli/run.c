@@ -81,6 +81,14 @@ static void format_duration(char *buf, size_t len, double s)
         snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
 }
 
+/* A rate as the progress and summary lines print it: whole numbers from
+ * 100 up, three significant digits below (a network search runs at 0.8
+ * evaluations a second, which "%.0f" showed as 0). */
+static void format_rate(char *buf, size_t len, double rate)
+{
+    snprintf(buf, len, rate >= 100 || rate == 0 ? "%.0f" : "%.3g", rate);
+}
+
 /* Where this session started (a resumed run counts its rate from there). */
 static uint64_t base_iteration, base_jobs;
 
@@ -91,10 +99,11 @@ static void progress(const qd_search *s, int tty, double started)
     double rate = dt > 0 ? (double)(r->evaluations + r->failed - base_jobs) / dt : 0;
     uint64_t done = r->iteration - base_iteration;
     double left = done ? dt / (double)done * (double)(qd_search_iterations(s) - r->iteration) : NAN;
-    char eta[32];
+    char eta[32], rbuf[32];
     format_duration(eta, sizeof eta, left);
-    printf("%siter %llu/%llu  %.0f evals/s  coverage %.2f%%  QD score %.6g  best %.6g  ETA %s%s",
-           tty ? "\r\033[K" : "", (unsigned long long)r->iteration, (unsigned long long)qd_search_iterations(s), rate,
+    format_rate(rbuf, sizeof rbuf, rate);
+    printf("%siter %llu/%llu  %s evals/s  coverage %.2f%%  QD score %.6g  best %.6g  ETA %s%s",
+           tty ? "\r\033[K" : "", (unsigned long long)r->iteration, (unsigned long long)qd_search_iterations(s), rbuf,
            100.0 * r->stats.coverage, r->stats.qd_score, r->stats.obj_max, eta, tty ? "" : "\n");
     fflush(stdout);
 }
@@ -121,11 +130,12 @@ static void summary(const qd_search *s, const char *outdir, double seconds, int 
 {
     const qd_counts *c = qd_search_counts(s);
     qd_archive_stats st;
+    char rbuf[32];
     qd_archive_stats_get(qd_search_result_archive(s), &st);
-    printf("done: %llu iterations, %llu evaluations, %llu failed, in %.1f s (%.0f evals/s)%s\n",
+    format_rate(rbuf, sizeof rbuf, seconds > 0 ? (double)(c->evaluated + c->failed - base_jobs) / seconds : 0.0);
+    printf("done: %llu iterations, %llu evaluations, %llu failed, in %.1f s (%s evals/s)%s\n",
            (unsigned long long)c->iterations, (unsigned long long)c->evaluated, (unsigned long long)c->failed, seconds,
-           seconds > 0 ? (double)(c->evaluated + c->failed - base_jobs) / seconds : 0.0,
-           base_iteration ? " since the resume" : "");
+           rbuf, base_iteration ? " since the resume" : "");
     printf("archive: %zu of %zu cells filled (coverage %.2f%%), QD score %.6g (normalised %.4g), best %.6g, mean %.6g\n",
            st.filled, st.cells, 100.0 * st.coverage, st.qd_score, st.norm_qd_score, st.obj_max, st.obj_mean);
     const qd_metrics *last = qd_search_last_metrics(s);
