@@ -237,10 +237,10 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
 {
     static const char *const feature_kinds[] = {"genome", "arm", "text", "embeddings", NULL};
     static const char *const modes[] = {"offline", "online", NULL};
-    static const char *const projections[] = {"learned", "pca", NULL};
+    static const char *const projections[] = {"learned", "pca", "autoencoder", NULL};
     qdhf *q = ev->state;
     qd_config *bc;
-    long latent = 2, seed = (long)ev->seed, batch = 32, epochs = 1000, min_epochs, edim = 256;
+    long latent = 2, seed = (long)ev->seed, batch = 32, epochs, min_epochs, edim = 256, hidden = 32;
     qdi_train_defaults(&q->train);
     if (qd_config_object(cfg, "base", 1, &bc) || qd_evaluator_new(bc, &q->base) ||
         qd_config_choice(cfg, "mode", modes, &q->online) ||
@@ -250,6 +250,7 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
         return QD_EINVAL;
     *triplets = q->online ? 250 : 1000;
     min_epochs = q->online ? 200 : 0;
+    epochs = q->projection == QDHF_AUTOENCODER ? 100 : 1000;
     if (qd_config_int(cfg, "triplets", triplets, ">= 2 <= 100000000") ||
         qd_config_string(cfg, "judgments_file", file) || qd_config_string(cfg, "projection_file", projection_file) ||
         (qd_config_has(cfg, "seed") && qd_config_int(cfg, "seed", &seed, ">= 0")) ||
@@ -257,8 +258,11 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
         qd_config_int(cfg, "epochs", &epochs, ">= 1 <= 1000000") ||
         qd_config_int(cfg, "min_epochs", &min_epochs, ">= 0 <= 1000000") ||
         qd_config_number(cfg, "margin", &q->train.margin, ">= 0") ||
-        qd_config_number(cfg, "noise", &q->noise, ">= 0 <= 1"))
+        qd_config_number(cfg, "noise", &q->noise, ">= 0 <= 1") ||
+        (q->projection == QDHF_AUTOENCODER && qd_config_int(cfg, "hidden", &hidden, ">= 1 <= 1024")))
         return QD_EINVAL;
+    q->ae = (qdi_ae_options){.hidden = (size_t)hidden, .epochs = (size_t)epochs, .batch = (size_t)batch,
+                             .lr = q->train.lr};
     q->seed = (uint64_t)seed;
     q->train.batch = (size_t)batch;
     q->train.max_epochs = (size_t)epochs;
@@ -291,8 +295,8 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
     if (q->online && (*file || *projection_file))
         return qd_config_fail(cfg, *file ? "judgments_file" : "projection_file",
                               "cannot be used with mode \"online\" (its later rounds judge the archive's solutions)");
-    if (*file && q->projection == QDHF_PCA)
-        return qd_config_fail(cfg, "judgments_file", "is not used by projection \"pca\"");
+    if (*file && q->projection != QDHF_LEARNED)
+        return qd_config_fail(cfg, "judgments_file", "is not used by projection \"%s\"", projections[q->projection]);
     for (size_t j = 0; !*file && !*projection_file && bs->kind == QD_GENOME_REAL && j < bs->dim; j++)
         if (!isfinite(bs->lower[j]) || !isfinite(bs->upper[j]))
             return qd_config_fail(cfg, "base", "must have finite genome bounds to draw random genomes from");
@@ -316,7 +320,8 @@ static int declare_space(qd_evaluator *ev, qd_config *cfg)
     ev->space.objective_max = bs->objective_max;
     for (size_t k = 0; k < q->k; k++) {
         char name[32];
-        snprintf(name, sizeof name, "%s_%zu", q->projection == QDHF_PCA ? "pca" : "learned", k);
+        static const char *const prefix[] = {"learned", "pca", "ae"};
+        snprintf(name, sizeof name, "%s_%zu", prefix[q->projection], k);
         qd_space_set_measure_name(&ev->space, k, name);
     }
     return QD_OK;
@@ -366,14 +371,14 @@ static int qdhf_init(qd_evaluator *ev, qd_config *cfg)
             qd_config_fail(cfg, "base", "%s", err);
             goto done;
         }
-        if (q->projection == QDHF_PCA)
+        if (q->projection != QDHF_LEARNED)
             q->n = n; /* the genomes only, no answers */
     }
     if (qdi_qdhf_fit(q, &ev->space, q->genomes, 3 * q->n, rng, 0, err, sizeof err) != QD_OK) {
         qd_config_fail(cfg, NULL, "%s", err);
         goto done;
     }
-    if (q->projection == QDHF_PCA)
+    if (q->projection != QDHF_LEARNED)
         q->n = 0;
     if (report_learned(cfg, q, &ev->space))
         goto done;

@@ -66,20 +66,25 @@ int qdi_qdhf_fit(qdhf *q, qd_space *space, const double *rows, size_t nrows, gsl
                  char *err, size_t errlen)
 {
     qdi_train_report report = {0};
-    double *f = malloc((q->projection == QDHF_PCA ? nrows : 3 * q->n) * q->d * sizeof *f + 1);
+    qdi_ae_report ae = {0};
+    double *f = malloc((q->projection != QDHF_LEARNED ? nrows : 3 * q->n) * q->d * sizeof *f + 1);
     cJSON *o;
     int rc;
     if (!f) {
         qdi_set_error(err, errlen, "out of memory");
         return QD_ENOMEM;
     }
-    if (q->projection == QDHF_PCA) {
+    if (q->projection != QDHF_LEARNED) {
         for (size_t r = 0; r < nrows; r++)
             qdi_qdhf_features(q, rows + r * q->dim, f + r * q->d);
-        rc = qdi_projection_fit_pca(&q->proj, f, nrows, q->d, q->k);
+        if (q->projection == QDHF_PCA)
+            rc = qdi_projection_fit_pca(&q->proj, f, nrows, q->d, q->k);
+        else
+            rc = qdi_projection_fit_autoencoder(&q->proj, f, nrows, q->d, q->k, &q->ae, rng, &ae);
         if (rc == QD_EINVAL)
-            qdi_set_error(err, errlen, "PCA needs at least 2 rows and latent <= %zu features, got %zu rows", q->d,
-                          nrows);
+            qdi_set_error(err, errlen, "%s needs at least 2 rows%s, got %zu rows",
+                          q->projection == QDHF_PCA ? "PCA" : "the auto-encoder",
+                          q->projection == QDHF_PCA ? " and latent <= the feature count" : "", nrows);
     } else {
         for (size_t r = 0; r < 3 * q->n; r++)
             qdi_qdhf_features(q, q->genomes + r * q->dim, f + r * q->d);
@@ -108,6 +113,11 @@ int qdi_qdhf_fit(qdhf *q, qd_space *space, const double *rows, size_t nrows, gsl
         cJSON_AddNumberToObject(o, "validation_accuracy", report.valid_accuracy);
     } else {
         cJSON_AddNumberToObject(o, "rows", (double)nrows);
+    }
+    if (q->projection == QDHF_AUTOENCODER) {
+        cJSON_AddNumberToObject(o, "epochs", (double)ae.epochs);
+        cJSON_AddNumberToObject(o, "initial_reconstruction_error", ae.initial_error);
+        cJSON_AddNumberToObject(o, "reconstruction_error", ae.error);
     }
     cJSON_AddItemToObject(o, "ranges", ranges_json(space));
     return QD_OK;
@@ -172,7 +182,12 @@ static cJSON *projection_json(const qdhf *q, const qd_space *space)
     cJSON_AddStringToObject(p, "features", kinds[q->features]);
     cJSON_AddNumberToObject(p, "d", (double)q->d);
     cJSON_AddNumberToObject(p, "k", (double)q->k);
-    cJSON_AddItemToObject(p, "W", qdi_json_doubles(q->proj.W, q->k * q->d));
+    if (q->proj.h) { /* the auto-encoder's encoder: z = W tanh(W1 f + b1) + b */
+        cJSON_AddNumberToObject(p, "hidden", (double)q->proj.h);
+        cJSON_AddItemToObject(p, "W1", qdi_json_doubles(q->proj.W1, q->proj.h * q->d));
+        cJSON_AddItemToObject(p, "b1", qdi_json_doubles(q->proj.b1, q->proj.h));
+    }
+    cJSON_AddItemToObject(p, "W", qdi_json_doubles(q->proj.W, q->k * (q->proj.h ? q->proj.h : q->d)));
     cJSON_AddItemToObject(p, "b", qdi_json_doubles(q->proj.b, q->k));
     cJSON_AddItemToObject(p, "ranges", ranges_json(space));
     if (q->features == QDHF_FEATURES_TEXT) /* the embedder's IDF weights */
@@ -193,19 +208,39 @@ static int projection_read(qdhf *q, qd_space *space, const cJSON *p, char *err, 
                       kinds[q->features], q->d, q->k);
         return QD_EFORMAT;
     }
+    const cJSON *hidden = cJSON_GetObjectItemCaseSensitive(p, "hidden");
+    size_t h = 0, cols;
+    if (hidden && (!cJSON_IsNumber(hidden) || hidden->valuedouble < 1 || hidden->valuedouble > QDI_AE_MAX_HIDDEN ||
+                   hidden->valuedouble != floor(hidden->valuedouble))) {
+        qdi_set_error(err, errlen, "its projection's hidden must be a whole number in 1..%d", QDI_AE_MAX_HIDDEN);
+        return QD_EFORMAT;
+    }
+    if (hidden)
+        h = (size_t)hidden->valuedouble;
+    cols = h ? h : q->d;
     qdi_projection_free(&q->proj);
     q->proj.d = q->d;
     q->proj.k = q->k;
-    q->proj.W = malloc(q->k * q->d * sizeof *q->proj.W);
+    q->proj.h = h;
+    q->proj.W = malloc(q->k * cols * sizeof *q->proj.W);
     q->proj.b = malloc(q->k * sizeof *q->proj.b);
-    if (!q->proj.W || !q->proj.b) {
+    if (h) {
+        q->proj.W1 = malloc(h * q->d * sizeof *q->proj.W1);
+        q->proj.b1 = malloc(h * sizeof *q->proj.b1);
+    }
+    if (!q->proj.W || !q->proj.b || (h && (!q->proj.W1 || !q->proj.b1))) {
         qdi_set_error(err, errlen, "out of memory");
         return QD_ENOMEM;
     }
-    if (qdi_json_get_doubles(cJSON_GetObjectItemCaseSensitive(p, "W"), q->proj.W, q->k * q->d) ||
+    if (h && (qdi_json_get_doubles(cJSON_GetObjectItemCaseSensitive(p, "W1"), q->proj.W1, h * q->d) ||
+              qdi_json_get_doubles(cJSON_GetObjectItemCaseSensitive(p, "b1"), q->proj.b1, h))) {
+        qdi_set_error(err, errlen, "its projection (hidden %zu) needs W1 (%zu numbers) and b1 (%zu)", h, h * q->d, h);
+        return QD_EFORMAT;
+    }
+    if (qdi_json_get_doubles(cJSON_GetObjectItemCaseSensitive(p, "W"), q->proj.W, q->k * cols) ||
         qdi_json_get_doubles(cJSON_GetObjectItemCaseSensitive(p, "b"), q->proj.b, q->k) ||
         cJSON_GetArraySize(ranges) != (int)q->k) {
-        qdi_set_error(err, errlen, "its projection needs W (%zu numbers), b (%zu) and %zu ranges", q->k * q->d, q->k,
+        qdi_set_error(err, errlen, "its projection needs W (%zu numbers), b (%zu) and %zu ranges", q->k * cols, q->k,
                       q->k);
         return QD_EFORMAT;
     }
