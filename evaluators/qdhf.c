@@ -213,12 +213,12 @@ static int read_schedule(qd_config *cfg, qdhf *q)
 }
 
 /* The judge evaluator, when "judge" is given: same genome as the base. */
-static int read_judge(qd_config *cfg, qdhf *q)
+static int read_judge(qd_evaluator *ev, qd_config *cfg, qdhf *q)
 {
     qd_config *jc;
     if (!qd_config_has(cfg, "judge"))
         return QD_OK;
-    if (qd_config_object(cfg, "judge", 1, &jc) || qd_evaluator_new(jc, &q->judge))
+    if (qd_config_object(cfg, "judge", 1, &jc) || qdi_evaluator_new(jc, ev->llm, ev->seed, &q->judge))
         return QD_EINVAL;
     if (q->features >= QDHF_FEATURES_TEXT)
         return qd_config_fail(cfg, "judge", "is not used with text features (judgments come from the file)");
@@ -242,7 +242,7 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
     qd_config *bc;
     long latent = 2, seed = (long)ev->seed, batch = 32, epochs, min_epochs, edim = 256, hidden = 32;
     qdi_train_defaults(&q->train);
-    if (qd_config_object(cfg, "base", 1, &bc) || qd_evaluator_new(bc, &q->base) ||
+    if (qd_config_object(cfg, "base", 1, &bc) || qdi_evaluator_new(bc, ev->llm, ev->seed, &q->base) ||
         qd_config_choice(cfg, "mode", modes, &q->online) ||
         qd_config_choice(cfg, "projection", projections, &q->projection) ||
         qd_config_choice(cfg, "features", feature_kinds, &q->features) ||
@@ -300,7 +300,7 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
     for (size_t j = 0; !*file && !*projection_file && bs->kind == QD_GENOME_REAL && j < bs->dim; j++)
         if (!isfinite(bs->lower[j]) || !isfinite(bs->upper[j]))
             return qd_config_fail(cfg, "base", "must have finite genome bounds to draw random genomes from");
-    if ((q->online && read_schedule(cfg, q)) || read_ranges(cfg, q) || read_judge(cfg, q))
+    if ((q->online && read_schedule(cfg, q)) || read_ranges(cfg, q) || read_judge(ev, cfg, q))
         return QD_EINVAL;
     return QD_OK;
 }
