@@ -3,10 +3,12 @@
  * similar texts closer than unrelated ones; the qdhf evaluator learns a
  * measure from judgments keyed by text (built-in embedder, or
  * /v1/embeddings through the LLM client and the test server), saves and
- * reloads it with its IDF weights, and names a bad judgments line. */
+ * reloads it with its IDF weights, and names a bad judgments line; the
+ * shipped examples/qdhf-text.json runs against the test server. */
 #include <math.h>
 #include <string.h>
 #include "evaluators/qdhf.h"
+#include "src/search_internal.h"
 #include "llmtest.h"
 
 static double dot(const double *a, const double *b, size_t n)
@@ -219,6 +221,46 @@ static void test_measure_learned_from_llm_embeddings(void)
     free(dir);
 }
 
+static void test_shipped_text_example_runs_against_the_test_server(void)
+{
+    /* examples/qdhf-text.json, shortened to 6 iterations, the test server
+     * writing the opinions and judging their quality */
+    const char *src = getenv("ELITES_SRCDIR");
+    char path[1024], set[1200], err[512];
+    qd_config *cfg = NULL;
+    qd_search *s = NULL;
+    qdt_server srv;
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&srv, NULL, NULL), 0);
+    snprintf(path, sizeof path, "%s/examples/qdhf-text.json", src && *src ? src : ".");
+    CU_ASSERT_EQUAL_FATAL(qd_config_load_file(path, &cfg, err, sizeof err), QD_OK);
+    snprintf(set, sizeof set, "evaluator.judgments_file=%s/examples/qdhf-text-judgments.jsonl",
+             src && *src ? src : ".");
+    CU_ASSERT_EQUAL_FATAL(qd_config_set(cfg, set), QD_OK);
+    snprintf(set, sizeof set, "llm.url=%s", srv.url);
+    CU_ASSERT_EQUAL_FATAL(qd_config_set(cfg, set), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(qd_config_set(cfg, "llm.model=test-openai"), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(qd_config_set(cfg, "iterations=6"), QD_OK);
+    if (qd_search_new(cfg, &s) != QD_OK)
+        fprintf(stderr, "%s\n", qd_config_error(cfg));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    while (!qd_search_done(s))
+        CU_ASSERT_EQUAL_FATAL(qd_search_step(s), QD_OK);
+    /* the shipped judgments: 120, learned well above chance (measured 0.867
+     * on the 30 held out) */
+    const qdhf *q = s->ev->state;
+    CU_ASSERT_EQUAL(q->n, 120);
+    CU_ASSERT_EQUAL(q->features, QDHF_FEATURES_TEXT);
+    const cJSON *learned = cJSON_GetObjectItem(qd_config_json(cfg), "evaluator");
+    learned = cJSON_GetObjectItem(learned, "learned");
+    CU_ASSERT(cJSON_GetObjectItem(learned, "validation_accuracy")->valuedouble > 0.75);
+    CU_ASSERT_STRING_EQUAL(s->ev->space.measure_names[0], "learned_0");
+    /* the opinions landed in more than one learned cell */
+    CU_ASSERT(qd_archive_filled(qd_search_archive(s)) > 3);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    qdt_server_stop(&srv);
+}
+
 static void test_text_config_errors_name_the_field(void)
 {
     static const struct {
@@ -247,6 +289,7 @@ static const qdt_test tests[] = {
     {"measure learned from text judgments", test_measure_learned_from_text_judgments},
     {"measure learned from llm embeddings", test_measure_learned_from_llm_embeddings},
     {"text config errors name the field", test_text_config_errors_name_the_field},
+    {"shipped text example runs against the test server", test_shipped_text_example_runs_against_the_test_server},
     {NULL, NULL},
 };
 
