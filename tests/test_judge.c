@@ -14,8 +14,8 @@
 #include "cliutil.h"
 #include "llmtest.h"
 
-/* Writes dir/archive.json: a 1-D archive of n text elites. */
-static void text_archive(const char *dir, size_t n)
+/* Writes dir/archive.json: a 1-D archive of the texts. */
+static void words_archive(const char *dir, const char *const *texts, size_t n)
 {
     qd_space sp;
     qd_archive *a = NULL;
@@ -24,12 +24,10 @@ static void text_archive(const char *dir, size_t n)
     CU_ASSERT_EQUAL_FATAL(qd_space_init(&sp, QD_GENOME_TEXT, 0, 1), QD_OK);
     CU_ASSERT_EQUAL_FATAL(qd_archive_new(cfg, &sp, &a), QD_OK);
     for (size_t i = 0; i < n; i++) {
-        char text[64];
         double m = (i + 0.5) / 10.0;
         qd_solution s = {.objective = 1, .measures = &m, .m = 1};
         qd_add_result r;
-        snprintf(text, sizeof text, "text number %zu", i);
-        CU_ASSERT_EQUAL(qd_solution_set_text(&s, text), QD_OK);
+        CU_ASSERT_EQUAL(qd_solution_set_text(&s, texts[i]), QD_OK);
         CU_ASSERT_EQUAL(qd_archive_add(a, &s, &r), QD_OK);
         qd_solution_clear(&s);
     }
@@ -38,6 +36,18 @@ static void text_archive(const char *dir, size_t n)
     qd_archive_free(a);
     qd_config_free(cfg);
     qd_space_free(&sp);
+}
+
+/* Writes dir/archive.json: a 1-D archive of n text elites, "text number i". */
+static void text_archive(const char *dir, size_t n)
+{
+    char text[10][64];
+    const char *texts[10];
+    for (size_t i = 0; i < n && i < 10; i++) {
+        snprintf(text[i], sizeof text[i], "text number %zu", i);
+        texts[i] = text[i];
+    }
+    words_archive(dir, texts, n < 10 ? n : 10);
 }
 
 /* Runs `elites judge dir` in a pseudo-terminal with input typed ahead;
@@ -122,30 +132,6 @@ static void test_answers_undo_and_resume(void)
     qdt_rmdir(dir);
     free(dir);
     free(out);
-}
-
-/* Writes dir/archive.json: a 1-D archive of the texts. */
-static void words_archive(const char *dir, const char *const *texts, size_t n)
-{
-    qd_space sp;
-    qd_archive *a = NULL;
-    char path[600], err[256];
-    qd_config *cfg = qdt_config("{\"type\": \"grid\", \"dims\": [{\"bins\": 10, \"range\": [0, 1]}]}");
-    CU_ASSERT_EQUAL_FATAL(qd_space_init(&sp, QD_GENOME_TEXT, 0, 1), QD_OK);
-    CU_ASSERT_EQUAL_FATAL(qd_archive_new(cfg, &sp, &a), QD_OK);
-    for (size_t i = 0; i < n; i++) {
-        double m = (i + 0.5) / 10.0;
-        qd_solution s = {.objective = 1, .measures = &m, .m = 1};
-        qd_add_result r;
-        CU_ASSERT_EQUAL(qd_solution_set_text(&s, texts[i]), QD_OK);
-        CU_ASSERT_EQUAL(qd_archive_add(a, &s, &r), QD_OK);
-        qd_solution_clear(&s);
-    }
-    snprintf(path, sizeof path, "%s/archive.json", dir);
-    CU_ASSERT_EQUAL(qd_archive_save_json(a, NULL, path, err, sizeof err), QD_OK);
-    qd_archive_free(a);
-    qd_config_free(cfg);
-    qd_space_free(&sp);
 }
 
 /* The Jaccard similarity of two texts' word sets (space-separated words). */
