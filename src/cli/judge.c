@@ -181,15 +181,16 @@ static int undo(const char *path, long *index)
 }
 
 /* The LLM client: the run's "llm" section (from archive.json's config
- * echo, top may be NULL), then the --set assignments. */
-static int llm_client(const cJSON *top, char **sets, size_t nsets, uint64_t seed, qd_config **root, qd_llm **llm)
+ * echo, top may be NULL; errors name source), then the --set assignments. */
+static int llm_client(const cJSON *top, const char *source, char **sets, size_t nsets, uint64_t seed, qd_config **root,
+                      qd_llm **llm)
 {
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(top, "config"), "llm");
     cJSON *j = cJSON_CreateObject();
     qd_config *lc;
     *llm = NULL;
     if (!j || !cJSON_AddItemToObject(j, "llm", cJSON_IsObject(l) ? cJSON_Duplicate(l, 1) : cJSON_CreateObject()) ||
-        qd_config_wrap(j, "judge", root) != QD_OK) {
+        qd_config_wrap(j, source, root) != QD_OK) {
         cJSON_Delete(j);
         fprintf(stderr, "elites judge: out of memory\n");
         return -1;
@@ -358,8 +359,11 @@ int cli_judge(int argc, char **argv)
     printf("%zu judgments done in %s\n", done, fpath);
     index = last + 1;
     if (use_llm) {
-        if (llm_client(top, sets, nsets, seed, &root, &llm) == 0 &&
-            llm_judge(a, llm, endpoint, seed, index, count, fpath, &done, rng) == 0) {
+        if (llm_client(top, path, sets, nsets, seed, &root, &llm) != 0) {
+            status = 2; /* a bad --set or llm section */
+            goto done;
+        }
+        if (llm_judge(a, llm, endpoint, seed, index, count, fpath, &done, rng) == 0) {
             printf("%zu judgments in %s\n", done, fpath);
             status = 0;
         }
