@@ -18,7 +18,9 @@
  * judgments so far, and the loop rebuilds the archive under the new
  * projection (qdhf_rounds.c). "projection": "pca" replaces the judgments by
  * the first principal components of the genomes' features (the paper's
- * unsupervised baseline); "projection_file" reuses a saved projection.
+ * unsupervised baseline), "autoencoder" by the latent code of an
+ * auto-encoder fitted on them (its other one, autoencoder.c);
+ * "projection_file" reuses a saved projection.
  *
  * Features: "genome" (the genome itself) or "arm" (cos and sin of the
  * cumulative joint angles, the QDHF authors' arm features: the end
