@@ -24,7 +24,9 @@
  *
  * Features: "genome" (the genome itself) or "arm" (cos and sin of the
  * cumulative joint angles, the QDHF authors' arm features: the end
- * effector's position is a linear function of them).
+ * effector's position is a linear function of them); "text" and
+ * "embeddings" learn from a judgments_file keyed by text, and online
+ * ("text" only) have the run's LLM judge the later rounds.
  *
  * What the first training reached is written back into the config as
  * "learned" (triplets, split, epochs, train / validation accuracy, ranges),
@@ -277,10 +279,14 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
             return QD_EINVAL;
         if (bs->kind != QD_GENOME_TEXT)
             return qd_config_fail(cfg, "features", "\"%s\" needs a base with a text genome", kind);
-        if (q->online || q->projection != QDHF_LEARNED || (!*file && !*projection_file))
+        if (q->projection != QDHF_LEARNED || (!*file && !*projection_file) ||
+            (q->online && (q->features != QDHF_FEATURES_TEXT || !*file)))
             return qd_config_fail(cfg, "features", "\"%s\" learns offline from a judgments_file (or loads a "
-                                                   "projection_file)",
-                                  kind);
+                                                   "projection_file)%s",
+                                  kind, q->online ? "; online, its first round is a judgments_file" : "");
+        if (q->online && !ev->llm)
+            return qd_config_fail(cfg, "mode", "\"online\" with text features needs the run's \"llm\" section (an "
+                                               "LLM judges the later rounds)");
         if (q->features == QDHF_FEATURES_EMBEDDINGS && !ev->llm)
             return qd_config_fail(cfg, "features", "\"embeddings\" needs the run's \"llm\" section (/v1/embeddings)");
         if (q->features == QDHF_FEATURES_EMBEDDINGS && *projection_file)
@@ -294,7 +300,7 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
     }
     q->k = (size_t)latent;
     q->mb = q->mj = bs->measures;
-    if (q->online && (*file || *projection_file))
+    if (q->online && (*projection_file || (*file && q->features != QDHF_FEATURES_TEXT)))
         return qd_config_fail(cfg, *file ? "judgments_file" : "projection_file",
                               "cannot be used with mode \"online\" (its later rounds judge the archive's solutions)");
     if (*file && q->projection != QDHF_LEARNED)
@@ -351,7 +357,7 @@ static int qdhf_init(qd_evaluator *ev, qd_config *cfg)
     }
     qdi_rng_seed(rng, q->seed);
     if (file) {
-        if (q->features == QDHF_FEATURES_EMBEDDINGS && qd_llm_session_new(ev->llm, 0, &q->session) != QD_OK) {
+        if ((q->features == QDHF_FEATURES_EMBEDDINGS || q->online) && qd_llm_session_new(ev->llm, 0, &q->session) != QD_OK) {
             qd_config_fail(cfg, "features", "could not open an LLM session: out of memory");
             goto done;
         }

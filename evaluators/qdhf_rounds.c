@@ -7,7 +7,8 @@
  * 501 of 1,000, 250 judgments each) runs the first round before the search
  * on random genomes and the later ones from the iterate hook on triplets
  * of the archive's elites (drawn with replacement); the loop then rebuilds
- * the archive. Each round's random numbers come from (seed, round), so a
+ * the archive; text QDHF's later rounds have the run's LLM judge triplets
+ * of the archive's texts instead. Each round's random numbers come from (seed, round), so a
  * resumed run needs only the judgments, the projection and the round
  * count, which save / load keep exactly. describe gives archive.json the
  * projection in use and each round's record; a projection file (or that
@@ -123,17 +124,68 @@ int qdi_qdhf_fit(qdhf *q, qd_space *space, const double *rows, size_t nrows, gsl
     return QD_OK;
 }
 
+/* An online round of text QDHF: n triplets of three distinct elites (drawn
+ * from rng) judged by the run's LLM (qd_llm_judge_triplet); their
+ * embeddings join the judgment table, failed ones are counted and left
+ * out. rows gets the elites' embeddings (filled x d). */
+static int judge_texts(qdhf *q, const qd_archive *a, size_t filled, double *rows, size_t n, gsl_rng *rng,
+                       size_t *failed, char *err, size_t errlen)
+{
+    const char **texts = malloc(filled * sizeof *texts);
+    char why[512] = "";
+    if (!texts) {
+        qdi_set_error(err, errlen, "online round: out of memory");
+        return QD_ENOMEM;
+    }
+    for (size_t i = 0; i < filled; i++) {
+        qd_elite e;
+        qd_archive_elite_at(a, i, &e);
+        texts[i] = e.text ? e.text : "";
+        qdi_text_embed(&q->embedder, texts[i], rows + i * q->d);
+    }
+    *failed = 0;
+    for (size_t j = 0; j < n; j++) {
+        size_t pick[3];
+        qd_llm_judgment answer;
+        for (int r = 0; r < 3; r++) {
+            int again;
+            do {
+                pick[r] = gsl_rng_uniform_int(rng, filled);
+                again = 0;
+                for (int k = 0; k < r; k++)
+                    again |= pick[k] == pick[r];
+            } while (again);
+        }
+        if (qd_llm_judge_triplet(q->session, QD_LLM_COMPLETIONS, texts[pick[0]], texts[pick[1]], texts[pick[2]],
+                                 &answer, why, sizeof why) != QD_OK) {
+            if (++*failed == 1)
+                qdi_log("qdhf: an LLM judgment failed (failures are counted, the round goes on): %s", why);
+            continue;
+        }
+        for (int r = 0; r < 3; r++)
+            memcpy(q->genomes + (3 * q->n + (size_t)r) * q->d, rows + pick[r] * q->d, q->d * sizeof *rows);
+        q->t[q->n] = (qdi_triplet){3 * q->n, 3 * q->n + 1, 3 * q->n + 2, answer.closer == 2 ? 1 : -1};
+        q->n++;
+    }
+    free(texts);
+    if (*failed == n) {
+        qdi_set_error(err, errlen, "online round: every LLM judgment failed: %s", why);
+        return QD_EEVAL;
+    }
+    return QD_OK;
+}
+
 int qdi_qdhf_iterate(qd_evaluator *ev, const qd_archive *a, uint64_t iteration, int *rebuild)
 {
     qdhf *q = ev->state;
-    size_t filled = qd_archive_filled(a), n = q->per_round;
+    size_t filled = qd_archive_filled(a), n = q->per_round, failed = 0;
     double *rows;
     gsl_rng *rng;
     int rc = QD_ENOMEM;
     *rebuild = 0;
     if (!q->online || q->next_round >= q->nschedule || iteration < q->schedule[q->next_round])
         return QD_OK;
-    if (filled == 0) /* nothing to judge or to rebuild: wait for elites */
+    if (filled < (q->features == QDHF_FEATURES_TEXT ? 3 : 1)) /* nothing to judge or to rebuild: wait for elites */
         return QD_OK;
     rows = malloc(filled * q->dim * sizeof *rows);
     rng = gsl_rng_alloc(gsl_rng_mt19937);
@@ -141,13 +193,16 @@ int qdi_qdhf_iterate(qd_evaluator *ev, const qd_archive *a, uint64_t iteration, 
         qdi_set_error(ev->error, sizeof ev->error, "online round: out of memory");
         goto done;
     }
-    for (size_t i = 0; i < filled; i++) {
+    for (size_t i = 0; q->features != QDHF_FEATURES_TEXT && i < filled; i++) {
         qd_elite e;
         qd_archive_elite_at(a, i, &e);
         memcpy(rows + i * q->dim, e.x, q->dim * sizeof *rows);
     }
     qdi_rng_seed(rng, qdi_seed_mix(q->seed, q->next_round));
-    if (q->projection == QDHF_LEARNED) {
+    if (q->features == QDHF_FEATURES_TEXT) {
+        if ((rc = judge_texts(q, a, filled, rows, n, rng, &failed, ev->error, sizeof ev->error)))
+            goto done;
+    } else if (q->projection == QDHF_LEARNED) {
         for (size_t r = 0; r < 3 * n; r++)
             memcpy(q->genomes + (3 * q->n + r) * q->dim, rows + gsl_rng_uniform_int(rng, filled) * q->dim,
                    q->dim * sizeof *rows);
@@ -156,7 +211,11 @@ int qdi_qdhf_iterate(qd_evaluator *ev, const qd_archive *a, uint64_t iteration, 
     }
     if ((rc = qdi_qdhf_fit(q, &ev->space, rows, filled, rng, iteration, ev->error, sizeof ev->error)))
         goto done;
-    const cJSON *last = cJSON_GetArrayItem(q->rounds, cJSON_GetArraySize(q->rounds) - 1);
+    cJSON *last = cJSON_GetArrayItem(q->rounds, cJSON_GetArraySize(q->rounds) - 1);
+    if (q->features == QDHF_FEATURES_TEXT) {
+        cJSON_AddNumberToObject(last, "llm_judged", (double)(n - failed));
+        cJSON_AddNumberToObject(last, "llm_failed", (double)failed);
+    }
     const cJSON *acc = cJSON_GetObjectItemCaseSensitive(last, "validation_accuracy");
     if (acc)
         qdi_log("qdhf: round %zu before iteration %llu: %zu judgments, %g epochs, validation accuracy %.3f",
