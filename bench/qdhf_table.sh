@@ -8,6 +8,8 @@
 #   QDHF-offline  examples/arm-qdhf.json
 #   PCA-online    arm-qdhf-online.json with evaluator.projection = "pca"
 #   PCA-offline   arm-qdhf.json with evaluator.projection = "pca"
+#   AE-online     arm-qdhf-online.json with evaluator.projection = "autoencoder"
+#   AE-offline    arm-qdhf.json with evaluator.projection = "autoencoder"
 # over SEEDS seeds (--seed reaches the judge, the triplet draws and the
 # training), both of the paper's metrics: "archive" (the final archive's
 # elites re-binned in the true grid) and "all" (every evaluated solution
@@ -38,6 +40,8 @@ run qdhf-online examples/arm-qdhf-online.json "$@"
 run qdhf-offline examples/arm-qdhf.json "$@"
 run pca-online examples/arm-qdhf-online.json --set evaluator.projection=pca "$@"
 run pca-offline examples/arm-qdhf.json --set evaluator.projection=pca "$@"
+run ae-online examples/arm-qdhf-online.json --set evaluator.projection=autoencoder "$@"
+run ae-offline examples/arm-qdhf.json --set evaluator.projection=autoencoder "$@"
 
 python3 - "$tmp" "$seeds" <<'PY'
 import json, statistics, sys
@@ -46,7 +50,8 @@ def ms(v):
     return "%.1f ± %.1f" % (statistics.mean(v), statistics.stdev(v) if len(v) > 1 else 0.0)
 print("| method | QD score (archive) | coverage % (archive) | QD score (all) | coverage % (all) |")
 print("|---|---|---|---|---|")
-for name in ["qd-gt", "qdhf-online", "qdhf-offline", "pca-online", "pca-offline"]:
+for name in ["qd-gt", "qdhf-online", "qdhf-offline", "pca-online", "pca-offline", "ae-online",
+             "ae-offline"]:
     rows = [json.load(open("%s/%s-%d/archive.json" % (tmp, name, s)))["ground_truth"] for s in range(1, seeds + 1)]
     print("| %s | %s | %s | %s | %s |" % (name, ms([r["archive_qd_score"] for r in rows]),
           ms([100 * r["archive_coverage"] for r in rows]), ms([r["all_qd_score"] for r in rows]),

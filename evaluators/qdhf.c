@@ -18,11 +18,15 @@
  * judgments so far, and the loop rebuilds the archive under the new
  * projection (qdhf_rounds.c). "projection": "pca" replaces the judgments by
  * the first principal components of the genomes' features (the paper's
- * unsupervised baseline); "projection_file" reuses a saved projection.
+ * unsupervised baseline), "autoencoder" by the latent code of an
+ * auto-encoder fitted on them (its other one, autoencoder.c);
+ * "projection_file" reuses a saved projection.
  *
  * Features: "genome" (the genome itself) or "arm" (cos and sin of the
  * cumulative joint angles, the QDHF authors' arm features: the end
- * effector's position is a linear function of them).
+ * effector's position is a linear function of them); "text" and
+ * "embeddings" learn from a judgments_file keyed by text, and online
+ * ("text" only) have the run's LLM judge the later rounds.
  *
  * What the first training reached is written back into the config as
  * "learned" (triplets, split, epochs, train / validation accuracy, ranges),
@@ -213,12 +217,12 @@ static int read_schedule(qd_config *cfg, qdhf *q)
 }
 
 /* The judge evaluator, when "judge" is given: same genome as the base. */
-static int read_judge(qd_config *cfg, qdhf *q)
+static int read_judge(qd_evaluator *ev, qd_config *cfg, qdhf *q)
 {
     qd_config *jc;
     if (!qd_config_has(cfg, "judge"))
         return QD_OK;
-    if (qd_config_object(cfg, "judge", 1, &jc) || qd_evaluator_new(jc, &q->judge))
+    if (qd_config_object(cfg, "judge", 1, &jc) || qdi_evaluator_new(jc, ev->llm, ev->seed, &q->judge))
         return QD_EINVAL;
     if (q->features >= QDHF_FEATURES_TEXT)
         return qd_config_fail(cfg, "judge", "is not used with text features (judgments come from the file)");
@@ -237,12 +241,12 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
 {
     static const char *const feature_kinds[] = {"genome", "arm", "text", "embeddings", NULL};
     static const char *const modes[] = {"offline", "online", NULL};
-    static const char *const projections[] = {"learned", "pca", NULL};
+    static const char *const projections[] = {"learned", "pca", "autoencoder", NULL};
     qdhf *q = ev->state;
     qd_config *bc;
-    long latent = 2, seed = (long)ev->seed, batch = 32, epochs = 1000, min_epochs, edim = 256;
+    long latent = 2, seed = (long)ev->seed, batch = 32, epochs, min_epochs, edim = 256, hidden = 32;
     qdi_train_defaults(&q->train);
-    if (qd_config_object(cfg, "base", 1, &bc) || qd_evaluator_new(bc, &q->base) ||
+    if (qd_config_object(cfg, "base", 1, &bc) || qdi_evaluator_new(bc, ev->llm, ev->seed, &q->base) ||
         qd_config_choice(cfg, "mode", modes, &q->online) ||
         qd_config_choice(cfg, "projection", projections, &q->projection) ||
         qd_config_choice(cfg, "features", feature_kinds, &q->features) ||
@@ -250,6 +254,7 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
         return QD_EINVAL;
     *triplets = q->online ? 250 : 1000;
     min_epochs = q->online ? 200 : 0;
+    epochs = q->projection == QDHF_AUTOENCODER ? 100 : 1000;
     if (qd_config_int(cfg, "triplets", triplets, ">= 2 <= 100000000") ||
         qd_config_string(cfg, "judgments_file", file) || qd_config_string(cfg, "projection_file", projection_file) ||
         (qd_config_has(cfg, "seed") && qd_config_int(cfg, "seed", &seed, ">= 0")) ||
@@ -257,8 +262,11 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
         qd_config_int(cfg, "epochs", &epochs, ">= 1 <= 1000000") ||
         qd_config_int(cfg, "min_epochs", &min_epochs, ">= 0 <= 1000000") ||
         qd_config_number(cfg, "margin", &q->train.margin, ">= 0") ||
-        qd_config_number(cfg, "noise", &q->noise, ">= 0 <= 1"))
+        qd_config_number(cfg, "noise", &q->noise, ">= 0 <= 1") ||
+        (q->projection == QDHF_AUTOENCODER && qd_config_int(cfg, "hidden", &hidden, ">= 1 <= 1024")))
         return QD_EINVAL;
+    q->ae = (qdi_ae_options){.hidden = (size_t)hidden, .epochs = (size_t)epochs, .batch = (size_t)batch,
+                             .lr = q->train.lr};
     q->seed = (uint64_t)seed;
     q->train.batch = (size_t)batch;
     q->train.max_epochs = (size_t)epochs;
@@ -271,10 +279,14 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
             return QD_EINVAL;
         if (bs->kind != QD_GENOME_TEXT)
             return qd_config_fail(cfg, "features", "\"%s\" needs a base with a text genome", kind);
-        if (q->online || q->projection != QDHF_LEARNED || (!*file && !*projection_file))
+        if (q->projection != QDHF_LEARNED || (!*file && !*projection_file) ||
+            (q->online && (q->features != QDHF_FEATURES_TEXT || !*file)))
             return qd_config_fail(cfg, "features", "\"%s\" learns offline from a judgments_file (or loads a "
-                                                   "projection_file)",
-                                  kind);
+                                                   "projection_file)%s",
+                                  kind, q->online ? "; online, its first round is a judgments_file" : "");
+        if (q->online && !ev->llm)
+            return qd_config_fail(cfg, "mode", "\"online\" with text features needs the run's \"llm\" section (an "
+                                               "LLM judges the later rounds)");
         if (q->features == QDHF_FEATURES_EMBEDDINGS && !ev->llm)
             return qd_config_fail(cfg, "features", "\"embeddings\" needs the run's \"llm\" section (/v1/embeddings)");
         if (q->features == QDHF_FEATURES_EMBEDDINGS && *projection_file)
@@ -288,15 +300,15 @@ static int read_config(qd_evaluator *ev, qd_config *cfg, const char **file, cons
     }
     q->k = (size_t)latent;
     q->mb = q->mj = bs->measures;
-    if (q->online && (*file || *projection_file))
+    if (q->online && (*projection_file || (*file && q->features != QDHF_FEATURES_TEXT)))
         return qd_config_fail(cfg, *file ? "judgments_file" : "projection_file",
                               "cannot be used with mode \"online\" (its later rounds judge the archive's solutions)");
-    if (*file && q->projection == QDHF_PCA)
-        return qd_config_fail(cfg, "judgments_file", "is not used by projection \"pca\"");
+    if (*file && q->projection != QDHF_LEARNED)
+        return qd_config_fail(cfg, "judgments_file", "is not used by projection \"%s\"", projections[q->projection]);
     for (size_t j = 0; !*file && !*projection_file && bs->kind == QD_GENOME_REAL && j < bs->dim; j++)
         if (!isfinite(bs->lower[j]) || !isfinite(bs->upper[j]))
             return qd_config_fail(cfg, "base", "must have finite genome bounds to draw random genomes from");
-    if ((q->online && read_schedule(cfg, q)) || read_ranges(cfg, q) || read_judge(cfg, q))
+    if ((q->online && read_schedule(cfg, q)) || read_ranges(cfg, q) || read_judge(ev, cfg, q))
         return QD_EINVAL;
     return QD_OK;
 }
@@ -316,7 +328,8 @@ static int declare_space(qd_evaluator *ev, qd_config *cfg)
     ev->space.objective_max = bs->objective_max;
     for (size_t k = 0; k < q->k; k++) {
         char name[32];
-        snprintf(name, sizeof name, "%s_%zu", q->projection == QDHF_PCA ? "pca" : "learned", k);
+        static const char *const prefix[] = {"learned", "pca", "ae"};
+        snprintf(name, sizeof name, "%s_%zu", prefix[q->projection], k);
         qd_space_set_measure_name(&ev->space, k, name);
     }
     return QD_OK;
@@ -344,7 +357,7 @@ static int qdhf_init(qd_evaluator *ev, qd_config *cfg)
     }
     qdi_rng_seed(rng, q->seed);
     if (file) {
-        if (q->features == QDHF_FEATURES_EMBEDDINGS && qd_llm_session_new(ev->llm, 0, &q->session) != QD_OK) {
+        if ((q->features == QDHF_FEATURES_EMBEDDINGS || q->online) && qd_llm_session_new(ev->llm, 0, &q->session) != QD_OK) {
             qd_config_fail(cfg, "features", "could not open an LLM session: out of memory");
             goto done;
         }
@@ -366,14 +379,14 @@ static int qdhf_init(qd_evaluator *ev, qd_config *cfg)
             qd_config_fail(cfg, "base", "%s", err);
             goto done;
         }
-        if (q->projection == QDHF_PCA)
+        if (q->projection != QDHF_LEARNED)
             q->n = n; /* the genomes only, no answers */
     }
     if (qdi_qdhf_fit(q, &ev->space, q->genomes, 3 * q->n, rng, 0, err, sizeof err) != QD_OK) {
         qd_config_fail(cfg, NULL, "%s", err);
         goto done;
     }
-    if (q->projection == QDHF_PCA)
+    if (q->projection != QDHF_LEARNED)
         q->n = 0;
     if (report_learned(cfg, q, &ev->space))
         goto done;

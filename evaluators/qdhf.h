@@ -9,7 +9,7 @@
 #include "evaluators/text_embedder.h"
 
 enum { QDHF_FEATURES_GENOME, QDHF_FEATURES_ARM, QDHF_FEATURES_TEXT, QDHF_FEATURES_EMBEDDINGS };
-enum { QDHF_LEARNED, QDHF_PCA };
+enum { QDHF_LEARNED, QDHF_PCA, QDHF_AUTOENCODER };
 
 typedef struct qdhf {
     qd_evaluator *base;  /* objective and ground-truth measures */
@@ -22,6 +22,7 @@ typedef struct qdhf {
     int fixed_ranges;  /* "ranges" given: kept through every round */
     double *ranges;    /* the given ranges (2 k numbers) */
     qdi_train_options train;
+    qdi_ae_options ae; /* projection "autoencoder" */
     size_t per_round;  /* online: triplets per round */
     uint64_t *schedule; /* online: iterations the rounds run before (schedule[0] == 1: at init) */
     size_t nschedule, next_round;

@@ -30,6 +30,8 @@ int qdi_projection_init(qdi_projection *p, size_t d, size_t k, gsl_rng *rng)
     double bound = 1.0 / sqrt((double)d);
     p->d = d;
     p->k = k;
+    p->h = 0;
+    p->W1 = p->b1 = NULL;
     p->W = malloc(k * d * sizeof *p->W);
     p->b = malloc(k * sizeof *p->b);
     if (!p->W || !p->b) {
@@ -47,18 +49,35 @@ void qdi_projection_free(qdi_projection *p)
 {
     free(p->W);
     free(p->b);
-    p->W = p->b = NULL;
+    free(p->W1);
+    free(p->b1);
+    p->W = p->b = p->W1 = p->b1 = NULL;
+    p->h = 0;
+}
+
+/* out = W in + b, W rows x cols. */
+static void affine(const double *W, const double *b, size_t rows, size_t cols, const double *in, double *out)
+{
+    for (size_t r = 0; r < rows; r++) {
+        double s = b[r];
+        const double *w = W + r * cols;
+        for (size_t c = 0; c < cols; c++)
+            s += w[c] * in[c];
+        out[r] = s;
+    }
 }
 
 void qdi_projection_apply(const qdi_projection *p, const double *f, double *z)
 {
-    for (size_t r = 0; r < p->k; r++) {
-        double s = p->b[r];
-        const double *w = p->W + r * p->d;
-        for (size_t c = 0; c < p->d; c++)
-            s += w[c] * f[c];
-        z[r] = s;
+    double hidden[QDI_AE_MAX_HIDDEN];
+    if (!p->h) {
+        affine(p->W, p->b, p->k, p->d, f, z);
+        return;
     }
+    affine(p->W1, p->b1, p->h, p->d, f, hidden);
+    for (size_t i = 0; i < p->h; i++)
+        hidden[i] = tanh(hidden[i]);
+    affine(p->W, p->b, p->k, p->h, hidden, z);
 }
 
 /* delta of one triplet; wu, wv (k numbers) receive W u and W v, u and v

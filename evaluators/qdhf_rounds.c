@@ -7,7 +7,8 @@
  * 501 of 1,000, 250 judgments each) runs the first round before the search
  * on random genomes and the later ones from the iterate hook on triplets
  * of the archive's elites (drawn with replacement); the loop then rebuilds
- * the archive. Each round's random numbers come from (seed, round), so a
+ * the archive; text QDHF's later rounds have the run's LLM judge triplets
+ * of the archive's texts instead. Each round's random numbers come from (seed, round), so a
  * resumed run needs only the judgments, the projection and the round
  * count, which save / load keep exactly. describe gives archive.json the
  * projection in use and each round's record; a projection file (or that
@@ -66,20 +67,25 @@ int qdi_qdhf_fit(qdhf *q, qd_space *space, const double *rows, size_t nrows, gsl
                  char *err, size_t errlen)
 {
     qdi_train_report report = {0};
-    double *f = malloc((q->projection == QDHF_PCA ? nrows : 3 * q->n) * q->d * sizeof *f + 1);
+    qdi_ae_report ae = {0};
+    double *f = malloc((q->projection != QDHF_LEARNED ? nrows : 3 * q->n) * q->d * sizeof *f + 1);
     cJSON *o;
     int rc;
     if (!f) {
         qdi_set_error(err, errlen, "out of memory");
         return QD_ENOMEM;
     }
-    if (q->projection == QDHF_PCA) {
+    if (q->projection != QDHF_LEARNED) {
         for (size_t r = 0; r < nrows; r++)
             qdi_qdhf_features(q, rows + r * q->dim, f + r * q->d);
-        rc = qdi_projection_fit_pca(&q->proj, f, nrows, q->d, q->k);
+        if (q->projection == QDHF_PCA)
+            rc = qdi_projection_fit_pca(&q->proj, f, nrows, q->d, q->k);
+        else
+            rc = qdi_projection_fit_autoencoder(&q->proj, f, nrows, q->d, q->k, &q->ae, rng, &ae);
         if (rc == QD_EINVAL)
-            qdi_set_error(err, errlen, "PCA needs at least 2 rows and latent <= %zu features, got %zu rows", q->d,
-                          nrows);
+            qdi_set_error(err, errlen, "%s needs at least 2 rows%s, got %zu rows",
+                          q->projection == QDHF_PCA ? "PCA" : "the auto-encoder",
+                          q->projection == QDHF_PCA ? " and latent <= the feature count" : "", nrows);
     } else {
         for (size_t r = 0; r < 3 * q->n; r++)
             qdi_qdhf_features(q, q->genomes + r * q->dim, f + r * q->d);
@@ -109,21 +115,77 @@ int qdi_qdhf_fit(qdhf *q, qd_space *space, const double *rows, size_t nrows, gsl
     } else {
         cJSON_AddNumberToObject(o, "rows", (double)nrows);
     }
+    if (q->projection == QDHF_AUTOENCODER) {
+        cJSON_AddNumberToObject(o, "epochs", (double)ae.epochs);
+        cJSON_AddNumberToObject(o, "initial_reconstruction_error", ae.initial_error);
+        cJSON_AddNumberToObject(o, "reconstruction_error", ae.error);
+    }
     cJSON_AddItemToObject(o, "ranges", ranges_json(space));
+    return QD_OK;
+}
+
+/* An online round of text QDHF: n triplets of three distinct elites (drawn
+ * from rng) judged by the run's LLM (qd_llm_judge_triplet); their
+ * embeddings join the judgment table, failed ones are counted and left
+ * out. rows gets the elites' embeddings (filled x d). */
+static int judge_texts(qdhf *q, const qd_archive *a, size_t filled, double *rows, size_t n, gsl_rng *rng,
+                       size_t *failed, char *err, size_t errlen)
+{
+    const char **texts = malloc(filled * sizeof *texts);
+    char why[512] = "";
+    if (!texts) {
+        qdi_set_error(err, errlen, "online round: out of memory");
+        return QD_ENOMEM;
+    }
+    for (size_t i = 0; i < filled; i++) {
+        qd_elite e;
+        qd_archive_elite_at(a, i, &e);
+        texts[i] = e.text ? e.text : "";
+        qdi_text_embed(&q->embedder, texts[i], rows + i * q->d);
+    }
+    *failed = 0;
+    for (size_t j = 0; j < n; j++) {
+        size_t pick[3];
+        qd_llm_judgment answer;
+        for (int r = 0; r < 3; r++) {
+            int again;
+            do {
+                pick[r] = gsl_rng_uniform_int(rng, filled);
+                again = 0;
+                for (int k = 0; k < r; k++)
+                    again |= pick[k] == pick[r];
+            } while (again);
+        }
+        if (qd_llm_judge_triplet(q->session, QD_LLM_COMPLETIONS, texts[pick[0]], texts[pick[1]], texts[pick[2]],
+                                 &answer, why, sizeof why) != QD_OK) {
+            if (++*failed == 1)
+                qdi_log("qdhf: an LLM judgment failed (failures are counted, the round goes on): %s", why);
+            continue;
+        }
+        for (int r = 0; r < 3; r++)
+            memcpy(q->genomes + (3 * q->n + (size_t)r) * q->d, rows + pick[r] * q->d, q->d * sizeof *rows);
+        q->t[q->n] = (qdi_triplet){3 * q->n, 3 * q->n + 1, 3 * q->n + 2, answer.closer == 2 ? 1 : -1};
+        q->n++;
+    }
+    free(texts);
+    if (*failed == n) {
+        qdi_set_error(err, errlen, "online round: every LLM judgment failed: %s", why);
+        return QD_EEVAL;
+    }
     return QD_OK;
 }
 
 int qdi_qdhf_iterate(qd_evaluator *ev, const qd_archive *a, uint64_t iteration, int *rebuild)
 {
     qdhf *q = ev->state;
-    size_t filled = qd_archive_filled(a), n = q->per_round;
+    size_t filled = qd_archive_filled(a), n = q->per_round, failed = 0;
     double *rows;
     gsl_rng *rng;
     int rc = QD_ENOMEM;
     *rebuild = 0;
     if (!q->online || q->next_round >= q->nschedule || iteration < q->schedule[q->next_round])
         return QD_OK;
-    if (filled == 0) /* nothing to judge or to rebuild: wait for elites */
+    if (filled < (q->features == QDHF_FEATURES_TEXT ? 3 : 1)) /* nothing to judge or to rebuild: wait for elites */
         return QD_OK;
     rows = malloc(filled * q->dim * sizeof *rows);
     rng = gsl_rng_alloc(gsl_rng_mt19937);
@@ -131,13 +193,16 @@ int qdi_qdhf_iterate(qd_evaluator *ev, const qd_archive *a, uint64_t iteration, 
         qdi_set_error(ev->error, sizeof ev->error, "online round: out of memory");
         goto done;
     }
-    for (size_t i = 0; i < filled; i++) {
+    for (size_t i = 0; q->features != QDHF_FEATURES_TEXT && i < filled; i++) {
         qd_elite e;
         qd_archive_elite_at(a, i, &e);
         memcpy(rows + i * q->dim, e.x, q->dim * sizeof *rows);
     }
     qdi_rng_seed(rng, qdi_seed_mix(q->seed, q->next_round));
-    if (q->projection == QDHF_LEARNED) {
+    if (q->features == QDHF_FEATURES_TEXT) {
+        if ((rc = judge_texts(q, a, filled, rows, n, rng, &failed, ev->error, sizeof ev->error)))
+            goto done;
+    } else if (q->projection == QDHF_LEARNED) {
         for (size_t r = 0; r < 3 * n; r++)
             memcpy(q->genomes + (3 * q->n + r) * q->dim, rows + gsl_rng_uniform_int(rng, filled) * q->dim,
                    q->dim * sizeof *rows);
@@ -146,7 +211,11 @@ int qdi_qdhf_iterate(qd_evaluator *ev, const qd_archive *a, uint64_t iteration, 
     }
     if ((rc = qdi_qdhf_fit(q, &ev->space, rows, filled, rng, iteration, ev->error, sizeof ev->error)))
         goto done;
-    const cJSON *last = cJSON_GetArrayItem(q->rounds, cJSON_GetArraySize(q->rounds) - 1);
+    cJSON *last = cJSON_GetArrayItem(q->rounds, cJSON_GetArraySize(q->rounds) - 1);
+    if (q->features == QDHF_FEATURES_TEXT) {
+        cJSON_AddNumberToObject(last, "llm_judged", (double)(n - failed));
+        cJSON_AddNumberToObject(last, "llm_failed", (double)failed);
+    }
     const cJSON *acc = cJSON_GetObjectItemCaseSensitive(last, "validation_accuracy");
     if (acc)
         qdi_log("qdhf: round %zu before iteration %llu: %zu judgments, %g epochs, validation accuracy %.3f",
@@ -172,7 +241,12 @@ static cJSON *projection_json(const qdhf *q, const qd_space *space)
     cJSON_AddStringToObject(p, "features", kinds[q->features]);
     cJSON_AddNumberToObject(p, "d", (double)q->d);
     cJSON_AddNumberToObject(p, "k", (double)q->k);
-    cJSON_AddItemToObject(p, "W", qdi_json_doubles(q->proj.W, q->k * q->d));
+    if (q->proj.h) { /* the auto-encoder's encoder: z = W tanh(W1 f + b1) + b */
+        cJSON_AddNumberToObject(p, "hidden", (double)q->proj.h);
+        cJSON_AddItemToObject(p, "W1", qdi_json_doubles(q->proj.W1, q->proj.h * q->d));
+        cJSON_AddItemToObject(p, "b1", qdi_json_doubles(q->proj.b1, q->proj.h));
+    }
+    cJSON_AddItemToObject(p, "W", qdi_json_doubles(q->proj.W, q->k * (q->proj.h ? q->proj.h : q->d)));
     cJSON_AddItemToObject(p, "b", qdi_json_doubles(q->proj.b, q->k));
     cJSON_AddItemToObject(p, "ranges", ranges_json(space));
     if (q->features == QDHF_FEATURES_TEXT) /* the embedder's IDF weights */
@@ -193,19 +267,39 @@ static int projection_read(qdhf *q, qd_space *space, const cJSON *p, char *err, 
                       kinds[q->features], q->d, q->k);
         return QD_EFORMAT;
     }
+    const cJSON *hidden = cJSON_GetObjectItemCaseSensitive(p, "hidden");
+    size_t h = 0, cols;
+    if (hidden && (!cJSON_IsNumber(hidden) || hidden->valuedouble < 1 || hidden->valuedouble > QDI_AE_MAX_HIDDEN ||
+                   hidden->valuedouble != floor(hidden->valuedouble))) {
+        qdi_set_error(err, errlen, "its projection's hidden must be a whole number in 1..%d", QDI_AE_MAX_HIDDEN);
+        return QD_EFORMAT;
+    }
+    if (hidden)
+        h = (size_t)hidden->valuedouble;
+    cols = h ? h : q->d;
     qdi_projection_free(&q->proj);
     q->proj.d = q->d;
     q->proj.k = q->k;
-    q->proj.W = malloc(q->k * q->d * sizeof *q->proj.W);
+    q->proj.h = h;
+    q->proj.W = malloc(q->k * cols * sizeof *q->proj.W);
     q->proj.b = malloc(q->k * sizeof *q->proj.b);
-    if (!q->proj.W || !q->proj.b) {
+    if (h) {
+        q->proj.W1 = malloc(h * q->d * sizeof *q->proj.W1);
+        q->proj.b1 = malloc(h * sizeof *q->proj.b1);
+    }
+    if (!q->proj.W || !q->proj.b || (h && (!q->proj.W1 || !q->proj.b1))) {
         qdi_set_error(err, errlen, "out of memory");
         return QD_ENOMEM;
     }
-    if (qdi_json_get_doubles(cJSON_GetObjectItemCaseSensitive(p, "W"), q->proj.W, q->k * q->d) ||
+    if (h && (qdi_json_get_doubles(cJSON_GetObjectItemCaseSensitive(p, "W1"), q->proj.W1, h * q->d) ||
+              qdi_json_get_doubles(cJSON_GetObjectItemCaseSensitive(p, "b1"), q->proj.b1, h))) {
+        qdi_set_error(err, errlen, "its projection (hidden %zu) needs W1 (%zu numbers) and b1 (%zu)", h, h * q->d, h);
+        return QD_EFORMAT;
+    }
+    if (qdi_json_get_doubles(cJSON_GetObjectItemCaseSensitive(p, "W"), q->proj.W, q->k * cols) ||
         qdi_json_get_doubles(cJSON_GetObjectItemCaseSensitive(p, "b"), q->proj.b, q->k) ||
         cJSON_GetArraySize(ranges) != (int)q->k) {
-        qdi_set_error(err, errlen, "its projection needs W (%zu numbers), b (%zu) and %zu ranges", q->k * q->d, q->k,
+        qdi_set_error(err, errlen, "its projection needs W (%zu numbers), b (%zu) and %zu ranges", q->k * cols, q->k,
                       q->k);
         return QD_EFORMAT;
     }

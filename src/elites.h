@@ -664,6 +664,20 @@ typedef struct qd_llm_label_info {
  * names a label. */
 int qd_llm_label_probs(const qd_llm_reply *reply, const char *const *labels, size_t n, double *p,
                        qd_llm_label_info *info);
+/* What an LLM judge answered about a triplet (qd_llm_judge_triplet). */
+typedef struct qd_llm_judgment {
+    int closer;                /* 1: B is more similar to A, 2: C */
+    double p_b;                /* p(B) from the logprobs; 1 or 0 from the answer text */
+    int from_logprobs;         /* nonzero: scored from the answer's top logprobs */
+} qd_llm_judgment;
+
+/* Asks QDHF's question "Of B and C, which is more similar to A? Answer B
+ * or C." about texts a, b, c (QDAIF's instruction format, temperature 0)
+ * and fills *out from the answer's top logprobs, or from the first B or C
+ * of the answer text when the reply has none. QD_EFORMAT when the answer
+ * names neither; the errors of qd_llm_complete otherwise; why in err. */
+int qd_llm_judge_triplet(qd_llm_session *s, qd_llm_endpoint endpoint, const char *a, const char *b, const char *c,
+                         qd_llm_judgment *out, char *err, size_t errlen);
 /* Reads the first number in a rating answer ("7", "Rating: 8.5/10") and
  * checks lo <= v <= hi; QD_ENOTFOUND when there is none, QD_EINVAL when out
  * of range. */

@@ -16,6 +16,12 @@ first line of output. Serves /v1/completions, /v1/chat/completions and
   two filler tokens, so a client must merge variants and normalise. A
   question containing "0 to 10" is answered with a rating
   round(10 * p(first label)) (or p(yes) when no label is named) as text.
+* QDHF triplet prompts (the instruction "Of B and C, which is more similar
+  to A? Answer B or C." over an input of lines "A: ...", "B: ...",
+  "C: ..."): p(B) = 1 / (1 + exp(-8 (J(A, B) - J(A, C)))) with J the
+  Jaccard similarity of the texts' word sets; the answer token carries top
+  logprobs over " B" and " C" (beside a filler token) and the text is the
+  likelier letter.
 * Any other prompt is a generation prompt (LMX few-shot, zero-shot or
   rewrite): the continuation is built by a PRNG seeded from a SHA-256 of the
   prompt and the request's seed. Opinions (the default domain): d in
@@ -188,6 +194,26 @@ def split_feedback(prompt):
     if not m:
         return None
     return m.group(1), m.group(2)
+
+
+def triplet_texts(question, text):
+    """(A, B, C) of a QDHF triplet prompt, or None."""
+    if "more similar to a" not in question.lower():
+        return None
+    found = {}
+    for line in text.split("\n"):
+        m = re.match(r"\s*([ABC]):\s?(.*)$", line)
+        if m:
+            found[m.group(1)] = m.group(2)
+    return (found["A"], found["B"], found["C"]) if len(found) == 3 else None
+
+
+def triplet_p_b(a, b, c):
+    """The server's p(B is the more similar to A)."""
+    def jaccard(x, y):
+        x, y = set(words(x)), set(words(y))
+        return len(x & y) / len(x | y) if x | y else 0.0
+    return 1.0 / (1.0 + math.exp(-8.0 * (jaccard(a, b) - jaccard(a, c))))
 
 
 def rng_for(prompt, seed):
@@ -576,6 +602,14 @@ def reply_for(path, body, family):
     elif nets:
         out = network_reply(prompt, seed, nets)
         tokens = [(w, -0.5, [(w, -0.5)][: max(ntop, 0)]) for w in out.split(" ")[:5]]
+    elif fb and triplet_texts(*fb):
+        p_b = triplet_p_b(*triplet_texts(*fb))
+        filler = 0.04
+        alts = sorted([(" B", p_b * (1 - filler)), (" C", (1 - p_b) * (1 - filler)), (" The", filler)],
+                      key=lambda a: -a[1])
+        alts = [(t, math.log(p) if p > 0 else -9999.0) for t, p in alts]
+        out = " B" if p_b >= 0.5 else " C"
+        tokens = [(alts[0][0], alts[0][1], alts[: max(ntop, 0)])]
     elif fb:
         question, text = fb
         labels = question_labels(question)

@@ -3,10 +3,13 @@
  * similar texts closer than unrelated ones; the qdhf evaluator learns a
  * measure from judgments keyed by text (built-in embedder, or
  * /v1/embeddings through the LLM client and the test server), saves and
- * reloads it with its IDF weights, and names a bad judgments line. */
+ * reloads it with its IDF weights, and names a bad judgments line; the
+ * shipped examples/qdhf-text.json runs against the test server, offline
+ * and with online rounds judged by the LLM (and resumes the same). */
 #include <math.h>
 #include <string.h>
 #include "evaluators/qdhf.h"
+#include "src/search_internal.h"
 #include "llmtest.h"
 
 static double dot(const double *a, const double *b, size_t n)
@@ -219,6 +222,109 @@ static void test_measure_learned_from_llm_embeddings(void)
     free(dir);
 }
 
+/* examples/qdhf-text.json shortened to 6 iterations, the test server at
+ * url writing the opinions and judging them; extra: one more --set or NULL. */
+static qd_search *shipped_text_example(const char *url, const char *extra, qd_config **cfg)
+{
+    const char *src = getenv("ELITES_SRCDIR");
+    char path[1024], set[1200], err[512];
+    qd_search *s = NULL;
+    snprintf(path, sizeof path, "%s/examples/qdhf-text.json", src && *src ? src : ".");
+    CU_ASSERT_EQUAL_FATAL(qd_config_load_file(path, cfg, err, sizeof err), QD_OK);
+    snprintf(set, sizeof set, "evaluator.judgments_file=%s/examples/qdhf-text-judgments.jsonl",
+             src && *src ? src : ".");
+    CU_ASSERT_EQUAL_FATAL(qd_config_set(*cfg, set), QD_OK);
+    snprintf(set, sizeof set, "llm.url=%s", url);
+    CU_ASSERT_EQUAL_FATAL(qd_config_set(*cfg, set), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(qd_config_set(*cfg, "llm.model=test-openai"), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(qd_config_set(*cfg, "iterations=6"), QD_OK);
+    if (extra)
+        for (const char *e = extra; *e; e += strlen(e) + 1) /* NUL-separated assignments */
+            CU_ASSERT_EQUAL_FATAL(qd_config_set(*cfg, e), QD_OK);
+    if (qd_search_new(*cfg, &s) != QD_OK)
+        fprintf(stderr, "%s\n", qd_config_error(*cfg));
+    return s;
+}
+
+static void test_online_text_rounds_judged_by_the_llm(void)
+{
+    static const char extra[] = "evaluator.mode=online\0evaluator.schedule=[1, 3, 5]\0evaluator.triplets=20\0";
+    char *dir = qdt_tmpdir(), note[256];
+    qd_config *c0, *c1, *c2;
+    qdt_server srv;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&srv, NULL, NULL), 0);
+    qd_search *whole = shipped_text_example(srv.url, extra, &c0), *first, *second;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(whole);
+    while (!qd_search_done(whole))
+        CU_ASSERT_EQUAL_FATAL(qd_search_step(whole), QD_OK);
+    /* the file's 120, then 20 LLM judgments before iterations 3 and 5 */
+    const qdhf *q = whole->ev->state;
+    CU_ASSERT_EQUAL(q->n, 160);
+    CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(q->rounds), 3);
+    const cJSON *r = cJSON_GetArrayItem(q->rounds, 2);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(r, "iteration")->valuedouble, 5);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(r, "llm_judged")->valuedouble, 20);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItem(r, "llm_failed")->valuedouble, 0);
+    CU_ASSERT(!isnan(whole->history[2].rebuild_coverage_after)); /* iteration 3 rebuilt */
+    /* stopped after iteration 4 and resumed: the same run */
+    first = shipped_text_example(srv.url, extra, &c1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+    while (qd_search_counts(first)->iterations < 4)
+        CU_ASSERT_EQUAL_FATAL(qd_search_step(first), QD_OK);
+    CU_ASSERT_EQUAL_FATAL(qd_search_checkpoint(first, dir), QD_OK);
+    qd_search_free(first);
+    qd_config_free(c1);
+    second = shipped_text_example(srv.url, extra, &c2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(second);
+    CU_ASSERT_EQUAL_FATAL(qd_search_resume(second, dir, note, sizeof note), QD_OK);
+    while (!qd_search_done(second))
+        CU_ASSERT_EQUAL_FATAL(qd_search_step(second), QD_OK);
+    const qdhf *q2 = second->ev->state;
+    CU_ASSERT_EQUAL(q2->n, 160);
+    CU_ASSERT(!memcmp(q->proj.W, q2->proj.W, q->k * q->d * sizeof *q->proj.W));
+    const qd_archive *x = qd_search_archive(whole), *y = qd_search_archive(second);
+    CU_ASSERT_EQUAL_FATAL(qd_archive_filled(x), qd_archive_filled(y));
+    for (size_t i = 0; i < qd_archive_filled(x); i++) {
+        qd_elite e, f;
+        qd_archive_elite_at(x, i, &e);
+        qd_archive_elite_at(y, i, &f);
+        CU_ASSERT(e.objective == f.objective && !strcmp(e.text, f.text));
+    }
+    qd_search_free(whole);
+    qd_search_free(second);
+    qd_config_free(c0);
+    qd_config_free(c2);
+    qdt_server_stop(&srv);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
+static void test_shipped_text_example_runs_against_the_test_server(void)
+{
+    qd_config *cfg = NULL;
+    qdt_server srv;
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&srv, NULL, NULL), 0);
+    qd_search *s = shipped_text_example(srv.url, NULL, &cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    while (!qd_search_done(s))
+        CU_ASSERT_EQUAL_FATAL(qd_search_step(s), QD_OK);
+    /* the shipped judgments: 120, learned well above chance (measured 0.867
+     * on the 30 held out) */
+    const qdhf *q = s->ev->state;
+    CU_ASSERT_EQUAL(q->n, 120);
+    CU_ASSERT_EQUAL(q->features, QDHF_FEATURES_TEXT);
+    const cJSON *learned = cJSON_GetObjectItem(qd_config_json(cfg), "evaluator");
+    learned = cJSON_GetObjectItem(learned, "learned");
+    CU_ASSERT(cJSON_GetObjectItem(learned, "validation_accuracy")->valuedouble > 0.75);
+    CU_ASSERT_STRING_EQUAL(s->ev->space.measure_names[0], "learned_0");
+    /* the opinions landed in more than one learned cell */
+    CU_ASSERT(qd_archive_filled(qd_search_archive(s)) > 3);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    qdt_server_stop(&srv);
+}
+
 static void test_text_config_errors_name_the_field(void)
 {
     static const struct {
@@ -228,6 +334,12 @@ static void test_text_config_errors_name_the_field(void)
          "test.json: features \"text\" learns offline from a judgments_file (or loads a projection_file)"},
         {"{\"type\": \"qdhf\", \"base\": {\"type\": \"arm\"}, \"features\": \"text\", \"judgments_file\": \"x\"}",
          "test.json: features \"text\" needs a base with a text genome"},
+        {TEXT_CONFIG("\"mode\": \"online\", \"judgments_file\": \"x\""),
+         "test.json: mode \"online\" with text features needs the run's \"llm\" section (an LLM judges the later "
+         "rounds)"},
+        {TEXT_CONFIG("\"mode\": \"online\", \"triplets\": 10"),
+         "test.json: features \"text\" learns offline from a judgments_file (or loads a projection_file); online, its "
+         "first round is a judgments_file"},
     };
     for (size_t i = 0; i < QDI_ARRAY_LEN(cases); i++) {
         qd_config *c = qdt_config(cases[i].json);
@@ -247,6 +359,8 @@ static const qdt_test tests[] = {
     {"measure learned from text judgments", test_measure_learned_from_text_judgments},
     {"measure learned from llm embeddings", test_measure_learned_from_llm_embeddings},
     {"text config errors name the field", test_text_config_errors_name_the_field},
+    {"shipped text example runs against the test server", test_shipped_text_example_runs_against_the_test_server},
+    {"online text rounds judged by the llm", test_online_text_rounds_judged_by_the_llm},
     {NULL, NULL},
 };
 

@@ -6,7 +6,15 @@
  * (quit; end of input too). Each answer is appended to the judgments file
  * at once and synced, so Ctrl-C loses nothing; its line carries the
  * triplet's index, and a later `elites judge` goes on after the highest
- * one. The lines are the judgments_file format of text QDHF. */
+ * one. The lines are the judgments_file format of text QDHF.
+ *
+ * With --llm a language model answers instead of a person
+ * (qd_llm_judge_triplet: logprobs of B and C, else the parsed answer),
+ * through a client built from the run's own "llm" section (archive.json's
+ * config echo; ELITES_LLM_URL / ELITES_LLM_MODEL fill what it lacks) and
+ * --set llm.KEY=VALUE (llm.cache records and replays the calls): --count
+ * triplets are asked, answers appended as they come, failures counted and
+ * named; a failed triplet is skipped (exit 1 when all fail). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -19,11 +27,16 @@
 static void usage(FILE *fp)
 {
     fprintf(fp, "usage: elites judge OUTDIR [--file JUDGMENTS.jsonl] [--seed N]\n"
+                "       elites judge OUTDIR --llm [--count N] [--chat] [--set llm.KEY=VALUE]... [--file F] [--seed N]\n"
                 "\n"
                 "Shows triplets of texts from OUTDIR/archive.json and asks which of B and C\n"
                 "is more similar to A: answer b or c, s to skip, u to undo, q to quit.\n"
                 "Answers go to JUDGMENTS.jsonl (default OUTDIR/judgments.jsonl) at once;\n"
-                "running it again goes on where it stopped.\n");
+                "running it again goes on where it stopped.\n"
+                "\n"
+                "--llm: a language model answers N triplets (default 100) through the run's\n"
+                "\"llm\" section (or ELITES_LLM_URL, ELITES_LLM_MODEL); --chat uses\n"
+                "/v1/chat/completions instead of /v1/completions.\n");
 }
 
 /* Prints text wrapped at width columns (bytes; a word longer than the
@@ -106,7 +119,7 @@ static int scan(const char *path, size_t *lines, long *last)
 }
 
 /* Appends one answer and syncs the file. */
-static int append(const char *path, long index, const char *const t[3], int closer)
+static int append(const char *path, long index, const char *const t[3], int closer, const qd_llm_judgment *llm)
 {
     cJSON *j = cJSON_CreateObject();
     char *line;
@@ -116,6 +129,10 @@ static int append(const char *path, long index, const char *const t[3], int clos
     cJSON_AddStringToObject(j, "x1", t[1]);
     cJSON_AddStringToObject(j, "x2", t[2]);
     cJSON_AddNumberToObject(j, "closer", closer);
+    if (llm) { /* who answered, and how sure */
+        cJSON_AddStringToObject(j, "judge", llm->from_logprobs ? "llm logprobs" : "llm answer");
+        cJSON_AddNumberToObject(j, "p_b", llm->p_b);
+    }
     line = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (!line || (fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644)) < 0) {
@@ -163,6 +180,40 @@ static int undo(const char *path, long *index)
     return rc;
 }
 
+/* The LLM client: the run's "llm" section (from archive.json's config
+ * echo, top may be NULL; errors name source), then the --set assignments. */
+static int llm_client(const cJSON *top, const char *source, char **sets, size_t nsets, uint64_t seed, qd_config **root,
+                      qd_llm **llm)
+{
+    const cJSON *l = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(top, "config"), "llm");
+    cJSON *j = cJSON_CreateObject();
+    qd_config *lc;
+    *llm = NULL;
+    if (!j || !cJSON_AddItemToObject(j, "llm", cJSON_IsObject(l) ? cJSON_Duplicate(l, 1) : cJSON_CreateObject()) ||
+        qd_config_wrap(j, source, root) != QD_OK) {
+        cJSON_Delete(j);
+        fprintf(stderr, "elites judge: out of memory\n");
+        return -1;
+    }
+    /* the echo holds the run's resolved url and model: the environment
+     * names today's server */
+    if (getenv("ELITES_LLM_URL") && *getenv("ELITES_LLM_URL"))
+        cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "llm"), "url");
+    if (getenv("ELITES_LLM_MODEL") && *getenv("ELITES_LLM_MODEL"))
+        cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "llm"), "model");
+    for (size_t i = 0; i < nsets; i++)
+        if (strncmp(sets[i], "llm.", 4) || qd_config_set(*root, sets[i]) != QD_OK) {
+            fprintf(stderr, "elites judge: --set %s: %s\n", sets[i],
+                    strncmp(sets[i], "llm.", 4) ? "only llm.KEY=VALUE can be set" : qd_config_error(*root));
+            return -1;
+        }
+    if (qd_config_object(*root, "llm", 1, &lc) || qd_llm_new(lc, seed, llm) || qd_config_check_keys(lc)) {
+        fprintf(stderr, "elites judge: %s\n", qd_config_error(*root));
+        return -1;
+    }
+    return 0;
+}
+
 /* Three distinct elites of a for triplet index. */
 static void draw(const qd_archive *a, uint64_t seed, long index, gsl_rng *rng, const char *t[3])
 {
@@ -190,20 +241,84 @@ static size_t terminal_width(void)
     return 80;
 }
 
+/* --llm: asks count triplets from index on; 0 when every one was asked
+ * (failures are counted and skipped), -1 when the file cannot be written
+ * or every triplet failed. */
+static int llm_judge(const qd_archive *a, qd_llm *llm, qd_llm_endpoint endpoint, uint64_t seed, long index,
+                     long count, const char *fpath, size_t *done, gsl_rng *rng)
+{
+    qd_llm_session *s = NULL;
+    long logprobs = 0, texts = 0, failed = 0;
+    int rc = 0;
+    if (qd_llm_session_new(llm, 0, &s) != QD_OK) {
+        fprintf(stderr, "elites judge: could not open an LLM session: out of memory\n");
+        return -1;
+    }
+    for (long i = 0; i < count; i++, index++) {
+        const char *t[3];
+        char err[512];
+        qd_llm_judgment j;
+        draw(a, seed, index, rng, t);
+        if (qd_llm_judge_triplet(s, endpoint, t[0], t[1], t[2], &j, err, sizeof err) != QD_OK) {
+            fprintf(stderr, "elites judge: triplet %ld failed: %s\n", index + 1, err);
+            failed++;
+            continue;
+        }
+        if (append(fpath, index, t, j.closer, &j)) {
+            rc = -1;
+            break;
+        }
+        ++*done;
+        j.from_logprobs ? logprobs++ : texts++;
+    }
+    printf("llm judge: %ld judged (%ld from logprobs, %ld from answer texts), %ld failed\n", logprobs + texts,
+           logprobs, texts, failed);
+    if (rc == 0 && failed == count) {
+        fprintf(stderr, "elites judge: every triplet failed\n");
+        rc = -1;
+    }
+    qd_llm_session_free(s);
+    return rc;
+}
+
 int cli_judge(int argc, char **argv)
 {
     const char *dir = NULL, *file = NULL;
     char path[4096], fpath[4096], err[512], answer[64];
     unsigned long long seed = 1;
     qd_archive *a = NULL;
+    cJSON *top = NULL;
+    qd_config *root = NULL;
+    qd_llm *llm = NULL;
     gsl_rng *rng = NULL;
-    size_t done = 0;
-    long last, index;
-    int status = 2;
+    char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    size_t done = 0, nsets = 0;
+    long last, index, count = 100;
+    int status = 2, use_llm = 0;
+    qd_llm_endpoint endpoint = QD_LLM_COMPLETIONS;
+    if (!sets) {
+        fprintf(stderr, "elites judge: out of memory\n");
+        return 1;
+    }
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
+            free(sets);
             return 0;
+        } else if (!strcmp(argv[i], "--llm")) {
+            use_llm = 1;
+        } else if (!strcmp(argv[i], "--chat")) {
+            endpoint = QD_LLM_CHAT;
+        } else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
+            char *end;
+            count = strtol(argv[++i], &end, 10);
+            if (*end || count < 1) {
+                fprintf(stderr, "elites judge: --count must be a whole number >= 1, got '%s'\n", argv[i]);
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+            sets[nsets++] = argv[++i];
         } else if (!strcmp(argv[i], "--file") && i + 1 < argc) {
             file = argv[++i];
         } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
@@ -211,13 +326,17 @@ int cli_judge(int argc, char **argv)
         } else if (argv[i][0] == '-' || dir) {
             fprintf(stderr, "elites judge: unexpected argument '%s'\n", argv[i]);
             usage(stderr);
+            free(sets);
             return 2;
         } else {
             dir = argv[i];
         }
     }
-    if (!dir) {
+    if (!dir || (!use_llm && (nsets || endpoint == QD_LLM_CHAT))) {
+        if (dir)
+            fprintf(stderr, "elites judge: --set and --chat go with --llm\n");
         usage(stderr);
+        free(sets);
         return 2;
     }
     snprintf(path, sizeof path, "%s/archive.json", dir);
@@ -225,8 +344,9 @@ int cli_judge(int argc, char **argv)
     if (!file)
         snprintf(fpath, sizeof fpath, "%s/judgments.jsonl", dir);
     status = 1;
-    if (qd_archive_load_json(path, &a, NULL, err, sizeof err) != QD_OK) {
+    if (qd_archive_load_json(path, &a, &top, err, sizeof err) != QD_OK) {
         fprintf(stderr, "elites judge: %s\n", err);
+        free(sets);
         return 1;
     }
     if (qd_archive_genome_kind(a) != QD_GENOME_TEXT || qd_archive_filled(a) < 3) {
@@ -238,6 +358,17 @@ int cli_judge(int argc, char **argv)
         goto done;
     printf("%zu judgments done in %s\n", done, fpath);
     index = last + 1;
+    if (use_llm) {
+        if (llm_client(top, path, sets, nsets, seed, &root, &llm) != 0) {
+            status = 2; /* a bad --set or llm section */
+            goto done;
+        }
+        if (llm_judge(a, llm, endpoint, seed, index, count, fpath, &done, rng) == 0) {
+            printf("%zu judgments in %s\n", done, fpath);
+            status = 0;
+        }
+        goto done;
+    }
     for (;;) {
         const char *t[3];
         draw(a, seed, index, rng, t);
@@ -251,7 +382,7 @@ int cli_judge(int argc, char **argv)
         if (!fgets(answer, sizeof answer, stdin) || answer[0] == 'q')
             break;
         if (answer[0] == 'b' || answer[0] == 'c') {
-            if (append(fpath, index, t, answer[0] == 'b' ? 1 : 2))
+            if (append(fpath, index, t, answer[0] == 'b' ? 1 : 2, NULL))
                 goto done;
             done++;
             index++;
@@ -275,6 +406,10 @@ int cli_judge(int argc, char **argv)
 done:
     if (rng)
         gsl_rng_free(rng);
+    qd_llm_free(llm);
+    qd_config_free(root);
+    cJSON_Delete(top);
     qd_archive_free(a);
+    free(sets);
     return status;
 }
