@@ -130,6 +130,10 @@ int qdi_dtoa_digits(double v, uint64_t *f, int *e)
     return 0;
 }
 
+static const char two_digits[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                 "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                 "8081828384858687888990919293949596979899";
+
 size_t qdi_dtoa(char *buf, double v)
 {
     char d[20];
@@ -142,10 +146,17 @@ size_t qdi_dtoa(char *buf, double v)
     }
     if (signbit(v))
         *p++ = '-';
-    do {
-        d[sizeof d - 1 - n++] = (char)('0' + f % 10);
-        f /= 10;
-    } while (f);
+    while (f >= 100) { /* two digits at a time */
+        memcpy(d + sizeof d - 2 - n, two_digits + 2 * (f % 100), 2);
+        n += 2;
+        f /= 100;
+    }
+    if (f >= 10) {
+        memcpy(d + sizeof d - 2 - n, two_digits + 2 * f, 2);
+        n += 2;
+    } else {
+        d[sizeof d - 1 - n++] = (char)('0' + f);
+    }
     const char *digits = d + sizeof d - n;
     x = e + n - 1; /* the exponent of the first digit */
     /* printf's %.15g layout up to 15 digits, %.17g's for 16 and 17 (what

@@ -35,6 +35,10 @@ int qdi_json_get_double(const cJSON *item, double *v);
  * be partly written). */
 int qdi_json_get_doubles(const cJSON *array, double *v, size_t n);
 
+/* Frees the text of a's elites that its JSON and CSV writers keep for each
+ * other (archive/elite_text.c; rebuilt by the next writer that needs it). */
+void qdi_archive_drop_text(const qd_archive *a);
+
 /* printf into a fixed buffer, always terminated. */
 void qdi_set_error(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void qdi_vset_error(char *buf, size_t len, const char *fmt, va_list ap);
