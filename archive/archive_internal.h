@@ -54,6 +54,9 @@ int qdi_elite_text_open(qdi_elite_text *t, const qd_archive *a);
 /* Points t->group / t->len at the text of the elite in slot. */
 void qdi_elite_text_slot(qdi_elite_text *t, size_t slot);
 void qdi_elite_text_close(qdi_elite_text *t);
+/* The most text an archive keeps (bytes; 256 MB): bigger archives' writers
+ * format each elite as they go. */
+extern size_t qdi_elite_text_max;
 
 /* axes.c: a measure's name (NULL when absent), its number of categories (0:
  * not categorical), the category holding a value (NULL if none), the names

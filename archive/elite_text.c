@@ -4,7 +4,7 @@
  * archive.csv. A save point formats each number once instead of once per
  * file; the text is rebuilt when the archive has changed since (every
  * store counts a change), and not kept at all for archives whose text would
- * pass QDI_ELITE_TEXT_MAX bytes: their writers format each elite as they
+ * pass qdi_elite_text_max bytes: their writers format each elite as they
  * go, into a scratch buffer of one elite. */
 #include <math.h>
 #include <stdlib.h>
@@ -12,8 +12,8 @@
 #include "archive/archive_internal.h"
 
 /* Text kept at most (about 3 bytes per byte of doubles: 256 MB is an
- * archive of some 10 million numbers). */
-#define QDI_ELITE_TEXT_MAX ((size_t)256 << 20)
+ * archive of some 10 million numbers); tests lower it. */
+size_t qdi_elite_text_max = (size_t)256 << 20;
 /* Room for one number, its quotes and its comma. */
 #define NUMBER_ROOM 34
 
@@ -78,7 +78,7 @@ static struct qdi_elite_text_cache *cache_of(const qd_archive *a)
     if (c && c->changes == a->changes && c->filled == a->filled)
         return c;
     qdi_archive_drop_text(a);
-    if (a->filled == 0 || room > QDI_ELITE_TEXT_MAX / a->filled)
+    if (a->filled == 0 || room > qdi_elite_text_max / a->filled)
         return NULL;
     if (!(c = calloc(1, sizeof *c)) || !(c->text = malloc(room * a->filled)) ||
         !(c->end = malloc(4 * a->filled * sizeof *c->end)) || !(c->quoted = malloc(a->filled))) {
