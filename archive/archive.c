@@ -210,6 +210,7 @@ void qd_archive_free(qd_archive *a)
         return;
     if (a->type && a->type->fini && a->state)
         a->type->fini(a->state);
+    qdi_archive_drop_text(a);
     for (size_t i = 0; i < a->filled; i++) {
         free(a->text[i]);
         free(a->meta[i]);
@@ -302,6 +303,7 @@ static int dup_json(char **slot, const char *json)
 /* Writes a solution into a slot (the slot exists). */
 static int store(qd_archive *a, size_t slot, const qd_solution *sol)
 {
+    a->changes++;
     a->objective[slot] = sol->objective;
     memcpy(a->measures + slot * a->m, sol->measures, a->m * sizeof *a->measures);
     if (a->kind == QD_GENOME_REAL && a->dim)

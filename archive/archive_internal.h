@@ -29,7 +29,34 @@ struct qd_archive {
     size_t group_cap;
     size_t *table, table_cap, table_mask;
     char error[256];
+    unsigned long long changes; /* elites stored so far (the text cache's clock) */
+    struct qdi_elite_text_cache *text_cache; /* elite_text.c */
 };
+
+/* elite_text.c: one elite's numbers as text (qdi_dtoa), each group with
+ * its numbers comma-separated: group[0] the objective, [1] the threshold
+ * (empty unless learning_rate < 1), [2] the measures, [3] the genome (empty
+ * for text genomes); len[i] bytes each, not NUL-terminated. The text of
+ * the whole archive is formatted once per state and kept in the archive
+ * for the next writer (the JSON and CSV writers of one save point share
+ * it). Not safe against another thread saving the same archive at once. */
+typedef struct qdi_elite_text {
+    const qd_archive *a;
+    struct qdi_elite_text_cache *cache;
+    char *scratch;
+    const char *group[4];
+    size_t len[4];
+    unsigned char quoted; /* a non-finite number is in, as a JSON string ("nan") */
+} qdi_elite_text;
+/* Starts reading a's elites' text (formatting it if the archive changed
+ * since it last was); QD_ENOMEM when even one elite's buffer is lacking. */
+int qdi_elite_text_open(qdi_elite_text *t, const qd_archive *a);
+/* Points t->group / t->len at the text of the elite in slot. */
+void qdi_elite_text_slot(qdi_elite_text *t, size_t slot);
+void qdi_elite_text_close(qdi_elite_text *t);
+/* The most text an archive keeps (bytes; 256 MB): bigger archives' writers
+ * format each elite as they go. */
+extern size_t qdi_elite_text_max;
 
 /* axes.c: a measure's name (NULL when absent), its number of categories (0:
  * not categorical), the category holding a value (NULL if none), the names

@@ -24,9 +24,21 @@ void qdi_csv_field(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
+/* objective, [threshold], measures of e, comma-separated, one at a time. */
+static void put_numbers(FILE *fp, const qd_elite *e, int thresholds)
+{
+    char num[32];
+    fputs(qdi_format_double(num, e->objective), fp);
+    if (thresholds)
+        fprintf(fp, ",%s", qdi_format_double(num, e->threshold));
+    for (size_t k = 0; k < e->m; k++)
+        fprintf(fp, ",%s", qdi_format_double(num, e->measures[k]));
+}
+
 int qd_archive_save_csv(const qd_archive *a, const char *path, char *err, size_t errlen)
 {
     qdi_atomic_file f;
+    qdi_elite_text text;
     char num[32];
     int has_meta = 0, has_lineage = 0, thresholds = a->learning_rate < 1.0;
     int rc = qdi_atomic_open(&f, path, err, errlen);
@@ -54,23 +66,36 @@ int qd_archive_save_csv(const qd_archive *a, const char *path, char *err, size_t
     if (has_lineage)
         fputs(",lineage", f.fp);
     fputc('\n', f.fp);
+    if ((rc = qdi_elite_text_open(&text, a))) {
+        qdi_set_error(err, errlen, "%s: %s", path, qd_strerror(rc));
+        qdi_atomic_abort(&f);
+        return rc;
+    }
     for (size_t cell = 0; cell < a->cells; cell++) {
         qd_elite e;
-        if (qd_archive_elite(a, cell, &e) != QD_OK)
+        size_t slot = a->slot_of_cell[cell];
+        if (slot == QDI_EMPTY || qd_archive_elite(a, cell, &e) != QD_OK)
             continue;
-        fprintf(f.fp, "%zu,%s", e.cell, qdi_format_double(num, e.objective));
-        if (thresholds)
-            fprintf(f.fp, ",%s", qdi_format_double(num, e.threshold));
-        for (size_t k = 0; k < e.m; k++)
-            fprintf(f.fp, ",%s", qdi_format_double(num, e.measures[k]));
+        /* the numbers as archive.json has them (formatted once per save) */
+        qdi_elite_text_slot(&text, slot);
+        fprintf(f.fp, "%zu,", e.cell);
+        if (text.quoted) /* a non-finite number: bare here ("nan"), quoted in the JSON */
+            put_numbers(f.fp, &e, thresholds);
+        else
+            fwrite(text.group[0], 1, text.len[0] + text.len[1] + text.len[2] + thresholds + (e.m > 0), f.fp);
         for (size_t k = 0; k < e.m; k++)
             if (qdi_axis_categories(a, k)) {
                 const char *c = qdi_axis_category(a, k, e.measures[k]);
                 fputc(',', f.fp);
                 qdi_csv_field(f.fp, c ? c : "");
             }
-        for (size_t j = 0; j < e.n; j++)
-            fprintf(f.fp, ",%s", qdi_format_double(num, e.x[j]));
+        if (!text.quoted && e.n) {
+            fputc(',', f.fp);
+            fwrite(text.group[3], 1, text.len[3], f.fp);
+        } else if (text.quoted) {
+            for (size_t j = 0; j < e.n; j++)
+                fprintf(f.fp, ",%s", qdi_format_double(num, e.x[j]));
+        }
         if (a->kind == QD_GENOME_TEXT) {
             fputc(',', f.fp);
             /* an empty text is written "" so pandas does not read NaN */
@@ -89,5 +114,6 @@ int qd_archive_save_csv(const qd_archive *a, const char *path, char *err, size_t
         }
         fputc('\n', f.fp);
     }
+    qdi_elite_text_close(&text);
     return qdi_atomic_commit(&f, err, errlen);
 }

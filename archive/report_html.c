@@ -49,23 +49,37 @@ static void script_json(FILE *fp, const char *json)
     }
 }
 
-/* base64 of 4-byte little-endian words, streamed */
+/* Base64 of little-endian words, the encoded text gathered in out and
+ * written a block at a time (b64_end writes what is left). */
 typedef struct b64 {
     FILE *fp;
     unsigned char buf[3];
-    size_t n;
+    size_t n, used;
+    char out[4096];
 } b64;
+
+static const char b64_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void b64_flush(b64 *b)
+{
+    fwrite(b->out, 1, b->used, b->fp);
+    b->used = 0;
+}
 
 static void b64_byte(b64 *b, unsigned char c)
 {
-    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *o;
     b->buf[b->n++] = c;
     if (b->n < 3)
         return;
-    fputc(digits[b->buf[0] >> 2], b->fp);
-    fputc(digits[((b->buf[0] & 3) << 4) | (b->buf[1] >> 4)], b->fp);
-    fputc(digits[((b->buf[1] & 15) << 2) | (b->buf[2] >> 6)], b->fp);
-    fputc(digits[b->buf[2] & 63], b->fp);
+    if (b->used + 4 > sizeof b->out)
+        b64_flush(b);
+    o = b->out + b->used;
+    o[0] = b64_digits[b->buf[0] >> 2];
+    o[1] = b64_digits[((b->buf[0] & 3) << 4) | (b->buf[1] >> 4)];
+    o[2] = b64_digits[((b->buf[1] & 15) << 2) | (b->buf[2] >> 6)];
+    o[3] = b64_digits[b->buf[2] & 63];
+    b->used += 4;
     b->n = 0;
 }
 
@@ -85,12 +99,12 @@ static void b64_float(b64 *b, double v)
 
 static void b64_end(b64 *b)
 {
-    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    b64_flush(b);
     if (b->n) {
         unsigned char c0 = b->buf[0], c1 = b->n > 1 ? b->buf[1] : 0;
-        fputc(digits[c0 >> 2], b->fp);
-        fputc(digits[((c0 & 3) << 4) | (c1 >> 4)], b->fp);
-        fputc(b->n > 1 ? digits[(c1 & 15) << 2] : '=', b->fp);
+        fputc(b64_digits[c0 >> 2], b->fp);
+        fputc(b64_digits[((c0 & 3) << 4) | (c1 >> 4)], b->fp);
+        fputc(b->n > 1 ? b64_digits[(c1 & 15) << 2] : '=', b->fp);
         fputc('=', b->fp);
     }
     b->n = 0;
@@ -152,7 +166,7 @@ static int write_data(FILE *fp, const qd_archive *a, const qd_report_options *o,
     int has_meta = 0, has_lineage = 0, ok = 1;
     double vmin, vmax;
     qd_archive_stats st;
-    b64 b = {fp, {0}, 0};
+    b64 b = {.fp = fp};
     char num[32];
     for (size_t i = 0; i < a->filled; i++) {
         has_meta |= a->meta && a->meta[i];

@@ -60,33 +60,60 @@ static cJSON *json_text(const char *text)
     return v ? v : cJSON_CreateString(text);
 }
 
-/* One elite as a cJSON object (caller deletes). */
-static cJSON *elite_json(const qd_archive *a, const qd_elite *e)
+/* Prints item unformatted as cJSON does; 0 when out of memory. */
+static int put_cjson(FILE *fp, cJSON *item)
 {
-    cJSON *o = cJSON_CreateObject();
-    size_t coords[64];
-    if (!o)
-        return NULL;
-    cJSON_AddNumberToObject(o, "index", (double)e->cell);
-    if (a->m <= 64 && qd_archive_coords(a, e->cell, coords) == QD_OK) {
-        cJSON *c = cJSON_AddArrayToObject(o, "coords");
-        for (size_t k = 0; c && k < a->m; k++)
-            cJSON_AddItemToArray(c, cJSON_CreateNumber((double)coords[k]));
+    char *s = item ? cJSON_PrintUnformatted(item) : NULL;
+    cJSON_Delete(item);
+    if (!s)
+        return 0;
+    fputs(s, fp);
+    free(s);
+    return 1;
+}
+
+/* One elite on one line, the bytes cJSON_PrintUnformatted gives for the
+ * object {index, coords, objective, [threshold], measures, solution | text,
+ * [meta], [lineage]}, its numbers from the archive's text (qdi_elite_text:
+ * formatted once per save, read back bit for bit). 0 when out of memory. */
+static int put_elite(FILE *fp, const qd_archive *a, qdi_elite_text *t, size_t slot)
+{
+    size_t coords[64], cell = a->cell_of_slot[slot];
+    int ok = 1;
+    qdi_elite_text_slot(t, slot);
+    fprintf(fp, "{\"index\":%zu", cell);
+    if (a->m <= 64 && qd_archive_coords(a, cell, coords) == QD_OK) {
+        fputs(",\"coords\":[", fp);
+        for (size_t k = 0; k < a->m; k++)
+            fprintf(fp, k ? ",%zu" : "%zu", coords[k]);
+        fputc(']', fp);
     }
-    /* numbers that read back bit for bit (qdi_json_double) */
-    cJSON_AddItemToObject(o, "objective", qdi_json_double(e->objective));
-    if (a->learning_rate < 1.0)
-        cJSON_AddItemToObject(o, "threshold", qdi_json_double(e->threshold));
-    cJSON_AddItemToObject(o, "measures", qdi_json_doubles(e->measures, e->m));
-    if (a->kind == QD_GENOME_REAL)
-        cJSON_AddItemToObject(o, "solution", qdi_json_doubles(e->x, e->n));
-    else
-        cJSON_AddStringToObject(o, "text", e->text ? e->text : "");
-    if (e->meta)
-        cJSON_AddItemToObject(o, "meta", json_text(e->meta));
-    if (e->lineage)
-        cJSON_AddItemToObject(o, "lineage", json_text(e->lineage));
-    return o;
+    fputs(",\"objective\":", fp);
+    fwrite(t->group[0], 1, t->len[0], fp);
+    if (a->learning_rate < 1.0) {
+        fputs(",\"threshold\":", fp);
+        fwrite(t->group[1], 1, t->len[1], fp);
+    }
+    fputs(",\"measures\":[", fp);
+    fwrite(t->group[2], 1, t->len[2], fp);
+    if (a->kind == QD_GENOME_REAL) {
+        fputs("],\"solution\":[", fp);
+        fwrite(t->group[3], 1, t->len[3], fp);
+        fputc(']', fp);
+    } else {
+        fputs("],\"text\":", fp);
+        ok &= put_cjson(fp, cJSON_CreateString(a->text[slot] ? a->text[slot] : ""));
+    }
+    if (a->meta[slot]) {
+        fputs(",\"meta\":", fp);
+        ok &= put_cjson(fp, json_text(a->meta[slot]));
+    }
+    if (a->lineage[slot]) {
+        fputs(",\"lineage\":", fp);
+        ok &= put_cjson(fp, json_text(a->lineage[slot]));
+    }
+    fputc('}', fp);
+    return ok;
 }
 
 static cJSON *stats_json(const qd_archive *a)
@@ -117,6 +144,7 @@ int qd_archive_save_json(const qd_archive *a, const cJSON *extra, const char *pa
     qdi_atomic_file f;
     const cJSON *item;
     cJSON *stats = NULL;
+    qdi_elite_text text;
     size_t written = 0;
     int rc = qdi_atomic_open(&f, path, err, errlen);
     if (rc)
@@ -136,20 +164,17 @@ int qd_archive_save_json(const qd_archive *a, const cJSON *extra, const char *pa
         goto fail;
     }
     fputs(",\n\t\"elites\":\t[", f.fp);
+    if ((rc = qdi_elite_text_open(&text, a)))
+        goto fail;
     for (size_t i = 0; i < a->filled; i++) {
-        qd_elite e;
-        char *line;
-        qd_archive_elite_at(a, i, &e);
-        cJSON *o = elite_json(a, &e);
-        if (!o || !(line = cJSON_PrintUnformatted(o))) {
-            cJSON_Delete(o);
+        fputs(written++ ? ",\n\t\t" : "\n\t\t", f.fp);
+        if (!put_elite(f.fp, a, &text, i)) {
+            qdi_elite_text_close(&text);
             rc = QD_ENOMEM;
             goto fail;
         }
-        fprintf(f.fp, "%s\n\t\t%s", written++ ? "," : "", line);
-        free(line);
-        cJSON_Delete(o);
     }
+    qdi_elite_text_close(&text);
     fputs(written ? "\n\t]\n}\n" : "]\n}\n", f.fp);
     cJSON_Delete(stats);
     return qdi_atomic_commit(&f, err, errlen);

@@ -42,15 +42,7 @@ void qdi_set_error(char *buf, size_t len, const char *fmt, ...)
 
 char *qdi_format_double(char *buf, double v)
 {
-    if (isnan(v)) {
-        strcpy(buf, "nan");
-    } else if (isinf(v)) {
-        strcpy(buf, v > 0 ? "inf" : "-inf");
-    } else {
-        snprintf(buf, 32, "%.15g", v);
-        if (strtod(buf, NULL) != v)
-            snprintf(buf, 32, "%.17g", v);
-    }
+    qdi_dtoa(buf, v);
     return buf;
 }
 

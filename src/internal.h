@@ -4,14 +4,23 @@
 #define ELITES_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "elites.h"
 
 #define QDI_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Formats v in the shortest of %.15g / %.17g that reads back exactly;
- * "nan", "inf", "-inf" for non-finite values. buf needs 32 bytes. */
+/* Formats v in the fewest significant digits that read back (strtod) as v
+ * exactly, the nearest such decimal to v (src/dtoa_short.c), laid out as
+ * printf's %.15g (up to 15 digits) or %.17g (16, 17) would; "nan", "inf",
+ * "-inf" for non-finite values. buf needs 32 bytes. */
 char *qdi_format_double(char *buf, double v);
+/* The same as qdi_format_double; returns the length written (without the
+ * terminating NUL, which it writes). */
+size_t qdi_dtoa(char *buf, double v);
+/* The shortest round-trip decimal of finite v: |v| = f 10^e, f without
+ * trailing zeros (f = 0, e = 0 for zeros); -1 for inf and nan. */
+int qdi_dtoa_digits(double v, uint64_t *f, int *e);
 
 /* Exact doubles in JSON (checkpoints): a number item printed as
  * qdi_format_double does (cJSON's own printing accepts a last digit that is
@@ -25,6 +34,10 @@ int qdi_json_get_double(const cJSON *item, double *v);
 /* Reads an array of exactly n numbers into v; QD_EFORMAT otherwise (v may
  * be partly written). */
 int qdi_json_get_doubles(const cJSON *array, double *v, size_t n);
+
+/* Frees the text of a's elites that its JSON and CSV writers keep for each
+ * other (archive/elite_text.c; rebuilt by the next writer that needs it). */
+void qdi_archive_drop_text(const qd_archive *a);
 
 /* printf into a fixed buffer, always terminated. */
 void qdi_set_error(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

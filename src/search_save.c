@@ -299,6 +299,10 @@ int qd_search_save(qd_search *s, const char *dir)
     }
     if (!rc && s->nfailure_lines)
         rc = save_failures(s, stage(&st, "failures.jsonl"), s->error, sizeof s->error);
+    /* the elites' text the checkpoint and the files above shared is not
+     * needed until the next save point */
+    qdi_archive_drop_text(qd_search_archive(s));
+    qdi_archive_drop_text(qd_search_result_archive(s));
     if (rc) {
         unstage(&st);
         return rc;
