@@ -8,15 +8,19 @@ interleaved (for each configuration and seed: elites, then pyribs), with the
 same seeds and iteration budgets. Prints a table of evals/s and the ratios:
 
 - elites wall: the rate its own summary line prints (`done: ... (N evals/s)`);
-- elites CPU: evaluations / the child's user + system CPU seconds (whole
-  process, saving included);
+- elites CPU: evaluations / the user + system CPU seconds of its search,
+  from its first progress line to its last (start-up and saving left out);
 - pyribs wall and CPU: the steady rate after the first iteration (numba's
   JIT warm-up), as issue 13 measures it, and the rate counting it;
 - QD score: sum of objectives / 10,000 cells (pyribs' norm_qd_score of the
   result archive for CMA-MAE), side by side.
 
 pyribs runs with OpenBLAS on one thread (OPENBLAS_NUM_THREADS=1), each run in
-its own process. When ribs cannot be imported (pyribs is not packaged for
+its own process; the kernel numpy's OpenBLAS runs is printed. Where
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set they hold OpenBLAS to older
+kernels (for both sides): unset both in the benchmark's command alone, e.g.
+`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=/path/to/pyribs
+bench/compare_pyribs.py`. When ribs cannot be imported (pyribs is not packaged for
 Debian; put its source on PYTHONPATH or set PYRIBS_PYTHON) the pyribs
 columns are skipped and the reason printed.
 
@@ -102,7 +106,19 @@ def pyribs_child(algorithm, n, iterations, seed):
         "cpu_steady": steady / (c2 - c1) if c2 > c1 else 0.0,
         "wall_total": evaluations / (w2 - w0),
         "qd": float(final.stats.norm_qd_score),
+        "blas": blas_kernel(),
     }))
+
+
+def blas_kernel():
+    """numpy's BLAS and the kernel it runs (OPENBLAS_CORETYPE changes it)."""
+    try:
+        import threadpoolctl
+        info = [i for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"]
+        return ", ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
+                         f"{i.get('num_threads')} thread(s)" for i in info) or "?"
+    except ImportError:
+        return "? (no threadpoolctl)"
 
 
 def find_pyribs_python():
@@ -121,23 +137,42 @@ def find_pyribs_python():
     return None, "; ".join(why) or "no python3 found"
 
 
+def process_cpu(pid):
+    """User + system CPU seconds of process pid so far (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_elites(elites, config, n, iterations, seed, outdir):
+    """One elites run; its summary rate, the CPU rate of its search (from the
+    first progress line to the last, read from /proc while it runs: neither
+    start-up nor saving counts) and its QD score."""
     cmd = [elites, "run", config, "--iterations", str(iterations), "--seed", str(seed),
            "--set", f"evaluator.dim={n}", "-o", outdir]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if r.returncode != 0:
-        sys.exit(f"compare_pyribs: {' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
-    out = r.stdout + r.stderr
-    done = re.search(r"done: \d+ iterations, (\d+) evaluations.*\((\d+) evals/s\)", out)
-    qd = re.findall(r"QD score ([0-9.e+]+)", out)
-    if not done or not qd:
-        sys.exit(f"compare_pyribs: no summary line or QD score in the output of {' '.join(cmd)}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    evaluations = int(done.group(1))
-    return {"wall": float(done.group(2)), "cpu": evaluations / cpu if cpu > 0 else 0.0,
-            "qd": float(qd[-1]) / 10000.0}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = last = None
+    out = []
+    for line in proc.stdout:
+        out.append(line)
+        m = re.match(r"iter (\d+)/(\d+) ", line)
+        if m:
+            mark = (int(m.group(1)), process_cpu(proc.pid))
+            first = first or mark
+            last = mark
+    err = proc.stderr.read()
+    if proc.wait() != 0:
+        sys.exit(f"compare_pyribs: {' '.join(cmd)} failed ({proc.returncode}): {err.strip()}")
+    out = "".join(out)
+    done = re.search(r"done: (\d+) iterations, (\d+) evaluations.*\((\d+) evals/s\)", out)
+    qd = re.search(r"QD score [0-9.e+]+ \(normalised ([0-9.e+-]+)\)", out)
+    if not done or not qd or not first:
+        sys.exit(f"compare_pyribs: no progress, summary line or QD score in the output of {' '.join(cmd)}")
+    per_iteration = int(done.group(2)) / int(done.group(1))
+    cpu = last[1] - first[1]
+    return {"wall": float(done.group(3)),
+            "cpu": (last[0] - first[0]) * per_iteration / cpu if cpu > 0 else float("nan"),
+            "qd": float(qd.group(1))}
 
 
 def mean(values):
@@ -181,6 +216,8 @@ def main():
                         sys.exit(f"compare_pyribs: pyribs {name} n={n} failed: {r.stderr.strip()[-2000:]}")
                     p_runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
             rows.append((name, n, e_runs, p_runs))
+            if p_runs and not any(r[3] for r in rows[:-1]):
+                print(f"pyribs' BLAS: {p_runs[0]['blas']}")
             print(f"  {name} n={n}: done", file=sys.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
