@@ -2,8 +2,8 @@
  * configured BLAS/LAPACK: both eigensolvers recover a matrix with known
  * eigenvalues in the one convention (ascending, each eigenvector's largest
  * component positive) and agree with each other, AUTO picks by the
- * crossover, repeated calls give the same bytes, and the four products
- * equal plain loops exactly on integer data. */
+ * crossover, repeated calls give the same bytes, OpenBLAS runs on one
+ * thread, and the four products equal plain loops exactly on integer data. */
 #include <math.h>
 #include "config.h"
 #include "testutil.h"
@@ -137,10 +137,16 @@ static void test_auto_picks_by_crossover_and_repeats_exactly(void)
     }
 }
 
+#ifdef HAVE_OPENBLAS
+int openblas_get_num_threads(void); /* OpenBLAS's; see cma_linalg.c on <cblas.h> */
+#endif
+
 static void test_build_names_its_blas(void)
 {
 #ifdef HAVE_OPENBLAS
     CU_ASSERT_STRING_EQUAL(qdi_linalg_name(), "OpenBLAS + LAPACKE");
+    /* qd_global_init (the harness calls it) pins OpenBLAS to the calling thread */
+    CU_ASSERT_EQUAL(openblas_get_num_threads(), 1);
     CU_ASSERT(qdi_eigen_crossover() > 1 && qdi_eigen_crossover() < 1000);
 #else
     CU_ASSERT_STRING_EQUAL(qdi_linalg_name(), "GSL CBLAS");
