@@ -8,9 +8,10 @@
  * the ranking: the mean moves by sigma * y_w, and C^(-1/2) y_w = B z_w
  * gives the conjugate path without an inverse. C is updated in its upper
  * triangle (dsyrk for rank mu, dsyr for rank one) and decomposed lazily
- * with GSL's gsl_eigen_symmv when more than lambda / ((c1 + c_mu) n 10)
- * evaluations have passed since the last decomposition; the lower triangle
- * is mirrored from the upper one then, so C stays exactly symmetric.
+ * (mutators/cma_linalg.c: GSL's symmv or LAPACK's dsyevd, per n) when more
+ * than lambda / ((c1 + c_mu) n 10) evaluations have passed since the last
+ * decomposition; the lower triangle is mirrored from the upper one then, so
+ * C stays exactly symmetric. The products go to the configured BLAS.
  *
  * Parents: the caller says how many of the ranked samples recombine. As
  * pyribs' CMAEvolutionStrategy does, the log-linear weights
@@ -28,10 +29,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <gsl/gsl_blas.h>
-#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_randist.h>
 #include "mutators/cma_es.h"
+#include "mutators/cma_linalg.h"
 
 #define MAX_CONDITION 1e14 /* stop (and lift small eigenvalues) above this */
 #define MIN_AREA 1e-11     /* stop when sigma * sqrt(max eigenvalue) falls below */
@@ -49,7 +49,7 @@ struct qdi_cma_es {
     double *w;          /* lambda weights (scratch) */
     double *work;       /* max(n, lambda) x n scratch */
     double *eigenvalues, *vec;
-    gsl_eigen_symmv_workspace *eigen;
+    qdi_eigen *eigen;
     uint64_t evaluations, eigen_evaluations, generations, decompositions;
     double condition; /* of C at the last decomposition, before lifting */
     int failed, pending;
@@ -131,7 +131,7 @@ qdi_cma_es *qdi_cma_es_new(size_t dim, size_t lambda, double sigma0, const doubl
     es->work = malloc(rows * n * sizeof *es->work);
     es->eigenvalues = malloc(n * sizeof *es->eigenvalues);
     es->vec = malloc(n * sizeof *es->vec);
-    es->eigen = gsl_eigen_symmv_alloc(n);
+    es->eigen = qdi_eigen_new(n);
     if (!es->mean || !es->ps || !es->pc || !es->C || !es->B || !es->BD || !es->D || !es->z || !es->y || !es->w ||
         !es->work || !es->eigenvalues || !es->vec || !es->eigen) {
         qdi_cma_es_free(es);
@@ -165,8 +165,7 @@ void qdi_cma_es_free(qdi_cma_es *es)
     free(es->work);
     free(es->eigenvalues);
     free(es->vec);
-    if (es->eigen)
-        gsl_eigen_symmv_free(es->eigen);
+    qdi_eigen_free(es->eigen);
     free(es);
 }
 
@@ -201,9 +200,7 @@ static void decompose(qdi_cma_es *es)
         return;
     }
     memcpy(es->work, es->C, n * n * sizeof *es->work);
-    gsl_matrix_view a = gsl_matrix_view_array(es->work, n, n), b = gsl_matrix_view_array(es->B, n, n);
-    gsl_vector_view ev = gsl_vector_view_array(es->eigenvalues, n);
-    if (gsl_eigen_symmv(&a.matrix, &ev.vector, &b.matrix, es->eigen) != GSL_SUCCESS ||
+    if (qdi_eigen_symmetric(es->eigen, QDI_EIGEN_AUTO, es->work, es->eigenvalues, es->B) != 0 ||
         !all_finite(es->eigenvalues, n)) {
         es->failed = 1;
         return;
@@ -238,9 +235,7 @@ void qdi_cma_es_ask(qdi_cma_es *es, gsl_rng *rng, double *xs)
         decompose(es);
     qd_ran_gaussian_fill(rng, 1.0, es->z, total);
     /* Y = Z (BD)^T: row k of Y is B D z_k */
-    gsl_matrix_view z = gsl_matrix_view_array(es->z, es->lambda, n), y = gsl_matrix_view_array(es->y, es->lambda, n),
-                    bd = gsl_matrix_view_array(es->BD, n, n);
-    gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, &z.matrix, &bd.matrix, 0.0, &y.matrix);
+    qdi_linalg_gemm_nt(es->lambda, n, n, 1.0, es->z, es->BD, 0.0, es->y);
     for (size_t k = 0; k < es->lambda; k++)
         for (size_t i = 0; i < n; i++)
             xs[k * n + i] = es->mean[i] + es->sigma * es->y[k * n + i];
@@ -278,9 +273,7 @@ void qdi_cma_es_tell(qdi_cma_es *es, const size_t *order, size_t parents)
      * C^(-1/2) y_w = B D^-1 B^T B D z_w = B z_w */
     {
         double a = sqrt(p.c_sigma * (2.0 - p.c_sigma) * p.mu_eff);
-        gsl_matrix_view b = gsl_matrix_view_array(es->B, n, n);
-        gsl_vector_view zv = gsl_vector_view_array(zw, n), psv = gsl_vector_view_array(es->ps, n);
-        gsl_blas_dgemv(CblasNoTrans, a, &b.matrix, &zv.vector, 1.0 - p.c_sigma, &psv.vector);
+        qdi_linalg_gemv(n, n, a, es->B, zw, 1.0 - p.c_sigma, es->ps);
     }
     for (size_t j = 0; j < n; j++)
         norm_ps += es->ps[j] * es->ps[j];
@@ -302,12 +295,8 @@ void qdi_cma_es_tell(qdi_cma_es *es, const size_t *order, size_t parents)
         for (size_t j = 0; j < n; j++)
             es->work[i * n + j] = s * yi[j];
     }
-    {
-        gsl_matrix_view c = gsl_matrix_view_array(es->C, n, n), wm = gsl_matrix_view_array(es->work, parents, n);
-        gsl_vector_view pcv = gsl_vector_view_array(es->pc, n);
-        gsl_blas_dsyrk(CblasUpper, CblasTrans, p.c_mu, &wm.matrix, 1.0 + p.c1 * delta - p.c1 - p.c_mu, &c.matrix);
-        gsl_blas_dsyr(CblasUpper, p.c1, &pcv.vector, &c.matrix);
-    }
+    qdi_linalg_syrk_upper(n, parents, p.c_mu, es->work, 1.0 + p.c1 * delta - p.c1 - p.c_mu, es->C);
+    qdi_linalg_syr_upper(n, p.c1, es->pc, es->C);
 
     /* sigma <- sigma exp(min(1, (c_sigma / d_sigma) (||p_sigma|| / E||N(0,I)|| - 1))) */
     es->sigma *= exp(fmin(1.0, p.c_sigma / p.d_sigma * (norm_ps / es->chi_n - 1.0)));

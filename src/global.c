@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include "config.h"
 #include "internal.h"
+#include "mutators/cma_linalg.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int init_status = QD_OK;
@@ -12,6 +13,7 @@ static void global_init_once(void)
 {
     /* GSL's default handler aborts the process; we check return codes. */
     gsl_set_error_handler_off();
+    qdi_linalg_init(); /* OpenBLAS: one thread per call */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         init_status = QD_EHTTP;
 }

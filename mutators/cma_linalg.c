@@ -1,0 +1,202 @@
+/* cma_linalg.c - CMA-ES's matrix kernels on the BLAS/LAPACK picked by
+ * configure --with-blas: OpenBLAS's CBLAS and LAPACKE's dsyevd when
+ * HAVE_OPENBLAS, GSL's CBLAS and gsl_eigen_symmv otherwise.
+ *
+ * The products (sampling Y = Z (BD)^T, the rank-mu update A^T A) go to
+ * whichever CBLAS is linked: configure links OpenBLAS instead of
+ * -lgslcblas, and the standard cblas_* calls bind to it. The eigensolver is
+ * picked per n: GSL's symmv (Householder tridiagonalisation + implicit QL)
+ * has no set-up cost and wins on small matrices; LAPACK's divide and
+ * conquer on OpenBLAS's blocked kernels wins from EIGEN_CROSSOVER on
+ * (measured with bench/bench_eigen, see bench/RESULTS.md). Both results
+ * are brought to one convention, eigenvalues ascending and each
+ * eigenvector's largest component positive, so which solver ran does not
+ * change how the samples are drawn beyond rounding.
+ *
+ * OpenBLAS's pthread build would split a large call over every core; the
+ * search's workers already use them, so qdi_linalg_init sets it to one
+ * thread per call, once per process.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_cblas.h>
+#include <gsl/gsl_eigen.h>
+#include <gsl/gsl_errno.h>
+#include "config.h"
+#ifdef HAVE_OPENBLAS
+#include <lapacke.h>
+/* OpenBLAS's <cblas.h> cannot be included beside GSL's <gsl/gsl_cblas.h>
+ * (gsl_eigen.h pulls it in; both define the CBLAS enums). The cblas_*
+ * prototypes are the standard ones in either header, so GSL's serve, and
+ * this is the one OpenBLAS extension used. */
+void openblas_set_num_threads(int num_threads);
+#endif
+#include "mutators/cma_linalg.h"
+
+/* Below this n gsl_eigen_symmv is faster than dsyevd (bench/bench_eigen on
+ * the project's 2-core machine, OpenBLAS 0.3.21, Haswell kernels). */
+#define EIGEN_CROSSOVER 26
+
+struct qdi_eigen {
+    size_t n;
+    gsl_eigen_symmv_workspace *symmv;
+#ifdef HAVE_OPENBLAS
+    double *work; /* dsyevd's: 1 + 6n + 2n^2 doubles, 3 + 5n ints */
+    lapack_int *iwork;
+    lapack_int lwork, liwork;
+#endif
+};
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init_once_fn(void)
+{
+#ifdef HAVE_OPENBLAS
+    openblas_set_num_threads(1);
+#endif
+}
+
+void qdi_linalg_init(void)
+{
+    pthread_once(&init_once, init_once_fn);
+}
+
+const char *qdi_linalg_name(void)
+{
+#ifdef HAVE_OPENBLAS
+    return "OpenBLAS + LAPACKE";
+#else
+    return "GSL CBLAS";
+#endif
+}
+
+size_t qdi_eigen_crossover(void)
+{
+#ifdef HAVE_OPENBLAS
+    return EIGEN_CROSSOVER;
+#else
+    return SIZE_MAX;
+#endif
+}
+
+qdi_eigen *qdi_eigen_new(size_t n)
+{
+    qdi_eigen *e;
+    qdi_linalg_init();
+    if (n == 0 || !(e = calloc(1, sizeof *e)))
+        return NULL;
+    e->n = n;
+    e->symmv = gsl_eigen_symmv_alloc(n);
+#ifdef HAVE_OPENBLAS
+    e->lwork = (lapack_int)(1 + 6 * n + 2 * n * n);
+    e->liwork = (lapack_int)(3 + 5 * n);
+    e->work = malloc((size_t)e->lwork * sizeof *e->work);
+    e->iwork = malloc((size_t)e->liwork * sizeof *e->iwork);
+    if (!e->work || !e->iwork) {
+        qdi_eigen_free(e);
+        return NULL;
+    }
+#endif
+    if (!e->symmv) {
+        qdi_eigen_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void qdi_eigen_free(qdi_eigen *e)
+{
+    if (!e)
+        return;
+    if (e->symmv)
+        gsl_eigen_symmv_free(e->symmv);
+#ifdef HAVE_OPENBLAS
+    free(e->work);
+    free(e->iwork);
+#endif
+    free(e);
+}
+
+static int eigen_gsl(qdi_eigen *e, double *a, double *values, double *vectors)
+{
+    size_t n = e->n;
+    gsl_matrix_view av = gsl_matrix_view_array(a, n, n), bv = gsl_matrix_view_array(vectors, n, n);
+    gsl_vector_view ev = gsl_vector_view_array(values, n);
+    if (gsl_eigen_symmv(&av.matrix, &ev.vector, &bv.matrix, e->symmv) != GSL_SUCCESS)
+        return -1;
+    return gsl_eigen_symmv_sort(&ev.vector, &bv.matrix, GSL_EIGEN_SORT_VAL_ASC) == GSL_SUCCESS ? 0 : -1;
+}
+
+#ifdef HAVE_OPENBLAS
+/* a is symmetric, so row and column major are the same matrix; dsyevd
+ * leaves eigenvector j in column j of the column-major a (ascending), i.e.
+ * in row j of the row-major view, hence the transpose into vectors. */
+static int eigen_dsyevd(qdi_eigen *e, double *a, double *values, double *vectors)
+{
+    size_t n = e->n;
+    if (LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', (lapack_int)n, a, (lapack_int)n, values, e->work, e->lwork,
+                            e->iwork, e->liwork) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            vectors[i * n + j] = a[j * n + i];
+    return 0;
+}
+#endif
+
+/* Flips each column of vectors so that its largest-magnitude component is
+ * positive. */
+static void fix_signs(double *vectors, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        size_t best = 0;
+        for (size_t i = 1; i < n; i++)
+            if (fabs(vectors[i * n + j]) > fabs(vectors[best * n + j]))
+                best = i;
+        if (vectors[best * n + j] < 0)
+            for (size_t i = 0; i < n; i++)
+                vectors[i * n + j] = -vectors[i * n + j];
+    }
+}
+
+int qdi_eigen_symmetric(qdi_eigen *e, qdi_eigen_method method, double *a, double *values, double *vectors)
+{
+    int rc;
+#ifdef HAVE_OPENBLAS
+    if (method == QDI_EIGEN_DSYEVD || (method == QDI_EIGEN_AUTO && e->n >= EIGEN_CROSSOVER))
+        rc = eigen_dsyevd(e, a, values, vectors);
+    else
+        rc = eigen_gsl(e, a, values, vectors);
+#else
+    (void)method;
+    rc = eigen_gsl(e, a, values, vectors);
+#endif
+    if (rc == 0)
+        fix_signs(vectors, e->n);
+    return rc;
+}
+
+void qdi_linalg_gemm_nt(size_t m, size_t n, size_t k, double alpha, const double *a, const double *b, double beta,
+                        double *c)
+{
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, alpha, a, (int)k, b, (int)k, beta, c,
+                (int)n);
+}
+
+void qdi_linalg_gemv(size_t m, size_t n, double alpha, const double *a, const double *x, double beta, double *y)
+{
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)n, alpha, a, (int)n, x, 1, beta, y, 1);
+}
+
+void qdi_linalg_syrk_upper(size_t n, size_t k, double alpha, const double *a, double beta, double *c)
+{
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, alpha, a, (int)n, beta, c, (int)n);
+}
+
+void qdi_linalg_syr_upper(size_t n, double alpha, const double *x, double *c)
+{
+    cblas_dsyr(CblasRowMajor, CblasUpper, (int)n, alpha, x, 1, c, (int)n);
+}

@@ -1,0 +1,216 @@
+/* test_cma_linalg.c - CMA-ES's linear algebra (mutators/cma_linalg.c) on the
+ * configured BLAS/LAPACK: both eigensolvers recover a matrix with known
+ * eigenvalues in the one convention (ascending, each eigenvector's largest
+ * component positive) and agree with each other, AUTO picks by the
+ * crossover, repeated calls give the same bytes, OpenBLAS runs on one
+ * thread, and the four products equal plain loops exactly on integer data. */
+#include <math.h>
+#include "config.h"
+#include "testutil.h"
+#include "mutators/cma_linalg.h"
+
+/* A = Q diag(1..n, shuffled) Q^T with Q a product of three Householder
+ * reflections of fixed pseudo-random vectors; Q into q (row major). */
+static void known_matrix(size_t n, double *a, double *q)
+{
+    double *v = malloc(n * sizeof *v), *l = malloc(n * sizeof *l);
+    unsigned s = 12345u;
+    for (size_t i = 0; i < n * n; i++)
+        q[i] = (i / n == i % n);
+    for (int r = 0; r < 3; r++) {
+        double norm = 0;
+        for (size_t i = 0; i < n; i++) {
+            s = s * 1103515245u + 12345u;
+            v[i] = (double)(s >> 16 & 0x7fff) / 32768.0 - 0.5;
+            norm += v[i] * v[i];
+        }
+        /* q <- q (I - 2 v v^T / |v|^2) */
+        for (size_t i = 0; i < n; i++) {
+            double d = 0;
+            for (size_t k = 0; k < n; k++)
+                d += q[i * n + k] * v[k];
+            for (size_t j = 0; j < n; j++)
+                q[i * n + j] -= 2.0 * d * v[j] / norm;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        l[i] = (double)((i * 7) % n + 1); /* a permutation of 1..n when gcd(7, n) = 1 */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double x = 0;
+            for (size_t k = 0; k < n; k++)
+                x += q[i * n + k] * l[k] * q[j * n + k];
+            a[i * n + j] = x;
+        }
+    /* exactly symmetric, as cma_es.c's mirrored C is */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            a[j * n + i] = a[i * n + j];
+    free(v);
+    free(l);
+}
+
+/* Runs method on A and checks values = 1..n, A v = lambda v, orthonormal
+ * columns, and the sign convention; the vectors into out. */
+static void check_solver(size_t n, qdi_eigen_method method, double *out)
+{
+    double *a = malloc(n * n * sizeof *a), *q = malloc(n * n * sizeof *q), *work = malloc(n * n * sizeof *work),
+           *values = malloc(n * sizeof *values);
+    qdi_eigen *e = qdi_eigen_new(n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    known_matrix(n, a, q);
+    memcpy(work, a, n * n * sizeof *a);
+    CU_ASSERT_EQUAL_FATAL(qdi_eigen_symmetric(e, method, work, values, out), 0);
+    for (size_t j = 0; j < n; j++) {
+        size_t big = 0;
+        CU_ASSERT_DOUBLE_EQUAL(values[j], (double)(j + 1), 1e-10);
+        for (size_t i = 0; i < n; i++) {
+            double av = 0;
+            for (size_t k = 0; k < n; k++)
+                av += a[i * n + k] * out[k * n + j];
+            CU_ASSERT_DOUBLE_EQUAL(av, values[j] * out[i * n + j], 1e-10);
+            if (fabs(out[i * n + j]) > fabs(out[big * n + j]))
+                big = i;
+        }
+        CU_ASSERT(out[big * n + j] > 0);
+        for (size_t m = 0; m < n; m++) {
+            double dot = 0;
+            for (size_t i = 0; i < n; i++)
+                dot += out[i * n + j] * out[i * n + m];
+            CU_ASSERT_DOUBLE_EQUAL(dot, j == m, 1e-12);
+        }
+    }
+    qdi_eigen_free(e);
+    free(a);
+    free(q);
+    free(work);
+    free(values);
+}
+
+static void solvers_agree(size_t n)
+{
+    double *g = malloc(n * n * sizeof *g), *d = malloc(n * n * sizeof *d);
+    check_solver(n, QDI_EIGEN_GSL, g);
+    check_solver(n, QDI_EIGEN_DSYEVD, d);
+    for (size_t i = 0; i < n * n; i++)
+        CU_ASSERT_DOUBLE_EQUAL(g[i], d[i], 1e-10);
+    free(g);
+    free(d);
+}
+
+static void test_eigensolvers_recover_known_eigenpairs_and_agree(void)
+{
+    solvers_agree(9);
+    solvers_agree(100); /* above the crossover */
+}
+
+/* AUTO gives exactly what the solver for its n gives, the same bytes on
+ * every call. */
+static void test_auto_picks_by_crossover_and_repeats_exactly(void)
+{
+    const size_t sizes[] = {9, 100};
+    for (int s = 0; s < 2; s++) {
+        size_t n = sizes[s];
+        qdi_eigen_method expect = n >= qdi_eigen_crossover() ? QDI_EIGEN_DSYEVD : QDI_EIGEN_GSL;
+        double *a = malloc(n * n * sizeof *a), *q = malloc(n * n * sizeof *q), *w = malloc(n * n * sizeof *w),
+               *v1 = malloc(n * n * sizeof *v1), *v2 = malloc(n * n * sizeof *v2), *l1 = malloc(n * sizeof *l1),
+               *l2 = malloc(n * sizeof *l2);
+        qdi_eigen *e = qdi_eigen_new(n);
+        known_matrix(n, a, q);
+        memcpy(w, a, n * n * sizeof *a);
+        CU_ASSERT_EQUAL(qdi_eigen_symmetric(e, QDI_EIGEN_AUTO, w, l1, v1), 0);
+        memcpy(w, a, n * n * sizeof *a);
+        CU_ASSERT_EQUAL(qdi_eigen_symmetric(e, expect, w, l2, v2), 0);
+        CU_ASSERT_EQUAL(memcmp(v1, v2, n * n * sizeof *v1), 0);
+        CU_ASSERT_EQUAL(memcmp(l1, l2, n * sizeof *l1), 0);
+        memcpy(w, a, n * n * sizeof *a);
+        CU_ASSERT_EQUAL(qdi_eigen_symmetric(e, QDI_EIGEN_AUTO, w, l2, v2), 0);
+        CU_ASSERT_EQUAL(memcmp(v1, v2, n * n * sizeof *v1), 0);
+        qdi_eigen_free(e);
+        free(a);
+        free(q);
+        free(w);
+        free(v1);
+        free(v2);
+        free(l1);
+        free(l2);
+    }
+}
+
+#ifdef HAVE_OPENBLAS
+int openblas_get_num_threads(void); /* OpenBLAS's; see cma_linalg.c on <cblas.h> */
+#endif
+
+static void test_build_names_its_blas(void)
+{
+#ifdef HAVE_OPENBLAS
+    CU_ASSERT_STRING_EQUAL(qdi_linalg_name(), "OpenBLAS + LAPACKE");
+    /* qd_global_init (the harness calls it) pins OpenBLAS to the calling thread */
+    CU_ASSERT_EQUAL(openblas_get_num_threads(), 1);
+    CU_ASSERT(qdi_eigen_crossover() > 1 && qdi_eigen_crossover() < 1000);
+#else
+    CU_ASSERT_STRING_EQUAL(qdi_linalg_name(), "GSL CBLAS");
+    CU_ASSERT_EQUAL(qdi_eigen_crossover(), SIZE_MAX);
+#endif
+    CU_ASSERT_PTR_NULL(qdi_eigen_new(0));
+}
+
+/* Small integers: every product is exact, so the BLAS must equal the loops
+ * bit for bit (whatever order it sums in). */
+static void test_products_equal_plain_loops_exactly(void)
+{
+    enum { M = 37, N = 21, K = 13 };
+    static double a[M * N], b[N * N], c[M * N], c0[M * N], x[N], y[N], y0[N], s[N * N], s0[N * N];
+    for (size_t i = 0; i < M * N; i++)
+        a[i] = (double)((int)(i * 5 % 11) - 5);
+    for (size_t i = 0; i < N * N; i++) {
+        b[i] = (double)((int)(i * 3 % 7) - 3);
+        s[i] = s0[i] = (double)(i % 4);
+    }
+    for (size_t i = 0; i < N; i++)
+        x[i] = y[i] = y0[i] = (double)((int)i % 5 - 2);
+    for (size_t i = 0; i < M * N; i++)
+        c[i] = c0[i] = (double)(i % 3);
+
+    /* C = 2 A B^T + 0.5 C, A M x N, B N x N */
+    qdi_linalg_gemm_nt(M, N, N, 2.0, a, b, 0.5, c);
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            double e = 0;
+            for (size_t k = 0; k < N; k++)
+                e += a[i * N + k] * b[j * N + k];
+            CU_ASSERT_EQUAL(c[i * N + j], 2.0 * e + 0.5 * c0[i * N + j]);
+        }
+    /* y = 3 B x - y */
+    qdi_linalg_gemv(N, N, 3.0, b, x, -1.0, y);
+    for (size_t i = 0; i < N; i++) {
+        double e = 0;
+        for (size_t k = 0; k < N; k++)
+            e += b[i * N + k] * x[k];
+        CU_ASSERT_EQUAL(y[i], 3.0 * e - y0[i]);
+    }
+    /* upper S = 0.25 A^T A + 2 S with A's first K rows (K x N), then += 0.5 x x^T */
+    qdi_linalg_syrk_upper(N, K, 0.25, a, 2.0, s);
+    qdi_linalg_syr_upper(N, 0.5, x, s);
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++) {
+            double e = 0;
+            for (size_t k = 0; k < K; k++)
+                e += a[k * N + i] * a[k * N + j];
+            if (j >= i) {
+                CU_ASSERT_EQUAL(s[i * N + j], 0.25 * e + 2.0 * s0[i * N + j] + 0.5 * x[i] * x[j]);
+            } else {
+                CU_ASSERT_EQUAL(s[i * N + j], s0[i * N + j]); /* lower triangle untouched */
+            }
+        }
+}
+
+static const qdt_test tests[] = {
+    {"eigensolvers recover known eigenpairs and agree", test_eigensolvers_recover_known_eigenpairs_and_agree},
+    {"auto picks by crossover and repeats exactly", test_auto_picks_by_crossover_and_repeats_exactly},
+    {"build names its BLAS", test_build_names_its_blas},
+    {"products equal plain loops exactly", test_products_equal_plain_loops_exactly},
+    {NULL, NULL},
+};
+
+QDT_MAIN("cma_linalg", tests)
