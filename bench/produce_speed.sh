@@ -19,7 +19,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 rate() { # rate ELITES CONFIG ITERATIONS WORKERS RNG DIM
-    "$1" run "$2" -q -o "$tmp/out" --iterations "$3" --set workers="$4" --set rng="$5" \
+    "$1" run "$2" -o "$tmp/out" --iterations "$3" --set workers="$4" --set rng="$5" \
         --set evaluator.dim="$6" | sed -n 's/^done: .*(\([0-9]*\) evals\/s).*/\1/p'
     rm -rf "$tmp/out"
 }

@@ -1,9 +1,12 @@
 /* search.c - the search loop: ask -> produce + evaluate -> tell.
  *
  * Each iteration asks every mutator for its batch of jobs (main thread, the
- * mutator's own RNG stream), runs produce and evaluate for each job with an
- * RNG seeded from (run seed, job id), adds the successful results to the
- * archive in job order and tells each mutator the outcome of its own jobs.
+ * mutator's own RNG stream: parents picked from the archive and copied into
+ * the jobs), runs produce (the child's noise, CMA-ES's sample) and evaluate
+ * for each job in the workers with an RNG seeded from (run seed, job id),
+ * adds the successful results to the archive in job order and tells each
+ * mutator the outcome of its own jobs (the tells of several
+ * QD_MUTATOR_PARALLEL_TELL mutators, CMA-ES emitters, on the pool).
  * The archive and the mutators are touched by this thread only; jobs carry
  * everything a worker needs, so the worker pool can run them anywhere
  * without changing the result: with several workers the iteration's jobs
