@@ -33,7 +33,7 @@ printf '|---|---|---|---|---|---|---|\n'
 for c in "map-elites examples/sphere-map-elites.json 20 1000" \
          "iso+line examples/sphere-line-map-elites.json 20 1000" \
          "cma-me examples/sphere-cma-me.json 20 1000" \
-         "cma-me examples/sphere-cma-me.json 100 150"; do
+         "cma-me examples/sphere-cma-me.json 100 100"; do
     set -- $c
     name=$1 config=$2 dim=$3 iterations=$(($4 * scale))
     for rng in mt19937 xoshiro256++; do
@@ -49,7 +49,7 @@ for c in "map-elites examples/sphere-map-elites.json 20 1000" \
             b=$(median <"$tmp/b")
             a=$(median <"$tmp/a")
             awk -v n="$name" -v d="$dim" -v w="$workers" -v g="$rng" -v a="$a" -v b="$b" \
-                'BEGIN { printf "| %s | %s | %s | %s | %d | %d | %.2fx |\n", n, d, w, g, b, a, b > 0 ? a / b : 0 }'
+                'BEGIN { printf "| %s | %s | %s | %s | %d | %d | %.2fx |\n", n, d, w, g, b, a, (b > 0 ? a / b : 0) }'
         done
     done
 done
