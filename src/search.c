@@ -564,8 +564,8 @@ static int add_all(qd_search *s, qd_metrics *row)
     return QD_OK;
 }
 
-/* One mutator's tell as a pool task: the mutator's index into the search's
- * tell_args, its result into tell_rc. */
+/* One mutator's tell as a pool task: which mutator, where its jobs start;
+ * the result goes into s->tell_rc. */
 typedef struct tell_arg {
     qd_search *s;
     size_t mutator, off;
