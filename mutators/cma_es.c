@@ -21,6 +21,11 @@
  * mu added solutions still gets positive weights summing to one. The
  * lazy-decomposition gap uses the parameters of the default mu.
  *
+ * The same generation can also be sampled outside the instance, one job
+ * at a time in the workers (qdi_cma_es_begin / _sample / _put_sample): each
+ * job reads the shared mean, sigma and B D, draws its own z and hands z and
+ * y back for tell.
+ *
  * Numerics: the step-size exponent is capped at 1 (as pycma and pyribs do),
  * eigenvalues below max / 1e14 are lifted (C += delta I) so sampling stays
  * well defined, and a non-finite mean, sigma or C marks the instance
@@ -53,6 +58,7 @@ struct qdi_cma_es {
     uint64_t evaluations, eigen_evaluations, generations, decompositions;
     double condition; /* of C at the last decomposition, before lifting */
     int failed, pending;
+    qdi_cma_es_view view; /* what qdi_cma_es_begin hands out */
 };
 
 /* Strategy parameters of Hansen's tutorial for p parents. */
@@ -125,8 +131,10 @@ qdi_cma_es *qdi_cma_es_new(size_t dim, size_t lambda, double sigma0, const doubl
     es->B = malloc(n * n * sizeof *es->B);
     es->BD = malloc(n * n * sizeof *es->BD);
     es->D = malloc(n * sizeof *es->D);
-    es->z = malloc(lambda * n * sizeof *es->z);
-    es->y = malloc(lambda * n * sizeof *es->y);
+    /* zeroed: a checkpoint taken while a generation is out (async mode)
+     * writes the rows its jobs have not handed back */
+    es->z = calloc(lambda * n, sizeof *es->z);
+    es->y = calloc(lambda * n, sizeof *es->y);
     es->w = malloc(lambda * sizeof *es->w);
     es->work = malloc(rows * n * sizeof *es->work);
     es->eigenvalues = malloc(n * sizeof *es->eigenvalues);
@@ -226,6 +234,38 @@ static void decompose(qdi_cma_es *es)
     cache_bd(es);
     es->eigen_evaluations = es->evaluations;
     es->decompositions++;
+}
+
+void qdi_cma_es_prepare(qdi_cma_es *es)
+{
+    if ((double)(es->evaluations - es->eigen_evaluations) > es->lazy_gap)
+        decompose(es);
+}
+
+const qdi_cma_es_view *qdi_cma_es_begin(qdi_cma_es *es)
+{
+    qdi_cma_es_prepare(es);
+    es->view = (qdi_cma_es_view){.n = es->n, .sigma = es->sigma, .mean = es->mean, .BD = es->BD};
+    es->pending = 1;
+    return &es->view;
+}
+
+void qdi_cma_es_sample(const qdi_cma_es_view *v, const gsl_rng *rng, double *z, double *y, double *x)
+{
+    size_t n = v->n;
+    qd_ran_gaussian_fill(rng, 1.0, z, n);
+    gsl_matrix_const_view bd = gsl_matrix_const_view_array(v->BD, n, n);
+    gsl_vector_const_view zv = gsl_vector_const_view_array(z, n);
+    gsl_vector_view yv = gsl_vector_view_array(y, n);
+    gsl_blas_dgemv(CblasNoTrans, 1.0, &bd.matrix, &zv.vector, 0.0, &yv.vector);
+    for (size_t i = 0; i < n; i++)
+        x[i] = v->mean[i] + v->sigma * y[i];
+}
+
+void qdi_cma_es_put_sample(qdi_cma_es *es, size_t k, const double *z, const double *y)
+{
+    memcpy(es->z + k * es->n, z, es->n * sizeof *z);
+    memcpy(es->y + k * es->n, y, es->n * sizeof *y);
 }
 
 void qdi_cma_es_ask(qdi_cma_es *es, gsl_rng *rng, double *xs)

@@ -26,6 +26,26 @@ void qdi_cma_es_reset(qdi_cma_es *es, const double *mean, double sigma0);
 /* Writes lambda samples x = m + sigma B D z into xs (lambda x dim, row
  * major) and keeps them for the next tell. */
 void qdi_cma_es_ask(qdi_cma_es *es, gsl_rng *rng, double *xs);
+/* The distribution one generation samples from: x = mean + sigma B D z. */
+typedef struct qdi_cma_es_view {
+    size_t n;
+    double sigma;
+    const double *mean, *BD; /* n numbers; n x n, row major */
+} qdi_cma_es_view;
+/* Starts a generation sampled outside the instance (in the workers): does
+ * the eigendecomposition if one is due and returns the view jobs share,
+ * read only, until the next tell, reset or load (owned by es). Each sample
+ * k is then made with qdi_cma_es_sample and handed back with
+ * qdi_cma_es_put_sample before the tell. */
+const qdi_cma_es_view *qdi_cma_es_begin(qdi_cma_es *es);
+/* One sample of view v: z ~ N(0, I) from rng, y = B D z, x = mean + sigma y
+ * (n numbers each). Reads only v: safe in any thread. */
+void qdi_cma_es_sample(const qdi_cma_es_view *v, const gsl_rng *rng, double *z, double *y, double *x);
+/* Records z and y (copied) as sample k of the generation begun, for tell. */
+void qdi_cma_es_put_sample(qdi_cma_es *es, size_t k, const double *z, const double *y);
+/* Does the eigendecomposition if one is due (otherwise the next ask or
+ * begin does): lets a tell running on a worker take it off the loop. */
+void qdi_cma_es_prepare(qdi_cma_es *es);
 /* Updates mean, paths, C and sigma from the last ask's samples: order lists
  * sample indices best first; the first `parents` of them (at most lambda)
  * recombine with log-linear weights computed for that many parents. With 0

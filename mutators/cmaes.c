@@ -16,6 +16,12 @@
  * with C = I and sigma0 when no solution of a generation entered the archive
  * ("no_improvement") or on CMA-ES's own stopping criteria ("basic"). Failed
  * jobs rank last and are never parents.
+ *
+ * The workers sample: ask hands every job the generation's mean, sigma and
+ * B D (shared, read only until the tell), produce draws the job's z from
+ * its own stream and computes x, and the jobs bring z and y back for tell.
+ * Tells touch only the emitter (QD_MUTATOR_PARALLEL_TELL), so several
+ * emitters' rank-mu updates and decompositions run on the pool at once.
  */
 #define _GNU_SOURCE /* qsort_r */
 #include <math.h>
@@ -34,7 +40,6 @@ typedef struct cmaes {
     int ranker, selection, restart_rule;
     double sigma0, eigen_gap;
     qdi_seeding seeding; /* x0 and clipping */
-    double *xs;          /* lambda x n samples */
     double *direction;   /* random direction in measure space */
     size_t *order;       /* ranking scratch */
     double *key;         /* per-solution sort keys */
@@ -97,30 +102,42 @@ static int cmaes_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
     }
     if ((c->es = qdi_cma_es_new(space->dim, m->batch, c->sigma0, c->seeding.x0)))
         qdi_cma_es_set_eigen_gap(c->es, c->eigen_gap);
-    c->xs = malloc(m->batch * space->dim * sizeof *c->xs + 1);
+    m->job_extra = 2 * space->dim; /* z and y back from produce */
     c->direction = calloc(space->measures, sizeof *c->direction);
     c->order = malloc(m->batch * sizeof *c->order);
     c->key = malloc(m->batch * sizeof *c->key);
     c->group = malloc(m->batch * sizeof *c->group);
-    if (!c->es || !c->xs || !c->direction || !c->order || !c->key || !c->group)
+    if (!c->es || !c->direction || !c->order || !c->key || !c->group)
         return qd_config_fail(cfg, "type", "could not set up CMA-ES: out of memory");
     new_direction(m);
     return QD_OK;
 }
 
+/* Begins a generation: every job of the batch points at the emitter's
+ * view of it (mean, sigma, B D; unchanged until this batch is told, so
+ * shared read only); produce samples. */
 static int cmaes_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
 {
     cmaes *c = m->state;
-    size_t dim = m->space->dim;
+    const qdi_cma_es_view *v;
     (void)a;
     if (n != m->batch)
         return qd_mutator_fail(m, QD_EINVAL, "cmaes asks whole batches of %zu, not %zu", m->batch, n);
-    qdi_cma_es_ask(c->es, m->rng, c->xs);
-    for (size_t j = 0; j < n; j++) {
-        memcpy(jobs[j].sol.x, c->xs + j * dim, dim * sizeof *c->xs);
-        qdi_seeding_clip(&c->seeding, m->space, jobs[j].sol.x);
-    }
+    v = qdi_cma_es_begin(c->es);
+    for (size_t j = 0; j < n; j++)
+        jobs[j].data = (void *)v;
     c->seeding.asked += n;
+    return QD_OK;
+}
+
+/* In the worker: x = m + sigma B D z with z from the job's own stream; z
+ * and y go back in job->extra for tell. */
+static int cmaes_produce(const qd_mutator *m, qd_job *job, qd_worker *w)
+{
+    const cmaes *c = m->state;
+    size_t dim = m->space->dim;
+    qdi_cma_es_sample(job->data, w->rng, job->extra, job->extra + dim, job->sol.x);
+    qdi_seeding_clip(&c->seeding, m->space, job->sol.x);
     return QD_OK;
 }
 
@@ -165,6 +182,7 @@ static int cmaes_tell(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n
     int two_stage = c->ranker == RANK_TWO_STAGE_IMPROVEMENT || c->ranker == RANK_TWO_STAGE_RD;
     for (size_t j = 0; j < n; j++) {
         const qd_job *job = &jobs[j];
+        qdi_cma_es_put_sample(c->es, j, job->extra, job->extra + m->space->dim);
         c->order[j] = j;
         if (job->status != QD_OK) { /* failed: last, never a parent */
             c->group[j] = -1;
@@ -197,6 +215,8 @@ static int cmaes_tell(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n
         (c->restart_rule == RESTART_BASIC && (qdi_cma_es_should_stop(c->es) || flat(c, n))) ||
         qdi_cma_es_failed(c->es))
         restart(m, a);
+    /* here rather than in the next ask: tells run on the workers */
+    qdi_cma_es_prepare(c->es);
     return QD_OK;
 }
 
@@ -235,7 +255,6 @@ static void cmaes_fini(qd_mutator *m)
     cmaes *c = m->state;
     qdi_cma_es_free(c->es);
     qdi_seeding_free(&c->seeding);
-    free(c->xs);
     free(c->direction);
     free(c->order);
     free(c->key);
@@ -245,8 +264,10 @@ static void cmaes_fini(qd_mutator *m)
 const qd_mutator_type qdi_mutator_cmaes = {
     .name = "cmaes",
     .state_size = sizeof(cmaes),
+    .flags = QD_MUTATOR_PARALLEL_TELL,
     .init = cmaes_init,
     .ask = cmaes_ask,
+    .produce = cmaes_produce,
     .tell = cmaes_tell,
     .save = cmaes_save,
     .load = cmaes_load,

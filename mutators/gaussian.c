@@ -3,7 +3,11 @@
  * Gaussian noise N(0, sigma^2 I), optionally clipped to the genome bounds.
  * The first `initial` children, and any child asked while the archive is
  * empty, come from the initialiser instead (seeding.c): uniform in the
- * genome bounds ("uniform") or x0 plus the same noise ("x0", as pyribs). */
+ * genome bounds ("uniform") or x0 plus the same noise ("x0", as pyribs).
+ * ask picks the parent on the loop's thread and copies it into the job;
+ * produce draws the noise in the worker from the job's own stream, so the
+ * children do not depend on the number of workers. */
+#include <string.h>
 #include <gsl/gsl_randist.h>
 #include "mutators/seeding.h"
 
@@ -21,26 +25,42 @@ static int gaussian_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
     return qdi_seeding_read(&g->seeding, m, cfg, space, 64, 1);
 }
 
+/* What produce makes of a job: noise on the parent ask copied in, or an
+ * initial child. */
+enum { CHILD, INITIAL };
+
+/* Picks each child's parent (archive access stays on the loop's thread) and
+ * copies it into the job; produce adds the noise. */
 static int gaussian_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
 {
     gaussian *g = m->state;
     const qd_space *space = m->space;
     for (size_t j = 0; j < n; j++) {
-        double *x = jobs[j].sol.x;
         size_t cell;
         qd_elite e;
         if (qdi_seeding_due(&g->seeding, a)) {
-            qdi_seeding_sample(&g->seeding, space, m->rng, g->sigma, x);
+            jobs[j].op = INITIAL;
         } else {
             qd_archive_sample(a, m->rng, &cell);
             qd_archive_elite(a, cell, &e);
-            qd_ran_gaussian_fill(m->rng, g->sigma, x, space->dim);
-            for (size_t i = 0; i < space->dim; i++)
-                x[i] = e.x[i] + x[i];
+            memcpy(jobs[j].sol.x, e.x, space->dim * sizeof *e.x);
+            jobs[j].op = CHILD;
         }
-        qdi_seeding_clip(&g->seeding, space, x);
         g->seeding.asked++;
     }
+    return QD_OK;
+}
+
+/* In the worker: the child's noise from the job's own stream. */
+static int gaussian_produce(const qd_mutator *m, qd_job *job, qd_worker *w)
+{
+    const gaussian *g = m->state;
+    double *x = job->sol.x;
+    if (job->op == INITIAL)
+        qdi_seeding_sample(&g->seeding, m->space, w->rng, g->sigma, x);
+    else
+        qdi_add_noise(w->rng, g->sigma, x, m->space->dim);
+    qdi_seeding_clip(&g->seeding, m->space, x);
     return QD_OK;
 }
 
@@ -65,6 +85,7 @@ const qd_mutator_type qdi_mutator_gaussian = {
     .flags = QD_MUTATOR_ANY_N,
     .init = gaussian_init,
     .ask = gaussian_ask,
+    .produce = gaussian_produce,
     .save = gaussian_save,
     .load = gaussian_load,
     .fini = gaussian_fini,

@@ -4,7 +4,10 @@
  *     x_i + sigma_iso * N(0, I) + sigma_line * N(0, 1) * (x_j - x_i),
  * isotropic noise plus a step along the line between two elites, which
  * follows the correlations between elites' genomes. Initial children and
- * clipping as the gaussian mutator (seeding.c). */
+ * clipping as the gaussian mutator (seeding.c). ask picks and copies the
+ * parents on the loop's thread, produce draws the noise in the worker from
+ * the job's own stream. */
+#include <string.h>
 #include <gsl/gsl_randist.h>
 #include "mutators/seeding.h"
 
@@ -21,32 +24,62 @@ static int isoline_init(qd_mutator *m, qd_config *cfg, const qd_space *space)
     if (qd_config_number(cfg, "sigma_iso", &g->sigma_iso, ">= 0") ||
         qd_config_number(cfg, "sigma_line", &g->sigma_line, ">= 0"))
         return QD_EINVAL;
+    m->job_extra = space->dim; /* the second parent */
     return qdi_seeding_read(&g->seeding, m, cfg, space, 64, 1);
 }
 
+/* What produce makes of a job: the iso + line child of the two parents
+ * ask copied in (x_i in the genome, x_j in job->extra), or an initial
+ * child. */
+enum { CHILD, INITIAL };
+
+/* Picks each child's two parents on the loop's thread and copies them into
+ * the job; produce draws the noise. */
 static int isoline_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n)
 {
     isoline *g = m->state;
-    const qd_space *space = m->space;
+    size_t dim = m->space->dim;
     for (size_t j = 0; j < n; j++) {
-        double *x = jobs[j].sol.x;
         size_t ci, cj;
         qd_elite ei, ej;
         if (qdi_seeding_due(&g->seeding, a)) {
-            qdi_seeding_sample(&g->seeding, space, m->rng, g->sigma_iso, x);
+            jobs[j].op = INITIAL;
         } else {
             qd_archive_sample(a, m->rng, &ci);
             qd_archive_sample(a, m->rng, &cj);
             qd_archive_elite(a, ci, &ei);
             qd_archive_elite(a, cj, &ej);
-            double line = g->sigma_line * qd_ran_gaussian(m->rng, 1.0);
-            qd_ran_gaussian_fill(m->rng, g->sigma_iso, x, space->dim);
-            for (size_t i = 0; i < space->dim; i++)
-                x[i] = ei.x[i] + x[i] + line * (ej.x[i] - ei.x[i]);
+            memcpy(jobs[j].sol.x, ei.x, dim * sizeof *ei.x);
+            memcpy(jobs[j].extra, ej.x, dim * sizeof *ej.x);
+            jobs[j].op = CHILD;
         }
-        qdi_seeding_clip(&g->seeding, space, x);
         g->seeding.asked++;
     }
+    return QD_OK;
+}
+
+/* In the worker, from the job's own stream: x_i + sigma_iso N(0, I) +
+ * sigma_line N(0, 1) (x_j - x_i), the noise drawn in blocks. */
+static int isoline_produce(const qd_mutator *m, qd_job *job, qd_worker *w)
+{
+    const isoline *g = m->state;
+    size_t dim = m->space->dim;
+    double *x = job->sol.x, noise[64];
+    const double *xj = job->extra;
+    if (job->op == INITIAL) {
+        qdi_seeding_sample(&g->seeding, m->space, w->rng, g->sigma_iso, x);
+    } else {
+        double line = g->sigma_line * qd_ran_gaussian(w->rng, 1.0);
+        for (size_t i = 0; i < dim; i += 64) {
+            size_t k = dim - i < 64 ? dim - i : 64;
+            qd_ran_gaussian_fill(w->rng, g->sigma_iso, noise, k);
+            for (size_t d = 0; d < k; d++) {
+                double xi = x[i + d];
+                x[i + d] = xi + noise[d] + line * (xj[i + d] - xi);
+            }
+        }
+    }
+    qdi_seeding_clip(&g->seeding, m->space, x);
     return QD_OK;
 }
 
@@ -71,6 +104,7 @@ const qd_mutator_type qdi_mutator_isoline = {
     .flags = QD_MUTATOR_ANY_N,
     .init = isoline_init,
     .ask = isoline_ask,
+    .produce = isoline_produce,
     .save = isoline_save,
     .load = isoline_load,
     .fini = isoline_fini,

@@ -57,6 +57,18 @@ void qdi_seeding_sample(const qdi_seeding *s, const qd_space *space, gsl_rng *rn
                    : s->x0[i] + qd_ran_gaussian(rng, sigma);
 }
 
+/* in blocks on the stack: the same numbers as one qd_ran_gaussian_fill */
+void qdi_add_noise(const gsl_rng *rng, double sigma, double *x, size_t n)
+{
+    double noise[64];
+    for (size_t i = 0; i < n; i += 64) {
+        size_t k = n - i < 64 ? n - i : 64;
+        qd_ran_gaussian_fill(rng, sigma, noise, k);
+        for (size_t d = 0; d < k; d++)
+            x[i + d] = x[i + d] + noise[d];
+    }
+}
+
 void qdi_seeding_clip(const qdi_seeding *s, const qd_space *space, double *x)
 {
     if (!s->clip)

@@ -25,6 +25,9 @@ int qdi_seeding_read(qdi_seeding *s, qd_mutator *m, qd_config *cfg, const qd_spa
 int qdi_seeding_due(const qdi_seeding *s, const qd_archive *a);
 /* Writes an initial child: uniform in the bounds or x0 + N(0, sigma^2 I). */
 void qdi_seeding_sample(const qdi_seeding *s, const qd_space *space, gsl_rng *rng, double sigma, double *x);
+/* Adds N(0, sigma^2) noise to each of x[0..n) (the numbers of
+ * qd_ran_gaussian_fill(rng, sigma, ., n)). */
+void qdi_add_noise(const gsl_rng *rng, double sigma, double *x, size_t n);
 /* Clips x to the genome bounds when "clip" is set. */
 void qdi_seeding_clip(const qdi_seeding *s, const qd_space *space, double *x);
 /* Checkpoint of the asked count. */

@@ -363,6 +363,10 @@ typedef struct qd_job {
     size_t mutator;     /* index of the mutator that asked it */
     qd_solution sol;
     void *data;         /* mutator-private payload; the mutator frees it */
+    unsigned op;        /* mutator-private: what produce makes of the job */
+    double *extra;      /* the mutator's job_extra numbers (plain data that
+                         * travels with the job: a second parent in, CMA-ES's
+                         * z and y out); owned by whoever made the job */
     int status;         /* QD_OK, or the failure code */
     char reason[512];   /* why it failed */
     qd_add_result add;  /* filled in before tell */
@@ -379,6 +383,10 @@ typedef struct qd_mutator qd_mutator;
 /* qd_mutator_type.flags: produce never reads w->rng (a mutator with no
  * produce never needs it). */
 #define QD_MUTATOR_NO_RNG 2u
+/* qd_mutator_type.flags: tell touches only its own instance (state, rng,
+ * error) and reads the archive, so the tells of several instances may run
+ * at once on the worker pool (CMA-ES's rank-mu update and decomposition). */
+#define QD_MUTATOR_PARALLEL_TELL 4u
 
 typedef struct qd_mutator_type {
     const char *name;
@@ -388,7 +396,8 @@ typedef struct qd_mutator_type {
     int (*init)(qd_mutator *m, qd_config *cfg, const qd_space *space);
     /* Fills n jobs (genomes or produce payloads) on the main thread. */
     int (*ask)(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n);
-    /* Optional: finishes a candidate in a worker (an LLM call). */
+    /* Optional: finishes a candidate in a worker (an LLM call, a child's
+     * noise drawn from the job's stream w->rng). */
     int (*produce)(const qd_mutator *m, qd_job *job, qd_worker *w);
     /* Optional: learns from the add results of its own jobs. */
     int (*tell)(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n);
@@ -415,6 +424,7 @@ struct qd_mutator {
     uint64_t restarts;
     char error[512];
     qd_llm *llm; /* the search's LLM client, set before init (NULL: none) */
+    size_t job_extra; /* set by init: numbers each job carries in job->extra */
 };
 
 /* Builds a mutator from its config section ("type" picks the kind).

@@ -92,6 +92,8 @@ static void *worker_main(void *arg)
         qdi_task task = ring_pop(&p->todo);
         pthread_cond_signal(&p->space);
         pthread_mutex_unlock(&p->lock);
+        if (task.call && !__atomic_load_n(&p->cancel, __ATOMIC_SEQ_CST))
+            task.call(task.arg, w);
         for (size_t i = 0; i < task.n && !__atomic_load_n(&p->cancel, __ATOMIC_SEQ_CST); i++)
             p->run(p->ctx, &task.jobs[i], w);
         pthread_mutex_lock(&p->lock);
@@ -159,7 +161,7 @@ int qdi_pool_new(size_t n, qd_worker *workers, size_t queue_cap, qdi_pool_run_fn
     return QD_OK;
 }
 
-int qdi_pool_submit(qdi_pool *p, qd_job *jobs, size_t n)
+static int submit(qdi_pool *p, qdi_task task)
 {
     pthread_mutex_lock(&p->lock);
     while (p->todo.len == p->todo.cap)
@@ -170,19 +172,28 @@ int qdi_pool_submit(qdi_pool *p, qd_job *jobs, size_t n)
         pthread_mutex_unlock(&p->lock);
         return QD_ENOMEM;
     }
-    ring_push(&p->todo, (qdi_task){jobs, n});
+    ring_push(&p->todo, task);
     p->pending++;
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->lock);
     return QD_OK;
 }
 
+int qdi_pool_submit(qdi_pool *p, qd_job *jobs, size_t n)
+{
+    return submit(p, (qdi_task){.jobs = jobs, .n = n});
+}
+
+int qdi_pool_submit_call(qdi_pool *p, void (*call)(void *arg, qd_worker *w), void *arg)
+{
+    return submit(p, (qdi_task){.call = call, .arg = arg});
+}
+
 int qdi_pool_wait(qdi_pool *p, double timeout_s, qdi_task *task)
 {
     struct timespec until;
     int rc = 0;
-    task->jobs = NULL;
-    task->n = 0;
+    *task = (qdi_task){0};
     if (timeout_s > 1e9) /* beyond 30 years is for ever (and fits a time_t) */
         timeout_s = -1;
     if (timeout_s >= 0) {

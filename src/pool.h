@@ -9,10 +9,13 @@
 
 typedef struct qdi_pool qdi_pool;
 
-/* A run of consecutive jobs handed to one worker. */
+/* A run of consecutive jobs handed to one worker, or (call set) one call
+ * call(arg, worker) instead. */
 typedef struct qdi_task {
     qd_job *jobs;
     size_t n;
+    void (*call)(void *arg, qd_worker *w);
+    void *arg;
 } qdi_task;
 
 /* Runs one job in a worker; sets job->status. */
@@ -27,6 +30,9 @@ int qdi_pool_new(size_t n, qd_worker *workers, size_t queue_cap, qdi_pool_run_fn
  * of tasks may wait to be collected). QD_ENOMEM when the completion queue
  * could not grow (nothing was queued). */
 int qdi_pool_submit(qdi_pool *p, qd_job *jobs, size_t n);
+/* Queues one call(arg, worker) as a task, as qdi_pool_submit does jobs
+ * (qdi_pool_wait returns it; a cancel may skip it). */
+int qdi_pool_submit_call(qdi_pool *p, void (*call)(void *arg, qd_worker *w), void *arg);
 /* Waits for the next finished task (any order). timeout_s < 0 waits
  * forever; QD_ETIMEOUT when nothing finished in time, QD_ENOTFOUND when
  * nothing is pending. */

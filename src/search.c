@@ -1,9 +1,12 @@
 /* search.c - the search loop: ask -> produce + evaluate -> tell.
  *
  * Each iteration asks every mutator for its batch of jobs (main thread, the
- * mutator's own RNG stream), runs produce and evaluate for each job with an
- * RNG seeded from (run seed, job id), adds the successful results to the
- * archive in job order and tells each mutator the outcome of its own jobs.
+ * mutator's own RNG stream: parents picked from the archive and copied into
+ * the jobs), runs produce (the child's noise, CMA-ES's sample) and evaluate
+ * for each job in the workers with an RNG seeded from (run seed, job id),
+ * adds the successful results to the archive in job order and tells each
+ * mutator the outcome of its own jobs (the tells of several
+ * QD_MUTATOR_PARALLEL_TELL mutators, CMA-ES emitters, on the pool).
  * The archive and the mutators are touched by this thread only; jobs carry
  * everything a worker needs, so the worker pool can run them anywhere
  * without changing the result: with several workers the iteration's jobs
@@ -203,8 +206,12 @@ static int build_mutators(qd_search *s, qd_config *cfg)
 static int alloc_jobs(qd_search *s)
 {
     size_t dim = s->ev->space.kind == QD_GENOME_REAL ? s->ev->space.dim : 0;
-    size_t m = s->ev->space.measures;
+    size_t m = s->ev->space.measures, extra = 0;
+    for (size_t i = 0; i < s->nmutators; i++)
+        extra = s->mutators[i]->job_extra > extra ? s->mutators[i]->job_extra : extra;
     s->jobs = calloc(s->njobs, sizeof *s->jobs);
+    s->ebuf = calloc(s->njobs * extra + 1, sizeof *s->ebuf);
+    s->tell_rc = calloc(s->nmutators, sizeof *s->tell_rc);
     s->xbuf = malloc((s->njobs * dim + 1) * sizeof *s->xbuf);
     s->mbuf = malloc(s->njobs * m * sizeof *s->mbuf);
     s->batch = malloc(s->njobs * sizeof *s->batch);
@@ -214,7 +221,7 @@ static int alloc_jobs(qd_search *s)
     s->mut_off = malloc(s->nmutators * sizeof *s->mut_off);
     s->slot = calloc(s->njobs, 1);
     if (!s->active || !s->jobs || !s->xbuf || !s->mbuf || !s->batch || !s->batch_job || !s->batch_res ||
-        !s->mut_off || !s->slot)
+        !s->mut_off || !s->slot || !s->ebuf || !s->tell_rc)
         return QD_ENOMEM;
     for (size_t i = 0, off = 0; i < s->nmutators; off += s->mutators[i]->batch, i++)
         s->mut_off[i] = off;
@@ -223,6 +230,7 @@ static int alloc_jobs(qd_search *s)
         s->jobs[j].sol.n = dim;
         s->jobs[j].sol.measures = s->mbuf + j * m;
         s->jobs[j].sol.m = m;
+        s->jobs[j].extra = extra ? s->ebuf + j * extra : NULL;
     }
     return QD_OK;
 }
@@ -413,6 +421,8 @@ void qd_search_free(qd_search *s)
     free(s->jobs);
     free(s->xbuf);
     free(s->mbuf);
+    free(s->ebuf);
+    free(s->tell_rc);
     free(s->batch);
     free(s->batch_job);
     free(s->batch_res);
@@ -478,6 +488,7 @@ void qdi_search_prepare_job(qd_search *s, qd_job *job, size_t mutator)
     job->id = s->next_job++;
     job->mutator = mutator;
     job->data = NULL;
+    job->op = 0;
     job->status = QD_OK;
     job->reason[0] = '\0';
     job->sol.objective = NAN;
@@ -553,16 +564,68 @@ static int add_all(qd_search *s, qd_metrics *row)
     return QD_OK;
 }
 
+/* One mutator's tell as a pool task: which mutator, where its jobs start;
+ * the result goes into s->tell_rc. */
+typedef struct tell_arg {
+    qd_search *s;
+    size_t mutator, off;
+} tell_arg;
+
+static void tell_call(void *arg, qd_worker *w)
+{
+    const tell_arg *t = arg;
+    qd_mutator *m = t->s->mutators[t->mutator];
+    (void)w;
+    t->s->tell_rc[t->mutator] = m->type->tell(m, t->s->archive, t->s->jobs + t->off, m->batch);
+}
+
+/* Runs the tells of the active QD_MUTATOR_PARALLEL_TELL mutators on the
+ * pool when there are several (each touches only its own instance, so the
+ * result does not depend on which thread runs it) and records each result
+ * in tell_rc; the rest tell on this thread in tell_all. */
+static int tell_parallel(qd_search *s, tell_arg *args)
+{
+    size_t n = 0, off = 0;
+    qdi_task task;
+    for (size_t a = 0; a < s->nactive; off += s->mutators[s->active[a]]->batch, a++) {
+        const qd_mutator *m = s->mutators[s->active[a]];
+        if (m->type->tell && (m->type->flags & QD_MUTATOR_PARALLEL_TELL))
+            args[n++] = (tell_arg){s, s->active[a], off};
+    }
+    if (n < 2 || s->nworkers < 2)
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        s->tell_rc[args[k].mutator] = QD_EINTR; /* unless the call runs */
+    for (size_t k = 0; k < n; k++)
+        if (qdi_pool_submit_call(s->pool, tell_call, &args[k]) != QD_OK) {
+            while (qdi_pool_wait(s->pool, -1, &task) == QD_OK)
+                ;
+            qdi_set_error(s->error, sizeof s->error, "out of memory handing tells to the workers");
+            return -1;
+        }
+    while (qdi_pool_wait(s->pool, -1, &task) == QD_OK)
+        ;
+    return 1;
+}
+
 static int tell_all(qd_search *s, qd_metrics *row)
 {
-    int rc = add_all(s, row);
+    int rc = add_all(s, row), parallel;
+    tell_arg *args;
     if (rc)
         return rc;
+    if (!(args = malloc((s->nactive + 1) * sizeof *args)))
+        return QD_ENOMEM;
+    parallel = tell_parallel(s, args);
+    free(args);
+    if (parallel < 0)
+        return QD_ENOMEM;
     size_t off = 0;
     for (size_t a = 0; a < s->nactive; a++) {
         size_t i = s->active[a], added = 0;
         qd_mutator *m = s->mutators[i];
-        if (m->type->tell && m->type->tell(m, s->archive, s->jobs + off, m->batch) != QD_OK) {
+        int told = parallel && (m->type->flags & QD_MUTATOR_PARALLEL_TELL);
+        if (m->type->tell && (told ? s->tell_rc[i] : m->type->tell(m, s->archive, s->jobs + off, m->batch)) != QD_OK) {
             qdi_set_error(s->error, sizeof s->error, "mutators[%zu] (%s) failed to learn: %s", i, m->type->name,
                           m->error);
             return QD_EINVAL;

@@ -32,6 +32,8 @@ struct qd_search {
     size_t *active; /* mutators asked this iteration */
     size_t nactive;
     double *xbuf, *mbuf;
+    double *ebuf;              /* every job's extra numbers (the largest job_extra each) */
+    int *tell_rc;              /* per mutator: its tell's result when tells run on the pool */
     const qd_solution **batch; /* the iteration's successful solutions */
     size_t *batch_job;         /* their job numbers */
     qd_add_result *batch_res;

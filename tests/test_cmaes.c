@@ -225,7 +225,9 @@ typedef struct bench {
     qd_archive *archive;
     qd_mutator *m;
     qd_job jobs[BATCH];
-    double x[BATCH * DIM], measures[BATCH * 2];
+    double x[BATCH * DIM], measures[BATCH * 2], extra[BATCH * 2 * DIM];
+    gsl_rng *rng; /* the jobs' streams, as a worker's */
+    uint64_t next_job;
 } bench;
 
 /* An emitter of BATCH jobs over DIM genes and 2 measures, a 10 x 10 grid
@@ -249,12 +251,30 @@ static int bench_init(bench *b, const char *extra, uint64_t seed)
         b->jobs[j].sol.n = DIM;
         b->jobs[j].sol.measures = b->measures + j * 2;
         b->jobs[j].sol.m = 2;
+        b->jobs[j].extra = b->extra + j * 2 * DIM;
     }
-    return 0;
+    b->rng = gsl_rng_alloc(gsl_rng_mt19937);
+    return b->rng ? 0 : -1;
+}
+
+/* Asks a batch and produces each job as a worker does, from a stream
+ * seeded by the job's number. */
+static int ask_batch(bench *b)
+{
+    qd_worker w = {.rng = b->rng};
+    int rc = b->m->type->ask(b->m, b->archive, b->jobs, BATCH);
+    for (size_t j = 0; j < BATCH && rc == QD_OK; j++) {
+        b->jobs[j].id = b->next_job++;
+        qdi_rng_seed(w.rng, qdi_seed_mix(7, b->jobs[j].id));
+        rc = b->m->type->produce(b->m, &b->jobs[j], &w);
+    }
+    return rc;
 }
 
 static void bench_free(bench *b)
 {
+    if (b->rng)
+        gsl_rng_free(b->rng);
     qd_mutator_free(b->m);
     qd_archive_free(b->archive);
     qd_config_free(b->acfg);
@@ -399,7 +419,7 @@ static void test_rankers_order_a_hand_made_batch_exactly(void)
             CU_ASSERT_EQUAL(b.m->type->load(b.m, state), QD_OK);
             cJSON_Delete(state);
         }
-        CU_ASSERT_EQUAL(b.m->type->ask(b.m, b.archive, b.jobs, BATCH), QD_OK);
+        CU_ASSERT_EQUAL(ask_batch(&b), QD_OK);
         memcpy(x, b.x, sizeof x);
         hand_made_batch(b.jobs);
         CU_ASSERT_EQUAL(b.m->type->tell(b.m, b.archive, b.jobs, BATCH), QD_OK);
@@ -417,7 +437,7 @@ static void test_rankers_order_a_hand_made_batch_exactly(void)
 /* Runs one generation with every job given the same status and objective. */
 static void uniform_generation(bench *b, qd_add_status status, double objective)
 {
-    CU_ASSERT_EQUAL(b->m->type->ask(b->m, b->archive, b->jobs, BATCH), QD_OK);
+    CU_ASSERT_EQUAL(ask_batch(b), QD_OK);
     for (size_t j = 0; j < BATCH; j++) {
         b->jobs[j].status = QD_OK;
         b->jobs[j].add.status = status;
@@ -482,7 +502,7 @@ static void emitter_generation(bench *b)
 {
     qd_add_result res[BATCH];
     const qd_solution *sols[BATCH];
-    CU_ASSERT_EQUAL(b->m->type->ask(b->m, b->archive, b->jobs, BATCH), QD_OK);
+    CU_ASSERT_EQUAL(ask_batch(b), QD_OK);
     for (size_t j = 0; j < BATCH; j++) {
         qd_solution *s = &b->jobs[j].sol;
         s->objective = 0;
@@ -526,6 +546,7 @@ static void test_emitter_checkpoint_resumes_identically(void)
     cJSON *parsed = cJSON_Parse(text);
     CU_ASSERT_EQUAL(b.m->type->load(b.m, parsed), QD_OK);
     gsl_rng_memcpy(b.m->rng, a.m->rng);
+    b.next_job = a.next_job; /* the jobs' streams go on, as a checkpoint's next_job */
     CU_ASSERT_EQUAL(b.m->restarts, a.m->restarts);
     int identical = 1;
     for (int g = 0; g < 40; g++) {

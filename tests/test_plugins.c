@@ -146,18 +146,23 @@ static qd_mutator *mutator_named(const bench *b, const char *name)
 /* n jobs with genome and measure buffers (evaluated by the bench). */
 typedef struct jobs {
     qd_job *job;
-    double *x, *m;
+    double *x, *m, *extra;
 } jobs;
+
+/* Room for any mutator's extra numbers: 2 x the 6 genes (CMA-ES). */
+enum { EXTRA = 12 };
 
 static void jobs_new(jobs *j, size_t n)
 {
     j->job = calloc(n, sizeof *j->job);
     j->x = calloc(n * 6, sizeof *j->x);
     j->m = calloc(n * 2, sizeof *j->m);
-    CU_ASSERT_FATAL(j->job && j->x && j->m);
+    j->extra = calloc(n * EXTRA, sizeof *j->extra);
+    CU_ASSERT_FATAL(j->job && j->x && j->m && j->extra);
     for (size_t k = 0; k < n; k++) {
         j->job[k].id = k;
         j->job[k].sol = (qd_solution){.x = j->x + 6 * k, .n = 6, .measures = j->m + 2 * k, .m = 2};
+        j->job[k].extra = j->extra + EXTRA * k;
     }
 }
 
@@ -166,6 +171,7 @@ static void jobs_free(jobs *j)
     free(j->job);
     free(j->x);
     free(j->m);
+    free(j->extra);
 }
 
 /* Asks, evaluates, adds and tells n jobs of m. */
@@ -247,6 +253,17 @@ static void test_saved_mutators_ask_the_same_next(void)
         m2->restarts = m1->restarts;
         CU_ASSERT_EQUAL(m1->type->ask(m1, b.archive, j1.job, m1->batch), QD_OK);
         CU_ASSERT_EQUAL(m2->type->ask(m2, b.archive, j2.job, m2->batch), QD_OK);
+        /* and produce the same children from the same job streams */
+        for (size_t k = 0; k < m1->batch && m1->type->produce; k++) {
+            qd_worker w1 = {.rng = gsl_rng_alloc(gsl_rng_mt19937)}, w2 = {.rng = gsl_rng_alloc(gsl_rng_mt19937)};
+            CU_ASSERT_FATAL(w1.rng && w2.rng);
+            qdi_rng_seed(w1.rng, qdi_seed_mix(42, k));
+            qdi_rng_seed(w2.rng, qdi_seed_mix(42, k));
+            CU_ASSERT_EQUAL(m1->type->produce(m1, &j1.job[k], &w1), QD_OK);
+            CU_ASSERT_EQUAL(m2->type->produce(m2, &j2.job[k], &w2), QD_OK);
+            gsl_rng_free(w1.rng);
+            gsl_rng_free(w2.rng);
+        }
         CU_ASSERT(memcmp(j1.x, j2.x, m1->batch * 6 * sizeof *j1.x) == 0);
         if (m1->type->tell) { /* let them free what ask made (payloads) */
             for (size_t k = 0; k < m1->batch; k++)

@@ -205,7 +205,7 @@ static void test_wait_times_out_while_the_task_runs(void)
     qd_worker workers[1] = {{.id = 0}};
     gate g;
     qdi_pool *p;
-    qdi_task task = {jobs, 7};
+    qdi_task task = {.jobs = jobs, .n = 7};
     gate_init(&g);
     CU_ASSERT_FATAL(qdi_pool_new(1, workers, 4, gate_run, &g, &p) == QD_OK);
     CU_ASSERT_EQUAL(qdi_pool_submit(p, jobs, 1), QD_OK);

@@ -681,6 +681,47 @@ static void test_archive_identical_across_worker_counts(void)
     }
 }
 
+/* Children made in the workers (gaussian, isoline, CMA-ES sampling from
+ * each job's stream; several CMA emitters told on the pool) give the same
+ * archive for 1, 2 and 4 workers, with either generator. */
+static void test_produced_children_identical_across_worker_counts(void)
+{
+    static const int workers[] = {1, 2, 4};
+    static const char *const rngs[] = {"mt19937", "xoshiro256++"};
+    static const char *const mutators[] = {
+        "{\"type\": \"gaussian\", \"sigma\": 0.3, \"batch\": 60, \"init\": \"uniform\", \"clip\": true}",
+        "{\"type\": \"isoline\", \"batch\": 50, \"init\": \"x0\"}",
+        "{\"type\": \"cmaes\", \"count\": 5, \"batch\": 12, \"sigma0\": 0.5, \"eigen_gap\": 0.1}",
+        "{\"type\": \"gaussian\", \"sigma\": 0.2, \"batch\": 20}, {\"type\": \"isoline\", \"batch\": 20},"
+        "{\"type\": \"cmaes\", \"count\": 3, \"batch\": 8, \"clip\": true}",
+    };
+    char json[2048];
+    for (size_t r = 0; r < QDI_ARRAY_LEN(rngs); r++)
+        for (size_t k = 0; k < QDI_ARRAY_LEN(mutators); k++) {
+            char *dirs[3];
+            for (size_t i = 0; i < 3; i++) {
+                snprintf(json, sizeof json,
+                         "{\"seed\": 21, \"iterations\": 25, \"workers\": %d, \"rng\": \"%s\","
+                         "\"evaluator\": {\"type\": \"sphere\", \"dim\": 8},"
+                         "\"archive\": {\"dims\": [{\"bins\": 20}, {\"bins\": 20}]},"
+                         "\"mutators\": [%s]}",
+                         workers[i], rngs[r], mutators[k]);
+                dirs[i] = run_in_tmp(json);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(dirs[i]);
+            }
+            for (size_t i = 1; i < 3; i++) {
+                int same = same_file(dirs[0], dirs[i], "archive.csv");
+                if (!same)
+                    printf("\n  %s, mutators %zu: %d workers differ from 1 ", rngs[r], k, workers[i]);
+                CU_ASSERT(same);
+            }
+            for (size_t i = 0; i < 3; i++) {
+                qdt_rmdir(dirs[i]);
+                free(dirs[i]);
+            }
+        }
+}
+
 static const qdt_test tests[] = {
     {"same seed gives identical archive files", test_same_seed_gives_identical_archive_files},
     {"different seeds give different archives", test_different_seeds_give_different_archives},
@@ -692,6 +733,7 @@ static const qdt_test tests[] = {
     {"run where every job fails completes", test_run_where_every_job_fails_completes},
     {"no failures file without failures", test_no_failures_file_without_failures},
     {"archive identical across worker counts", test_archive_identical_across_worker_counts},
+    {"produced children identical across worker counts", test_produced_children_identical_across_worker_counts},
     {NULL, NULL},
 };
 
