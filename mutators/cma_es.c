@@ -254,10 +254,7 @@ void qdi_cma_es_sample(const qdi_cma_es_view *v, const gsl_rng *rng, double *z, 
 {
     size_t n = v->n;
     qd_ran_gaussian_fill(rng, 1.0, z, n);
-    gsl_matrix_const_view bd = gsl_matrix_const_view_array(v->BD, n, n);
-    gsl_vector_const_view zv = gsl_vector_const_view_array(z, n);
-    gsl_vector_view yv = gsl_vector_view_array(y, n);
-    gsl_blas_dgemv(CblasNoTrans, 1.0, &bd.matrix, &zv.vector, 0.0, &yv.vector);
+    qdi_linalg_gemv(n, n, 1.0, v->BD, z, 0.0, y); /* y = BD z, BD row-major */
     for (size_t i = 0; i < n; i++)
         x[i] = v->mean[i] + v->sigma * y[i];
 }
