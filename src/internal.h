@@ -21,6 +21,14 @@ size_t qdi_dtoa(char *buf, double v);
 /* The shortest round-trip decimal of finite v: |v| = f 10^e, f without
  * trailing zeros (f = 0, e = 0 for zeros); -1 for inf and nan. */
 int qdi_dtoa_digits(double v, uint64_t *f, int *e);
+/* The same text as snprintf(buf, 32, "%.*g", prec, v) (prec up to 17), and
+ * as "%.*f" with `decimals` places (0 to 17; buf QDI_FORMAT_F_MAX bytes, the
+ * longest "%.17f" fits), without printf's cost for most values
+ * (src/dtoa_printf.c: outputs of up to 14 significant digits, the rest
+ * through snprintf); they return the length written. */
+#define QDI_FORMAT_F_MAX 352
+size_t qdi_format_g(char *buf, double v, int prec);
+size_t qdi_format_f(char *buf, double v, int decimals);
 
 /* Exact doubles in JSON (checkpoints): a number item printed as
  * qdi_format_double does (cJSON's own printing accepts a last digit that is

@@ -268,7 +268,54 @@ static void test_random_long_decimals(void)
     CU_ASSERT_EQUAL(failures, 0);
 }
 
+/* qdi_format_g / qdi_format_f against snprintf for v at every precision
+ * asked; counts mismatches (the first few printed). */
+static unsigned long printf_mismatches;
+
+static void check_printf(double v)
+{
+    char want[QDI_FORMAT_F_MAX], got[QDI_FORMAT_F_MAX];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(want, 32, "%.*g", p, v);
+        size_t n = qdi_format_g(got, v, p);
+        if (strcmp(want, got) != 0 || n != strlen(want)) {
+            if (printf_mismatches++ < 10)
+                fprintf(stderr, "\n%%.%dg of %a: printf %s, qdi_format_g %s\n", p, v, want, got);
+        }
+    }
+    for (int d = 0; d <= 6; d++) {
+        snprintf(want, sizeof want, "%.*f", d, v);
+        size_t n = qdi_format_f(got, v, d);
+        if (strcmp(want, got) != 0 || n != strlen(want)) {
+            if (printf_mismatches++ < 10)
+                fprintf(stderr, "\n%%.%df of %a: printf %s, qdi_format_f %s\n", d, v, want, got);
+        }
+    }
+}
+
+static void test_g_and_f_print_as_printf_does(void)
+{
+    static const double known[] = {0.0, 0.125, 0.375, 2.5, 0.5, 1.5, 1e-5, 1.2345e-5, 123456789.0, 9.9999995,
+                                   9.9999996, 99999.95, 0.0001, 0.00009999999, 1e15, 1e16, 1e17, 1e18, 1e19,
+                                   1e300, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 0.1, 1.0 / 3,
+                                   2.675, 1.005, 1234.5, 0.045, 100.0, 1e-300, 4503599627370496.5, 0.95, 0.05};
+    printf_mismatches = 0;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        check_printf(known[i]);
+        check_printf(-known[i]);
+    }
+    for (int i = 0; i < 20000; i++) {
+        double u = (double)(next() >> 11) / 9007199254740992.0; /* [0, 1) */
+        check_printf(ldexp(u, (int)(next() % 120) - 60));       /* everyday magnitudes */
+        check_printf((double)(next() % 200000) / 1000.0);        /* SVG coordinates, with exact ties */
+        check_printf((double)(next() % 20000) / 8.0 - 1000.0);   /* binary fractions: printf's ties */
+        check_printf(from_bits(next()));                         /* any double */
+    }
+    CU_ASSERT_EQUAL(printf_mismatches, 0);
+}
+
 static const qdt_test tests[] = {
+    {"%g and %f print as printf does", test_g_and_f_print_as_printf_does},
     {"known values print shortest", test_known_values_print_shortest},
     {"non-finite values print as before", test_non_finite_print_as_before},
     {"every power of two and ten", test_every_power_of_two_and_ten},
