@@ -449,12 +449,9 @@ static void test_bad_checkpoint_falls_back_to_the_previous_one(void)
 
 /* ---- SIGKILL ------------------------------------------------------------ */
 
-/* Runs the CLI; with kill_after_ms > 0, SIGKILLs it kill_after_ms after the
- * file `armed` appears (its first checkpoint), so a loaded machine's slow
- * start-up cannot make every kill land before there is anything to resume. */
-static int run_cli(const char *const *argv, int kill_after_ms, const char *armed)
+/* Starts the CLI with its output to /dev/null; its pid, or -1. */
+static pid_t spawn_cli(const char *const *argv)
 {
-    int wstatus;
     pid_t pid;
     fflush(stdout);
     fflush(stderr);
@@ -466,6 +463,17 @@ static int run_cli(const char *const *argv, int kill_after_ms, const char *armed
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
+    return pid;
+}
+
+/* Runs the CLI; with kill_after_ms > 0, SIGKILLs it kill_after_ms after the
+ * file `armed` appears (its first checkpoint), so a loaded machine's slow
+ * start-up cannot make every kill land before there is anything to resume. */
+static int run_cli(const char *const *argv, int kill_after_ms, const char *armed)
+{
+    int wstatus;
+    pid_t pid;
+    pid = spawn_cli(argv);
     if (pid < 0)
         return -1;
     if (kill_after_ms > 0) {
@@ -494,16 +502,7 @@ static int run_cli_span(const char *const *argv, const char *armed, int *span_ms
     struct stat sb;
     int wstatus, seen = 0;
     pid_t pid;
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        dup2(null, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
+    pid = spawn_cli(argv);
     if (pid < 0)
         return -1;
     for (;;) {
