@@ -99,7 +99,7 @@ static int arm_truth(const qd_evaluator *ev, const qd_solution *sol, double *g)
 const qd_evaluator_type qdi_evaluator_arm = {
     .name = "arm",
     .state_size = sizeof(arm),
-    .flags = QD_EVALUATOR_NO_RNG,
+    .flags = QD_EVALUATOR_NO_RNG | QD_EVALUATOR_FAST,
     .init = arm_init,
     .evaluate = arm_evaluate,
     .truth_space = arm_truth_space,

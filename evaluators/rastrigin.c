@@ -30,7 +30,7 @@ static int rastrigin_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worke
 const qd_evaluator_type qdi_evaluator_rastrigin = {
     .name = "rastrigin",
     .state_size = sizeof(qdi_lp_state),
-    .flags = QD_EVALUATOR_NO_RNG,
+    .flags = QD_EVALUATOR_NO_RNG | QD_EVALUATOR_FAST,
     .init = qdi_lp_init,
     .evaluate = rastrigin_evaluate,
 };

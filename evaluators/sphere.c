@@ -22,7 +22,7 @@ static int sphere_evaluate(const qd_evaluator *ev, qd_solution *sol, qd_worker *
 const qd_evaluator_type qdi_evaluator_sphere = {
     .name = "sphere",
     .state_size = sizeof(qdi_lp_state),
-    .flags = QD_EVALUATOR_NO_RNG,
+    .flags = QD_EVALUATOR_NO_RNG | QD_EVALUATOR_FAST,
     .init = qdi_lp_init,
     .evaluate = sphere_evaluate,
 };

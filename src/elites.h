@@ -443,6 +443,12 @@ typedef struct qd_evaluator qd_evaluator;
  * not seed it for each job (seeding a Mersenne Twister costs about 1 us,
  * half of a cheap benchmark evaluation's whole cost). */
 #define QD_EVALUATOR_NO_RNG 1u
+/* qd_evaluator_type.flags: evaluate is a computation of microseconds that
+ * never blocks or waits (the benchmarks), so the loop's own thread may run
+ * some of an iteration's jobs itself instead of waiting for the workers;
+ * a plug-in that may hang, sleep or call out must not set it (the loop
+ * would not see a stop while it runs). */
+#define QD_EVALUATOR_FAST 2u
 
 typedef struct qd_evaluator_type {
     const char *name;

@@ -37,6 +37,21 @@ int qdi_pool_submit_call(qdi_pool *p, void (*call)(void *arg, qd_worker *w), voi
  * forever; QD_ETIMEOUT when nothing finished in time, QD_ENOTFOUND when
  * nothing is pending. */
 int qdi_pool_wait(qdi_pool *p, double timeout_s, qdi_task *task);
+/* Waits until every task submitted has finished and collects them all
+ * (wakes once, when the last comes back, not once per task). timeout_s as
+ * for qdi_pool_wait; QD_ETIMEOUT leaves them pending, QD_ENOTFOUND when
+ * nothing is pending. */
+int qdi_pool_wait_all(qdi_pool *p, double timeout_s);
+/* Runs queued tasks in the calling thread, with w as its worker (owned by
+ * the caller; not one of the pool's), until the queue is empty or the pool
+ * is cancelled; they are collected as if a pool thread had run them.
+ * Returns how many it ran. */
+size_t qdi_pool_help(qdi_pool *p, qd_worker *w);
+/* Lets only the first n threads take tasks (all at the start; n above
+ * their number means all): a caller that runs tasks itself with
+ * qdi_pool_help keeps as many threads busy as there are cores. n = 0
+ * leaves every task to qdi_pool_help. Results never depend on it. */
+void qdi_pool_set_active(qdi_pool *p, size_t n);
 /* Tasks submitted and not yet returned by qdi_pool_wait. Unlocked: call it
  * from the thread that submits and waits. */
 size_t qdi_pool_pending(const qdi_pool *p);

@@ -39,6 +39,9 @@ struct qd_search {
     qd_add_result *batch_res;
     qd_worker *workers;   /* one per thread (one when running inline) */
     size_t nworkers, workers_ready;
+    qd_worker helper;     /* the loop thread's own, when it helps (rng NULL: never) */
+    double jobs_wall;     /* seconds the last iteration's jobs took (helping decides) */
+    int helping;          /* the loop thread helps (one worker stands by) */
     struct qdi_pool *pool;
     uint64_t next_job;
     int async;            /* mode "async": jobs told as they land */

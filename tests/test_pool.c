@@ -5,7 +5,10 @@
  * queue is full and goes on as workers take tasks, also when the caller
  * submits far more than the queue holds before collecting anything; free
  * with queued tasks returns (valgrind checks it leaks nothing); and one
- * worker and seven give the same per-job results for a pure function.
+ * worker and seven give the same per-job results for a pure function;
+ * wait_all collects every task at once (or times out leaving them pending),
+ * and a caller helping with qdi_pool_help runs queued tasks itself while
+ * the threads beyond qdi_pool_set_active's count take none.
  *
  * Jobs that must still be running when the test looks are held at a gate the
  * test opens, so no check depends on how fast the machine is; the calls that
@@ -480,6 +483,116 @@ static void test_one_and_seven_workers_give_the_same_results(void)
     free(seven_single);
 }
 
+/* ---- the caller helping: wait_all, help, set_active ----------------------- */
+
+static void test_wait_all_times_out_while_a_task_runs(void)
+{
+    qd_job jobs[2] = {{.id = 0}, {.id = 1}};
+    qd_worker workers[1] = {{.id = 0}};
+    gate g;
+    qdi_pool *p;
+    gate_init(&g);
+    CU_ASSERT_FATAL(qdi_pool_new(1, workers, 4, gate_run, &g, &p) == QD_OK);
+    CU_ASSERT_EQUAL(qdi_pool_wait_all(p, 0), QD_ENOTFOUND);
+    CU_ASSERT_EQUAL(qdi_pool_submit(p, jobs, 1), QD_OK);
+    CU_ASSERT_EQUAL(qdi_pool_submit(p, jobs + 1, 1), QD_OK);
+    gate_wait_started(&g, 1);
+    double t0 = qdi_now();
+    CU_ASSERT_EQUAL(qdi_pool_wait_all(p, 0.05), QD_ETIMEOUT);
+    CU_ASSERT(qdi_now() - t0 >= 0.049);
+    CU_ASSERT_EQUAL(qdi_pool_pending(p), 2); /* nothing collected */
+    gate_open(&g);
+    CU_ASSERT_EQUAL(qdi_pool_wait_all(p, 10), QD_OK);
+    CU_ASSERT_EQUAL(qdi_pool_pending(p), 0);
+    CU_ASSERT_EQUAL(gate_count(&g, &g.finished), 2);
+    CU_ASSERT_EQUAL(qdi_pool_wait_all(p, -1), QD_ENOTFOUND);
+    qdi_pool_free(p);
+    gate_destroy(&g);
+}
+
+/* Three threads of which one takes tasks, and the caller helping as worker
+ * 99: every job runs once, by thread 0 or the caller, and one wait_all
+ * collects every task; then with all three active again, without help. */
+static void test_help_with_one_active_thread_runs_every_job_once(void)
+{
+    enum { NJOBS = 600, NWORKERS = 3, HELPER = 99 };
+    qd_job *jobs = new_jobs(NJOBS);
+    qd_worker *workers = new_workers(NWORKERS), helper = {.id = HELPER};
+    int *runs = calloc(NJOBS, sizeof *runs);
+    long *sleep = calloc(NJOBS, sizeof *sleep);
+    unsigned *worker = calloc(NJOBS, sizeof *worker);
+    counts c = {runs, sleep, worker};
+    size_t by_helper = 0, by_zero = 0;
+    qdi_pool *p;
+    for (size_t i = 0; i < NJOBS; i++)
+        sleep[i] = (long)(i % 7) * 20;
+    CU_ASSERT_FATAL(qdi_pool_new(NWORKERS, workers, NJOBS, count_run, &c, &p) == QD_OK);
+    qdi_pool_set_active(p, 1);
+    for (size_t off = 0; off < NJOBS / 2; off += 10)
+        CU_ASSERT_EQUAL(qdi_pool_submit(p, jobs + off, 10), QD_OK);
+    CU_ASSERT(qdi_pool_help(p, &helper) <= NJOBS / 20);
+    CU_ASSERT_EQUAL(qdi_pool_wait_all(p, 10), QD_OK);
+    CU_ASSERT_EQUAL(qdi_pool_pending(p), 0);
+    for (size_t i = 0; i < NJOBS / 2; i++) {
+        CU_ASSERT_EQUAL(runs[i], 1);
+        CU_ASSERT(worker[i] == 0 || worker[i] == HELPER);
+        by_helper += worker[i] == HELPER;
+        by_zero += worker[i] == 0;
+    }
+    CU_ASSERT_EQUAL(by_helper + by_zero, NJOBS / 2);
+    qdi_pool_set_active(p, 100); /* more than there are: all */
+    for (size_t off = NJOBS / 2; off < NJOBS; off += 10)
+        CU_ASSERT_EQUAL(qdi_pool_submit(p, jobs + off, 10), QD_OK);
+    CU_ASSERT_EQUAL(qdi_pool_wait_all(p, 10), QD_OK);
+    for (size_t i = NJOBS / 2; i < NJOBS; i++) {
+        CU_ASSERT_EQUAL(runs[i], 1);
+        CU_ASSERT(worker[i] < NWORKERS);
+    }
+    qdi_pool_free(p);
+    free(jobs);
+    free(workers);
+    free(runs);
+    free(sleep);
+    free(worker);
+}
+
+/* active 0: no thread takes a task, help runs them all; set_active then
+ * wakes the sleeping threads for tasks queued while none was active. */
+static void test_no_active_thread_leaves_the_tasks_to_help(void)
+{
+    enum { NJOBS = 40, NWORKERS = 2, HELPER = 7 };
+    qd_job *jobs = new_jobs(NJOBS);
+    qd_worker *workers = new_workers(NWORKERS), helper = {.id = HELPER};
+    int *runs = calloc(NJOBS, sizeof *runs);
+    unsigned *worker = calloc(NJOBS, sizeof *worker);
+    counts c = {runs, NULL, worker};
+    qdi_pool *p;
+    CU_ASSERT_FATAL(qdi_pool_new(NWORKERS, workers, NJOBS, count_run, &c, &p) == QD_OK);
+    qdi_pool_set_active(p, 0);
+    for (size_t off = 0; off < NJOBS / 2; off += 4)
+        CU_ASSERT_EQUAL(qdi_pool_submit(p, jobs + off, 4), QD_OK);
+    CU_ASSERT_EQUAL(qdi_pool_wait_all(p, 0.05), QD_ETIMEOUT); /* no thread took one */
+    CU_ASSERT_EQUAL(qdi_pool_help(p, &helper), NJOBS / 8);
+    CU_ASSERT_EQUAL(qdi_pool_wait_all(p, 0), QD_OK);
+    for (size_t i = 0; i < NJOBS / 2; i++) {
+        CU_ASSERT_EQUAL(runs[i], 1);
+        CU_ASSERT_EQUAL(worker[i], HELPER);
+    }
+    for (size_t off = NJOBS / 2; off < NJOBS; off += 4)
+        CU_ASSERT_EQUAL(qdi_pool_submit(p, jobs + off, 4), QD_OK);
+    qdi_pool_set_active(p, NWORKERS);
+    CU_ASSERT_EQUAL(qdi_pool_wait_all(p, 10), QD_OK);
+    for (size_t i = NJOBS / 2; i < NJOBS; i++) {
+        CU_ASSERT_EQUAL(runs[i], 1);
+        CU_ASSERT(worker[i] < NWORKERS);
+    }
+    qdi_pool_free(p);
+    free(jobs);
+    free(workers);
+    free(runs);
+    free(worker);
+}
+
 static const qdt_test tests[] = {
     {"every task comes back once", test_every_task_comes_back_once},
     {"wait times out while the task runs", test_wait_times_out_while_the_task_runs},
@@ -491,6 +604,9 @@ static const qdt_test tests[] = {
     {"free accepts NULL and an idle pool", test_free_accepts_null_and_an_idle_pool},
     {"new refuses no workers or no queue", test_new_refuses_no_workers_or_no_queue},
     {"one and seven workers give the same results", test_one_and_seven_workers_give_the_same_results},
+    {"wait_all times out while a task runs", test_wait_all_times_out_while_a_task_runs},
+    {"help with one active thread runs every job once", test_help_with_one_active_thread_runs_every_job_once},
+    {"no active thread leaves the tasks to help", test_no_active_thread_leaves_the_tasks_to_help},
     {NULL, NULL},
 };
 
