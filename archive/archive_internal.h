@@ -31,6 +31,8 @@ struct qd_archive {
     char error[256];
     unsigned long long changes; /* elites stored so far (the text cache's clock) */
     struct qdi_elite_text_cache *text_cache; /* elite_text.c */
+    size_t threads; /* how many its writers may use (qdi_archive_set_threads) */
+    int text_frozen; /* no writer may build or drop the text (qdi_archive_freeze_text) */
 };
 
 /* elite_text.c: one elite's numbers as text (qdi_dtoa), each group with

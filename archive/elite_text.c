@@ -69,6 +69,33 @@ static size_t slot_room(const qd_archive *a)
     return (2 + a->m + (a->kind == QD_GENOME_REAL ? a->dim : 0)) * NUMBER_ROOM;
 }
 
+/* Slots per part when the text is formatted on several threads. */
+#define TEXT_PART 1024
+
+typedef struct text_parts {
+    const qd_archive *a;
+    struct qdi_elite_text_cache *c;
+    size_t room, nparts;
+    size_t used[64]; /* bytes each part wrote */
+} text_parts;
+
+/* The first slot of part k (the slots split as evenly as can be). */
+static size_t part_start(const text_parts *tp, size_t k)
+{
+    return tp->a->filled / tp->nparts * k + (k < tp->a->filled % tp->nparts ? k : tp->a->filled % tp->nparts);
+}
+
+/* Formats part k's slots from byte room * (its first slot) of the text. */
+static void format_part(void *arg, size_t k)
+{
+    text_parts *tp = arg;
+    size_t first = part_start(tp, k), last = part_start(tp, k + 1);
+    char *start = tp->c->text + tp->room * first, *p = start;
+    for (size_t i = first; i < last; i++)
+        p = put_slot(tp->a, i, p, tp->c->text, tp->c->end + 4 * i, tp->c->quoted + i);
+    tp->used[k] = (size_t)(p - start);
+}
+
 /* The cache for a's current state, built if need be; NULL when too big or
  * out of memory (the writers then format as they go). */
 static struct qdi_elite_text_cache *cache_of(const qd_archive *a)
@@ -77,6 +104,8 @@ static struct qdi_elite_text_cache *cache_of(const qd_archive *a)
     size_t room = slot_room(a), used = 0;
     if (c && c->changes == a->changes && c->filled == a->filled)
         return c;
+    if (a->text_frozen)
+        return NULL; /* writers on several threads: none may build it */
     qdi_archive_drop_text(a);
     if (a->filled == 0 || room > qdi_elite_text_max / a->filled)
         return NULL;
@@ -89,9 +118,25 @@ static struct qdi_elite_text_cache *cache_of(const qd_archive *a)
         free(c);
         return NULL;
     }
-    for (size_t i = 0; i < a->filled; i++) {
-        char *p = put_slot(a, i, c->text + used, c->text, c->end + 4 * i, c->quoted + i);
-        used = (size_t)(p - c->text);
+    if (a->threads > 1 && a->filled >= 2 * TEXT_PART) {
+        /* parts formatted at once, each from its own room, then moved up
+         * against the one before */
+        text_parts tp = {.a = a, .c = c, .room = room, .nparts = (a->filled + TEXT_PART - 1) / TEXT_PART};
+        if (tp.nparts > QDI_ARRAY_LEN(tp.used))
+            tp.nparts = QDI_ARRAY_LEN(tp.used);
+        qdi_parallel_for(tp.nparts, a->threads, format_part, &tp);
+        for (size_t k = 0; k < tp.nparts; k++) {
+            size_t first = part_start(&tp, k), last = part_start(&tp, k + 1), from = room * first;
+            memmove(c->text + used, c->text + from, tp.used[k]);
+            for (size_t j = 4 * first; j < 4 * last; j++)
+                c->end[j] = c->end[j] - from + used;
+            used += tp.used[k];
+        }
+    } else {
+        for (size_t i = 0; i < a->filled; i++) {
+            char *p = put_slot(a, i, c->text + used, c->text, c->end + 4 * i, c->quoted + i);
+            used = (size_t)(p - c->text);
+        }
     }
     c->changes = a->changes;
     c->filled = a->filled;
@@ -101,9 +146,21 @@ static struct qdi_elite_text_cache *cache_of(const qd_archive *a)
     return c;
 }
 
+void qdi_archive_set_threads(qd_archive *a, size_t n)
+{
+    a->threads = n;
+}
+
+void qdi_archive_freeze_text(const qd_archive *a)
+{
+    cache_of(a);
+    ((qd_archive *)a)->text_frozen = 1;
+}
+
 void qdi_archive_drop_text(const qd_archive *a)
 {
     struct qdi_elite_text_cache *c = a->text_cache;
+    ((qd_archive *)a)->text_frozen = 0;
     if (!c)
         return;
     free(c->text);

@@ -205,6 +205,9 @@ static int write_checkpoint(qd_search *s, const char *dir)
         rc = e == ENOSPC || e == EDQUOT ? QD_ENOSPC : QD_EIO;
         goto done;
     }
+    qdi_archive_set_threads(s->archive, qdi_search_save_threads(s));
+    if (s->result)
+        qdi_archive_set_threads(s->result, qdi_search_save_threads(s));
     /* the saved archive.json holds the result archive (the search archive
      * itself without CMA-MAE) */
     if ((rc = write_archive(s, tmp, "archive.json", s->archive, !s->result)) ||

@@ -46,6 +46,15 @@ int qdi_json_get_doubles(const cJSON *array, double *v, size_t n);
 /* Frees the text of a's elites that its JSON and CSV writers keep for each
  * other (archive/elite_text.c; rebuilt by the next writer that needs it). */
 void qdi_archive_drop_text(const qd_archive *a);
+/* Lets a's writers use up to n threads (qdi_parallel_for) for the work of a
+ * save; 0 or 1 (the default) keeps them on the caller's. Results do not
+ * depend on it. */
+void qdi_archive_set_threads(qd_archive *a, size_t n);
+/* Formats a's elites' text now if it is not current, and keeps writers
+ * from building or dropping it until qdi_archive_drop_text: writers on
+ * several threads may then read a at once (without the text, when it
+ * could not be kept, each formats its elites itself). */
+void qdi_archive_freeze_text(const qd_archive *a);
 
 /* printf into a fixed buffer, always terminated. */
 void qdi_set_error(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -57,6 +66,7 @@ typedef struct qdi_atomic_file {
     FILE *fp;
     char *path;
     char *tmp;
+    char *buf; /* fp's buffer */
 } qdi_atomic_file;
 
 /* Opens the temp file next to path. Write errors of the atomic-file
@@ -97,6 +107,13 @@ char *qdi_utf8_fix(const char *text);
 int qdi_utf8_sanitize(char **text);
 /* The same in a fixed buffer of len bytes (the end cut if it grows). */
 void qdi_utf8_sanitize_buf(char *buf, size_t len);
+
+/* Runs fn(arg, i) once for every i in [0, n) on up to nthreads threads
+ * (QDI_PARALLEL_MAX at most), the caller one of them, and returns when all
+ * have run; nthreads 0 or 1 runs them in order on the caller. Pieces must
+ * not depend on each other's order. */
+#define QDI_PARALLEL_MAX 16
+void qdi_parallel_for(size_t n, size_t nthreads, void (*fn)(void *arg, size_t i), void *arg);
 
 /* Seconds on CLOCK_MONOTONIC: the clock of qd_worker.deadline, job
  * timeouts, grace periods and latencies. */

@@ -112,6 +112,8 @@ int qdi_search_async_step(qd_search *s, qd_metrics *row);
 /* The header of archive.json (version, seed, the config with credentials
  * redacted, counts); the caller owns it. NULL when out of memory. */
 cJSON *qdi_search_header(const qd_search *s);
+/* Threads a save point may use: the run's workers (at least 1). */
+size_t qdi_search_save_threads(const qd_search *s);
 /* Sets up the ground-truth archive when the evaluator has true measures
  * ("truth_archive" in the config, default a grid of 50 bins per measure
  * over their ranges). */

@@ -168,51 +168,66 @@ static int save_failures(const qd_search *s, const char *path, char *err, size_t
  * The renames need no new space; a crash in the middle of them can mix two
  * sets, but the checkpoint, written before the outputs, is whole either way.
  * NAME.tmp files a killed run left are removed at the next start
- * (qd_output_prepare). */
-typedef struct staged {
-    const char *dir;
+ * (qd_output_prepare). The files are written at once on up to `workers`
+ * threads: each writer only reads the search, and the elites' text they
+ * share is formatted before they start. */
+typedef int (*output_writer)(qd_search *s, const char *dir, const char *path, char *err, size_t errlen);
+
+typedef struct output_file {
+    const char *name;
+    output_writer write;
     char path[4096];
-    const char *names[16];
+    char err[1024];
+    int rc;
+} output_file;
+
+typedef struct output_set {
+    qd_search *s;
+    const char *dir;
+    output_file files[8];
     size_t n;
-} staged;
+} output_set;
 
-/* dir/NAME.tmp, the path the next file of the set is written to. */
-static const char *stage(staged *st, const char *name)
+static void stage(output_set *set, const char *name, output_writer write)
 {
-    snprintf(st->path, sizeof st->path, "%s/%s.tmp", st->dir, name);
-    st->names[st->n++] = name;
-    return st->path;
+    output_file *f = &set->files[set->n++];
+    f->name = name;
+    f->write = write;
+    snprintf(f->path, sizeof f->path, "%s/%s.tmp", set->dir, name);
 }
 
-static void unstage(staged *st)
+static void write_one(void *arg, size_t i)
 {
-    for (size_t i = 0; i < st->n; i++) {
-        snprintf(st->path, sizeof st->path, "%s/%s.tmp", st->dir, st->names[i]);
-        unlink(st->path);
-    }
-    st->n = 0;
+    output_set *set = arg;
+    output_file *f = &set->files[i];
+    f->rc = f->write(set->s, set->dir, f->path, f->err, sizeof f->err);
 }
 
-static int publish(staged *st, char *err, size_t errlen)
+static void unstage(output_set *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        unlink(set->files[i].path);
+}
+
+static int publish(output_set *set, char *err, size_t errlen)
 {
     char to[4096];
-    for (size_t i = 0; i < st->n; i++) {
-        snprintf(st->path, sizeof st->path, "%s/%s.tmp", st->dir, st->names[i]);
-        snprintf(to, sizeof to, "%s/%s", st->dir, st->names[i]);
-        if (rename(st->path, to) != 0) {
-            qdi_set_error(err, errlen, "%s: cannot rename %s: %s", to, st->path, strerror(errno));
-            unstage(st);
+    for (size_t i = 0; i < set->n; i++) {
+        snprintf(to, sizeof to, "%s/%s", set->dir, set->files[i].name);
+        if (rename(set->files[i].path, to) != 0) {
+            qdi_set_error(err, errlen, "%s: cannot rename %s: %s", to, set->files[i].path, strerror(errno));
+            unstage(set);
             return QD_EIO;
         }
     }
-    qdi_fsync_dir(st->dir);
+    qdi_fsync_dir(set->dir);
     return QD_OK;
 }
 
 /* archive.json: a hard link to the checkpoint's copy when a checkpoint of
  * this very state was just written in dir (the same bytes: the checkpoint
  * writes the result archive with this header), else written out. */
-static int save_archive_json(qd_search *s, const char *dir, const char *path)
+static int write_archive_json(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
 {
     cJSON *h;
     int rc;
@@ -224,90 +239,133 @@ static int save_archive_json(qd_search *s, const char *dir, const char *path)
             return QD_OK;
     }
     if (!(h = qdi_search_header(s))) {
-        qdi_set_error(s->error, sizeof s->error, "out of memory");
+        qdi_set_error(err, errlen, "out of memory");
         return QD_ENOMEM;
     }
-    rc = qd_archive_save_json(qd_search_result_archive(s), h, path, s->error, sizeof s->error);
+    rc = qd_archive_save_json(qd_search_result_archive(s), h, path, err, errlen);
     cJSON_Delete(h);
     return rc;
 }
 
+static int write_csv(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
+{
+    (void)dir;
+    return qd_archive_save_csv(qd_search_result_archive(s), path, err, errlen);
+}
+
+static int write_metrics(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
+{
+    (void)dir;
+    return save_metrics(s, path, err, errlen);
+}
+
+static int write_svg(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
+{
+    qd_heatmap_options o;
+    const char *name = NULL;
+    (void)dir;
+    qd_heatmap_defaults(&o);
+    qd_config_string(s->cfg, "name", &name);
+    o.title = name;
+    o.vmin = s->output.heatmap_range[0];
+    o.vmax = s->output.heatmap_range[1];
+    return qd_archive_save_svg(qd_search_result_archive(s), &o, path, err, errlen);
+}
+
+static int write_html(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
+{
+    qd_report_options r;
+    const char *name = NULL, *description = NULL;
+    cJSON *shown = qdi_redacted_copy(qd_config_json(s->cfg));
+    int rc;
+    (void)dir;
+    if (!shown) {
+        qdi_set_error(err, errlen, "out of memory");
+        return QD_ENOMEM;
+    }
+    qd_report_defaults(&r);
+    qd_config_string(s->cfg, "name", &name);
+    qd_config_string(s->cfg, "description", &description);
+    r.title = r.heatmap.title = name;
+    r.heatmap.vmin = s->output.heatmap_range[0];
+    r.heatmap.vmax = s->output.heatmap_range[1];
+    r.description = description;
+    r.config = shown;
+    r.metrics = s->history;
+    r.nmetrics = s->nhistory;
+    rc = qd_archive_save_html(qd_search_result_archive(s), &r, path, err, errlen);
+    cJSON_Delete(shown);
+    return rc;
+}
+
+/* The LLM accounting (not in archive.json: a replay makes no requests). */
+static int write_llm(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    int rc;
+    (void)dir;
+    if (o && qd_llm_stats_json(s->llm, o) == QD_OK)
+        text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text) {
+        qdi_set_error(err, errlen, "out of memory");
+        return QD_ENOMEM;
+    }
+    size_t n = strlen(text);
+    text[n] = '\n'; /* cJSON_Print leaves no newline: write n + 1 bytes with one */
+    rc = qdi_write_file_atomic(path, text, n + 1, err, errlen);
+    free(text);
+    return rc;
+}
+
+static int write_failures(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
+{
+    (void)dir;
+    return save_failures(s, path, err, errlen);
+}
+
+size_t qdi_search_save_threads(const qd_search *s)
+{
+    return s->nworkers > 1 ? s->nworkers : 1;
+}
+
 int qd_search_save(qd_search *s, const char *dir)
 {
-    staged st = {.dir = dir};
+    output_set set = {.s = s, .dir = dir};
+    const qd_archive *result = qd_search_result_archive(s);
     int rc;
-    if (strlen(dir) > sizeof st.path - 64) {
+    if (strlen(dir) > sizeof set.files[0].path - 64) {
         qdi_set_error(s->error, sizeof s->error, "%.200s...: output folder name too long", dir);
         return QD_EINVAL;
     }
     if ((rc = qdi_mkdir_p(dir, s->error, sizeof s->error)))
         return rc;
-    rc = save_archive_json(s, dir, stage(&st, "archive.json"));
-    if (!rc)
-        rc = qd_archive_save_csv(qd_search_result_archive(s), stage(&st, "archive.csv"), s->error, sizeof s->error);
-    if (!rc)
-        rc = save_metrics(s, stage(&st, "metrics.csv"), s->error, sizeof s->error);
-    if (!rc) {
-        qd_heatmap_options o;
-        const char *name = NULL;
-        qd_heatmap_defaults(&o);
-        qd_config_string(s->cfg, "name", &name);
-        o.title = name;
-        o.vmin = s->output.heatmap_range[0];
-        o.vmax = s->output.heatmap_range[1];
-        rc = qd_archive_save_svg(qd_search_result_archive(s), &o, stage(&st, "heatmap.svg"), s->error,
-                                 sizeof s->error);
-    }
-    if (!rc) {
-        qd_report_options r;
-        const char *name = NULL, *description = NULL;
-        cJSON *shown = qdi_redacted_copy(qd_config_json(s->cfg));
-        qd_report_defaults(&r);
-        qd_config_string(s->cfg, "name", &name);
-        qd_config_string(s->cfg, "description", &description);
-        r.title = r.heatmap.title = name;
-        r.heatmap.vmin = s->output.heatmap_range[0];
-        r.heatmap.vmax = s->output.heatmap_range[1];
-        r.description = description;
-        r.config = shown;
-        r.metrics = s->history;
-        r.nmetrics = s->nhistory;
-        if (!shown) {
-            qdi_set_error(s->error, sizeof s->error, "out of memory");
-            rc = QD_ENOMEM;
-        } else {
-            rc = qd_archive_save_html(qd_search_result_archive(s), &r, stage(&st, "report.html"), s->error,
-                                      sizeof s->error);
-        }
-        cJSON_Delete(shown);
-    }
-    if (!rc && s->llm) { /* the LLM accounting (not in archive.json: a replay makes no requests) */
-        cJSON *o = cJSON_CreateObject();
-        char *text = NULL;
-        if (o && qd_llm_stats_json(s->llm, o) == QD_OK)
-            text = cJSON_Print(o);
-        cJSON_Delete(o);
-        if (!text) {
-            qdi_set_error(s->error, sizeof s->error, "out of memory");
-            rc = QD_ENOMEM;
-        } else {
-            size_t n = strlen(text);
-            text[n] = '\n'; /* cJSON_Print leaves no newline: write n + 1 bytes with one */
-            rc = qdi_write_file_atomic(stage(&st, "llm.json"), text, n + 1, s->error, sizeof s->error);
-        }
-        free(text);
-    }
-    if (!rc && s->nfailure_lines)
-        rc = save_failures(s, stage(&st, "failures.jsonl"), s->error, sizeof s->error);
+    stage(&set, "archive.json", write_archive_json);
+    stage(&set, "archive.csv", write_csv);
+    stage(&set, "metrics.csv", write_metrics);
+    stage(&set, "heatmap.svg", write_svg);
+    stage(&set, "report.html", write_html);
+    if (s->llm)
+        stage(&set, "llm.json", write_llm);
+    if (s->nfailure_lines)
+        stage(&set, "failures.jsonl", write_failures);
+    /* the text archive.json and archive.csv share, formatted before they
+     * start (on the save's threads too) and left alone while they run */
+    qdi_archive_set_threads(s->result ? s->result : s->archive, qdi_search_save_threads(s));
+    qdi_archive_freeze_text(result);
+    qdi_parallel_for(set.n, qdi_search_save_threads(s), write_one, &set);
     /* the elites' text the checkpoint and the files above shared is not
      * needed until the next save point */
     qdi_archive_drop_text(qd_search_archive(s));
-    qdi_archive_drop_text(qd_search_result_archive(s));
-    if (rc) {
-        unstage(&st);
-        return rc;
-    }
-    if ((rc = publish(&st, s->error, sizeof s->error)))
+    qdi_archive_drop_text(result);
+    for (size_t i = 0; i < set.n; i++)
+        if (set.files[i].rc) { /* the first file's error in the order above, whichever failed first */
+            snprintf(s->error, sizeof s->error, "%s", set.files[i].err);
+            unstage(&set);
+            return set.files[i].rc;
+        }
+    if ((rc = publish(&set, s->error, sizeof s->error)))
         return rc;
     /* a mutator's own outputs (LLMatic's prompts.json, prompts.csv), each
      * written atomically once the set above is in place */

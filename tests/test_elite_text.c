@@ -259,10 +259,58 @@ static void test_too_big_to_keep_writes_the_same(void)
     free(dir);
 }
 
+/* Formatted on several threads (in parts, then moved together), the text
+ * is byte for byte what the references give, whatever the part sizes. */
+static void test_formatted_on_threads_is_the_same(void)
+{
+    char *dir = qdt_tmpdir();
+    qd_space sp;
+    qd_config *cfg = qdt_config("{\"dims\": [{\"bins\": 64, \"range\": [0, 1]}, {\"bins\": 64, \"range\": [0, 1]}]}");
+    qd_archive *a = NULL;
+    uint64_t r = 12345;
+    qd_space_init(&sp, QD_GENOME_REAL, 3, 2);
+    CU_ASSERT_EQUAL_FATAL(qd_archive_new(cfg, &sp, &a), QD_OK);
+    for (size_t i = 0; i < 3001; i++) {
+        double x[3];
+        for (int k = 0; k < 3; k++) { /* short and long numbers alike */
+            r = r * 6364136223846793005u + 1442695040888963407u;
+            x[k] = (r >> 40) % 3 == 0 ? (double)(r >> 54) : (double)(r >> 11) / 9007199254740992.0;
+        }
+        add(a, x[0] * 100, (double)(i % 64) / 64 + 0.001, (double)(i / 64) / 64 + 0.001, x, NULL, "{}");
+    }
+    CU_ASSERT_EQUAL_FATAL(a->filled, 3001);
+    size_t threads[] = {2, 3, 16};
+    for (size_t t = 0; t < QDI_ARRAY_LEN(threads); t++) {
+        qdi_archive_set_threads(a, threads[t]);
+        qdi_archive_drop_text(a);
+        qdi_archive_freeze_text(a); /* formats it, on the threads */
+        CU_ASSERT_PTR_NOT_NULL(a->text_cache);
+        check_saved(a, dir);
+        qdi_archive_drop_text(a);
+    }
+    /* frozen, a text gone stale is neither rebuilt nor dropped: the
+     * writers format each elite as they go, and write the new state */
+    qdi_archive_freeze_text(a);
+    struct qdi_elite_text_cache *kept = a->text_cache;
+    add(a, 1e6, 0.5, 0.5, NULL, NULL, "{}");
+    check_saved(a, dir);
+    CU_ASSERT_PTR_EQUAL(a->text_cache, kept);
+    qdi_archive_drop_text(a);
+    CU_ASSERT_PTR_NULL(a->text_cache);
+    check_saved(a, dir); /* unfrozen: built again */
+    CU_ASSERT_PTR_NOT_NULL(a->text_cache);
+    qd_archive_free(a);
+    qd_space_free(&sp);
+    qd_config_free(cfg);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
 static const qdt_test tests[] = {
     {"lines and rows are the references", test_lines_and_rows_are_the_references},
     {"a change after a save shows in the next", test_a_change_after_a_save_shows_in_the_next},
     {"too big to keep writes the same", test_too_big_to_keep_writes_the_same},
+    {"formatted on threads is the same", test_formatted_on_threads_is_the_same},
     {NULL, NULL},
 };
 
