@@ -171,7 +171,8 @@ static int save_failures(const qd_search *s, const char *path, char *err, size_t
  * (qd_output_prepare). The files are written at once on up to `workers`
  * threads: each writer only reads the search, and the elites' text they
  * share is formatted before they start. */
-typedef int (*output_writer)(qd_search *s, const char *dir, const char *path, char *err, size_t errlen);
+struct output_set;
+typedef int (*output_writer)(const struct output_set *set, const char *path, char *err, size_t errlen);
 
 typedef struct output_file {
     const char *name;
@@ -184,6 +185,7 @@ typedef struct output_file {
 typedef struct output_set {
     qd_search *s;
     const char *dir;
+    const char *name, *description; /* the config's, read before the writers start (a read marks the key known) */
     output_file files[8];
     size_t n;
 } output_set;
@@ -200,7 +202,7 @@ static void write_one(void *arg, size_t i)
 {
     output_set *set = arg;
     output_file *f = &set->files[i];
-    f->rc = f->write(set->s, set->dir, f->path, f->err, sizeof f->err);
+    f->rc = f->write(set, f->path, f->err, sizeof f->err);
 }
 
 static void unstage(output_set *set)
@@ -227,13 +229,14 @@ static int publish(output_set *set, char *err, size_t errlen)
 /* archive.json: a hard link to the checkpoint's copy when a checkpoint of
  * this very state was just written in dir (the same bytes: the checkpoint
  * writes the result archive with this header), else written out. */
-static int write_archive_json(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
+static int write_archive_json(const output_set *set, const char *path, char *err, size_t errlen)
 {
+    qd_search *s = set->s;
     cJSON *h;
     int rc;
-    if (s->ckpt_dir && s->ckpt_at == s->counts.iterations + 1 && strcmp(s->ckpt_dir, dir) == 0) {
+    if (s->ckpt_dir && s->ckpt_at == s->counts.iterations + 1 && strcmp(s->ckpt_dir, set->dir) == 0) {
         char from[4096];
-        snprintf(from, sizeof from, "%s/checkpoint/%s", dir, s->result ? "result.json" : "archive.json");
+        snprintf(from, sizeof from, "%s/checkpoint/%s", set->dir, s->result ? "result.json" : "archive.json");
         unlink(path);
         if (link(from, path) == 0)
             return QD_OK;
@@ -247,49 +250,44 @@ static int write_archive_json(qd_search *s, const char *dir, const char *path, c
     return rc;
 }
 
-static int write_csv(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
+static int write_csv(const output_set *set, const char *path, char *err, size_t errlen)
 {
-    (void)dir;
+    qd_search *s = set->s;
     return qd_archive_save_csv(qd_search_result_archive(s), path, err, errlen);
 }
 
-static int write_metrics(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
+static int write_metrics(const output_set *set, const char *path, char *err, size_t errlen)
 {
-    (void)dir;
+    qd_search *s = set->s;
     return save_metrics(s, path, err, errlen);
 }
 
-static int write_svg(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
+static int write_svg(const output_set *set, const char *path, char *err, size_t errlen)
 {
+    qd_search *s = set->s;
     qd_heatmap_options o;
-    const char *name = NULL;
-    (void)dir;
     qd_heatmap_defaults(&o);
-    qd_config_string(s->cfg, "name", &name);
-    o.title = name;
+    o.title = set->name;
     o.vmin = s->output.heatmap_range[0];
     o.vmax = s->output.heatmap_range[1];
     return qd_archive_save_svg(qd_search_result_archive(s), &o, path, err, errlen);
 }
 
-static int write_html(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
+static int write_html(const output_set *set, const char *path, char *err, size_t errlen)
 {
+    qd_search *s = set->s;
     qd_report_options r;
-    const char *name = NULL, *description = NULL;
     cJSON *shown = qdi_redacted_copy(qd_config_json(s->cfg));
     int rc;
-    (void)dir;
     if (!shown) {
         qdi_set_error(err, errlen, "out of memory");
         return QD_ENOMEM;
     }
     qd_report_defaults(&r);
-    qd_config_string(s->cfg, "name", &name);
-    qd_config_string(s->cfg, "description", &description);
-    r.title = r.heatmap.title = name;
+    r.title = r.heatmap.title = set->name;
     r.heatmap.vmin = s->output.heatmap_range[0];
     r.heatmap.vmax = s->output.heatmap_range[1];
-    r.description = description;
+    r.description = set->description;
     r.config = shown;
     r.metrics = s->history;
     r.nmetrics = s->nhistory;
@@ -299,12 +297,12 @@ static int write_html(qd_search *s, const char *dir, const char *path, char *err
 }
 
 /* The LLM accounting (not in archive.json: a replay makes no requests). */
-static int write_llm(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
+static int write_llm(const output_set *set, const char *path, char *err, size_t errlen)
 {
+    qd_search *s = set->s;
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;
     int rc;
-    (void)dir;
     if (o && qd_llm_stats_json(s->llm, o) == QD_OK)
         text = cJSON_Print(o);
     cJSON_Delete(o);
@@ -319,9 +317,9 @@ static int write_llm(qd_search *s, const char *dir, const char *path, char *err,
     return rc;
 }
 
-static int write_failures(qd_search *s, const char *dir, const char *path, char *err, size_t errlen)
+static int write_failures(const output_set *set, const char *path, char *err, size_t errlen)
 {
-    (void)dir;
+    qd_search *s = set->s;
     return save_failures(s, path, err, errlen);
 }
 
@@ -341,6 +339,8 @@ int qd_search_save(qd_search *s, const char *dir)
     }
     if ((rc = qdi_mkdir_p(dir, s->error, sizeof s->error)))
         return rc;
+    qd_config_string(s->cfg, "name", &set.name);
+    qd_config_string(s->cfg, "description", &set.description);
     stage(&set, "archive.json", write_archive_json);
     stage(&set, "archive.csv", write_csv);
     stage(&set, "metrics.csv", write_metrics);
