@@ -250,16 +250,6 @@ static void put_g(FILE *fp, double v, int prec)
     fputs(b, fp);
 }
 
-static void put_size(FILE *fp, size_t n)
-{
-    char b[24], *p = b + sizeof b;
-    *--p = '\0';
-    do
-        *--p = (char)('0' + n % 10);
-    while ((n /= 10) && p > b);
-    fputs(p, fp);
-}
-
 /* Which measures have category names (cat[k] 1), looked up once per map
  * rather than once per cell (a->m <= 64, checked before drawing). */
 static void categorical(const qd_archive *a, unsigned char *cat)
@@ -283,7 +273,7 @@ static void measure_text(FILE *fp, const qd_archive *a, const unsigned char *cat
 static void cell_title(FILE *fp, const qd_archive *a, const unsigned char *cat, size_t slot)
 {
     fputs("<title>cell ", fp);
-    put_size(fp, a->cell_of_slot[slot]);
+    qdi_put_size(fp, a->cell_of_slot[slot]);
     fputs(": objective ", fp);
     put_g(fp, a->objective[slot], 6);
     fputs("; measures", fp);
@@ -341,7 +331,7 @@ static int draw_grid(FILE *fp, const qd_archive *a, const axis *ax, const axis *
             continue;
         color_of((a->objective[s] - vmin) / (vmax - vmin), color);
         fputs("<rect class=\"cell\" data-slot=\"", fp);
-        put_size(fp, s);
+        qdi_put_size(fp, s);
         put_f2(fp, "\" x=\"", x0 + w * (double)bx / (double)nx);
         put_f2(fp, "\" y=\"", y0 + h - h * (double)(by + 1) / (double)ny);
         put_f2(fp, "\" width=\"", w / (double)nx);
@@ -442,7 +432,7 @@ static void draw_points(FILE *fp, const qd_archive *a, const axis *ax, const axi
         ty = ty < 0 ? 0 : ty > 1 ? 1 : ty;
         color_of((a->objective[s] - vmin) / (vmax - vmin), color);
         fputs("<circle class=\"cell\" data-slot=\"", fp);
-        put_size(fp, s);
+        qdi_put_size(fp, s);
         put_f2(fp, "\" cx=\"", x0 + w * tx);
         put_f2(fp, "\" cy=\"", y0 + h - h * ty);
         fputs("\" r=\"3\" fill=\"", fp);

@@ -81,11 +81,15 @@ static int put_elite(FILE *fp, const qd_archive *a, qdi_elite_text *t, size_t sl
     size_t coords[64], cell = a->cell_of_slot[slot];
     int ok = 1;
     qdi_elite_text_slot(t, slot);
-    fprintf(fp, "{\"index\":%zu", cell);
+    fputs("{\"index\":", fp);
+    qdi_put_size(fp, cell);
     if (a->m <= 64 && qd_archive_coords(a, cell, coords) == QD_OK) {
         fputs(",\"coords\":[", fp);
-        for (size_t k = 0; k < a->m; k++)
-            fprintf(fp, k ? ",%zu" : "%zu", coords[k]);
+        for (size_t k = 0; k < a->m; k++) {
+            if (k)
+                fputc(',', fp);
+            qdi_put_size(fp, coords[k]);
+        }
         fputc(']', fp);
     }
     fputs(",\"objective\":", fp);

@@ -76,9 +76,12 @@ int qdi_checkpoint_journal_append(qd_search *s, const char *path)
     for (size_t i = s->journal_rows; i < s->nhistory; i++) {
         double v[METRICS_FIELDS];
         metrics_values(&s->history[i], v);
-        for (size_t k = 0; k < METRICS_FIELDS; k++)
-            fprintf(s->journal, k ? ",%a" : "%a", v[k]);
-        fputc('\n', s->journal);
+        char line[METRICS_FIELDS * 32], *p = line; /* fprintf's "%a" cost 2,000 instructions a number */
+        for (size_t k = 0; k < METRICS_FIELDS; k++) {
+            p += qdi_format_a(p, v[k]);
+            *p++ = k + 1 < METRICS_FIELDS ? ',' : '\n';
+        }
+        fwrite(line, 1, (size_t)(p - line), s->journal);
     }
     if (fflush(s->journal) != 0 || ferror(s->journal) || fsync(fileno(s->journal)) != 0) {
         qdi_set_error(s->error, sizeof s->error, "%s: write failed: %s", path, strerror(errno));

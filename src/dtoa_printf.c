@@ -194,3 +194,50 @@ size_t qdi_format_f(char *buf, double v, int decimals)
     *p = '\0';
     return (size_t)(p - buf);
 }
+
+size_t qdi_format_a(char *buf, double v)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t bits, frac;
+    int exp;
+    char *p = buf;
+    if (!isfinite(v)) /* printf's own: "nan", "-nan", "inf", "-inf" */
+        return (size_t)snprintf(buf, 32, "%a", v);
+    memcpy(&bits, &v, sizeof bits);
+    if (bits >> 63)
+        *p++ = '-';
+    frac = bits & (((uint64_t)1 << 52) - 1);
+    exp = (int)((bits >> 52) & 0x7ff);
+    *p++ = '0';
+    *p++ = 'x';
+    if (exp == 0 && frac == 0) {
+        memcpy(p, "0p+0", 5);
+        return (size_t)(p + 4 - buf);
+    }
+    /* normal: 0x1.FFFp+E; subnormal: 0x0.FFFp-1022, as glibc prints them */
+    *p++ = exp ? '1' : '0';
+    exp = exp ? exp - 1023 : -1022;
+    if (frac) {
+        int n = 13;
+        while ((frac & 0xf) == 0) { /* trailing zeros dropped */
+            frac >>= 4;
+            n--;
+        }
+        *p++ = '.';
+        for (int i = n - 1; i >= 0; i--)
+            p[i] = hex[frac & 0xf], frac >>= 4;
+        p += n;
+    }
+    *p++ = 'p';
+    *p++ = exp < 0 ? '-' : '+';
+    exp = exp < 0 ? -exp : exp;
+    if (exp >= 1000)
+        *p++ = (char)('0' + exp / 1000);
+    if (exp >= 100)
+        *p++ = (char)('0' + exp / 100 % 10);
+    if (exp >= 10)
+        *p++ = (char)('0' + exp / 10 % 10);
+    *p++ = (char)('0' + exp % 10);
+    *p = '\0';
+    return (size_t)(p - buf);
+}

@@ -235,3 +235,12 @@ int qdi_fsync_dir(const char *dir)
     closedir(d);
     return rc;
 }
+
+void qdi_put_size(FILE *fp, size_t n)
+{
+    char b[24], *p = b + sizeof b;
+    do
+        *--p = (char)('0' + n % 10);
+    while ((n /= 10) && p > b);
+    fwrite(p, 1, (size_t)(b + sizeof b - p), fp);
+}

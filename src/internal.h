@@ -29,6 +29,9 @@ int qdi_dtoa_digits(double v, uint64_t *f, int *e);
 #define QDI_FORMAT_F_MAX 352
 size_t qdi_format_g(char *buf, double v, int prec);
 size_t qdi_format_f(char *buf, double v, int decimals);
+/* printf's "%a" of v (glibc's text: "0x1.8p+1", "0x0p+0", "-0x0.0000000000001p-1022")
+ * without printf; buf needs 32 bytes. Returns the length. */
+size_t qdi_format_a(char *buf, double v);
 
 /* Exact doubles in JSON (checkpoints): a number item printed as
  * qdi_format_double does (cJSON's own printing accepts a last digit that is
@@ -76,6 +79,9 @@ int qdi_atomic_open(qdi_atomic_file *f, const char *path, char *err, size_t errl
 int qdi_atomic_commit(qdi_atomic_file *f, char *err, size_t errlen);
 /* Removes the temp file (after an error). Safe after commit. */
 void qdi_atomic_abort(qdi_atomic_file *f);
+/* Writes n in decimal to fp, as fprintf's "%zu" (without its cost: the
+ * writers print a few per elite). */
+void qdi_put_size(FILE *fp, size_t n);
 /* Writes a whole string atomically. */
 int qdi_write_file_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
 /* Reads a whole file; the caller frees *out. */

@@ -314,7 +314,31 @@ static void test_g_and_f_print_as_printf_does(void)
     CU_ASSERT_EQUAL(printf_mismatches, 0);
 }
 
+/* qdi_format_a writes glibc's "%a" byte for byte (the checkpoint's
+ * metrics journal was written with fprintf before), and it reads back. */
+static void test_a_prints_as_printf_does(void)
+{
+    static const double known[] = {0.0, 1.0, 1.5, 0.1, 1.0 / 3, 2.0, 1024.0, 5e-324, 1e-310, 2.2250738585072014e-308,
+                                   1.7976931348623157e308, 1e300, 1e-300, 123456.789, INFINITY, NAN};
+    char mine[32], theirs[64];
+    int mismatches = 0;
+    for (int i = 0; i < 2 * (int)(sizeof known / sizeof known[0]) + 400000; i++) {
+        double v = i < 32 ? (i & 1 ? -known[i / 2] : known[i / 2]) : i % 4 ? from_bits(next())
+                                                                           : (double)(next() % 100000) / 64.0;
+        size_t n = qdi_format_a(mine, v);
+        snprintf(theirs, sizeof theirs, "%a", v);
+        if (strcmp(mine, theirs) != 0 || n != strlen(theirs)) {
+            if (mismatches++ < 5)
+                fprintf(stderr, "%%a of %.17g: %s, printf %s\n", v, mine, theirs);
+        } else if (isfinite(v) && memcmp(&(double){strtod(mine, NULL)}, &v, sizeof v) != 0) {
+            mismatches++;
+        }
+    }
+    CU_ASSERT_EQUAL(mismatches, 0);
+}
+
 static const qdt_test tests[] = {
+    {"%a prints as printf does", test_a_prints_as_printf_does},
     {"%g and %f print as printf does", test_g_and_f_print_as_printf_does},
     {"known values print shortest", test_known_values_print_shortest},
     {"non-finite values print as before", test_non_finite_print_as_before},
