@@ -134,6 +134,16 @@ static const char two_digits[] = "0001020304050607080910111213141516171819202122
                                  "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                  "8081828384858687888990919293949596979899";
 
+/* The eight digits of r < 10^8, leading zeros included, at p. */
+static void put8(char *p, uint32_t r)
+{
+    uint32_t hi = r / 10000, lo = r % 10000;
+    memcpy(p, two_digits + 2 * (hi / 100), 2);
+    memcpy(p + 2, two_digits + 2 * (hi % 100), 2);
+    memcpy(p + 4, two_digits + 2 * (lo / 100), 2);
+    memcpy(p + 6, two_digits + 2 * (lo % 100), 2);
+}
+
 size_t qdi_dtoa(char *buf, double v)
 {
     char d[20];
@@ -146,16 +156,24 @@ size_t qdi_dtoa(char *buf, double v)
     }
     if (signbit(v))
         *p++ = '-';
-    while (f >= 100) { /* two digits at a time */
-        memcpy(d + sizeof d - 2 - n, two_digits + 2 * (f % 100), 2);
-        n += 2;
-        f /= 100;
+    /* eight digits at a time by one 64-bit division, then two at a time in
+     * 32 bits (64-bit division by 100 per pair was most of this function) */
+    while (f >= 100000000) {
+        put8(d + sizeof d - 8 - n, (uint32_t)(f % 100000000));
+        n += 8;
+        f /= 100000000;
     }
-    if (f >= 10) {
-        memcpy(d + sizeof d - 2 - n, two_digits + 2 * f, 2);
+    uint32_t r = (uint32_t)f;
+    while (r >= 100) {
+        memcpy(d + sizeof d - 2 - n, two_digits + 2 * (r % 100), 2);
+        n += 2;
+        r /= 100;
+    }
+    if (r >= 10) {
+        memcpy(d + sizeof d - 2 - n, two_digits + 2 * r, 2);
         n += 2;
     } else {
-        d[sizeof d - 1 - n++] = (char)('0' + f);
+        d[sizeof d - 1 - n++] = (char)('0' + r);
     }
     const char *digits = d + sizeof d - n;
     x = e + n - 1; /* the exponent of the first digit */
