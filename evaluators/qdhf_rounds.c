@@ -147,15 +147,7 @@ static int judge_texts(qdhf *q, const qd_archive *a, size_t filled, double *rows
     for (size_t j = 0; j < n; j++) {
         size_t pick[3];
         qd_llm_judgment answer;
-        for (int r = 0; r < 3; r++) {
-            int again;
-            do {
-                pick[r] = gsl_rng_uniform_int(rng, filled);
-                again = 0;
-                for (int k = 0; k < r; k++)
-                    again |= pick[k] == pick[r];
-            } while (again);
-        }
+        qd_rng_pick_distinct(rng, filled, 3, pick);
         if (qd_llm_judge_triplet(q->session, QD_LLM_COMPLETIONS, texts[pick[0]], texts[pick[1]], texts[pick[2]],
                                  &answer, why, sizeof why) != QD_OK) {
             if (++*failed == 1)

@@ -34,6 +34,9 @@ extern const gsl_rng_type *qd_rng_xoshiro256pp;
 double qd_ran_gaussian(const gsl_rng *rng, double sigma);
 /* n such draws into out (the same numbers as n calls, in a tighter loop). */
 void qd_ran_gaussian_fill(const gsl_rng *rng, double sigma, double *out, size_t n);
+/* k distinct indices below n into out[0..k) (k <= n), each drawn with
+ * gsl_rng_uniform_int and drawn again while it repeats an earlier one. */
+void qd_rng_pick_distinct(const gsl_rng *rng, size_t n, size_t k, size_t *out);
 
 /* ---- status codes ------------------------------------------------------ */
 

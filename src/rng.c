@@ -36,3 +36,16 @@ int qdi_rng_read(qd_config *cfg, const gsl_rng_type **type)
     *type = i == 1 ? qd_rng_xoshiro256pp : gsl_rng_mt19937;
     return QD_OK;
 }
+
+void qd_rng_pick_distinct(const gsl_rng *rng, size_t n, size_t k, size_t *out)
+{
+    for (size_t r = 0; r < k && r < n; r++) {
+        int again;
+        do {
+            out[r] = gsl_rng_uniform_int(rng, n);
+            again = 0;
+            for (size_t j = 0; j < r; j++)
+                again |= out[j] == out[r];
+        } while (again);
+    }
+}

@@ -219,14 +219,8 @@ static void draw(const qd_archive *a, uint64_t seed, long index, gsl_rng *rng, c
 {
     size_t n = qd_archive_filled(a), pick[3];
     gsl_rng_set(rng, (unsigned long)(seed * 1000003u + (uint64_t)index + 1));
+    qd_rng_pick_distinct(rng, n, 3, pick);
     for (int r = 0; r < 3; r++) {
-        int again;
-        do {
-            pick[r] = gsl_rng_uniform_int(rng, n);
-            again = 0;
-            for (int k = 0; k < r; k++)
-                again |= pick[k] == pick[r];
-        } while (again);
         qd_elite e;
         qd_archive_elite_at(a, pick[r], &e);
         t[r] = e.text ? e.text : "";
