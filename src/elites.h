@@ -631,8 +631,9 @@ const char *qd_llm_session_error(const qd_llm_session *s);
 void qd_llm_stats_get(const qd_llm *llm, qd_llm_stats *st);
 /* What the client knows of the server's context: *tokens per request (0:
  * unknown; llm.context_tokens, else llama.cpp's /props n_ctx per slot, asked
- * once, or an error reply that names it) and *per_char, prompt tokens per
- * prompt character seen in usage.prompt_tokens (0: none yet). */
+ * once, or an error reply that names it; a session calling while another
+ * asks /props waits for its answer) and *per_char, prompt tokens per prompt
+ * character seen in usage.prompt_tokens (0: none yet). */
 void qd_llm_context(qd_llm_session *s, long *tokens, double *per_char);
 /* Counts an answer scored from label logprobs (qd_llm_label_probs) in
  * the accounting; bounded: labels that got the bound. Thread-safe. */
