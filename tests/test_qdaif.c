@@ -620,10 +620,12 @@ static void test_failures_keep_the_text_question_and_answer(void)
     edit(json, sizeof json, "\"top_logprobs\": 10,", "\"top_logprobs\": 10, \"feedback\": \"logprobs\",");
     qd_set_log_handler(qdt_log_line, &log);
     qd_search *s = run(json, dir, &cfg);
-    qd_set_log_handler(NULL, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(qd_search_counts(s)->evaluated, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: quality: the judge's replies carry no logprobs (answer \""));
+    /* the note names the axis, the question, the answer and the tokens */
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: quality: the judge's replies carry no logprobs (question "
+                                            "\"Determine whether or not the input text is closely related to the "
+                                            "following topi...\", answer \""));
     CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "\", top tokens none); failures.jsonl keeps every such answer"));
     char *rows = file_in(dir, "failures.jsonl"), *line = rows;
     int judged = 0;
@@ -653,6 +655,10 @@ static void test_failures_keep_the_text_question_and_answer(void)
     CU_ASSERT_TRUE(judged > 0);
     free(rows);
     qd_search_free(s);
+    qd_set_log_handler(NULL, NULL);
+    /* the end-of-run count says those jobs failed (not that ratings scored them) */
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, " replies lacked logprobs (their jobs failed, kept in failures.jsonl)"));
+    CU_ASSERT_PTR_NULL(strstr(log.text, "scored from ratings"));
     qd_config_free(cfg);
     qdt_rmdir(dir);
     free(dir);
