@@ -547,6 +547,7 @@ int qd_llm_stats_json(const qd_llm *llm, cJSON *out)
     cJSON_AddNumberToObject(out, "replies_without_usage", (double)st.no_usage);
     cJSON_AddNumberToObject(out, "label_scores", (double)st.label_scores);
     cJSON_AddNumberToObject(out, "label_scores_bounded", (double)st.label_bounded);
+    cJSON_AddNumberToObject(out, "generations", (double)st.generations);
     cJSON_AddNumberToObject(out, "truncated_replies", (double)st.truncated);
     if (st.context_tokens > 0)
         cJSON_AddNumberToObject(out, "context_tokens", (double)st.context_tokens);
@@ -1048,7 +1049,8 @@ int qd_llm_complete(qd_llm_session *s, const qd_llm_request *req, qd_llm_reply *
         pthread_mutex_lock(&llm->lock);
         if (reply->prompt_tokens > 0 && chars > 0 && (double)reply->prompt_tokens / (double)chars > llm->tokens_per_char)
             llm->tokens_per_char = (double)reply->prompt_tokens / (double)chars;
-        if (reply->finish_reason && strcmp(reply->finish_reason, "length") == 0)
+        llm->st.generations += req->generation != 0;
+        if (req->generation && reply->finish_reason && strcmp(reply->finish_reason, "length") == 0)
             llm->st.truncated++;
         pthread_mutex_unlock(&llm->lock);
     }
