@@ -196,12 +196,15 @@ static int ai_init(qd_evaluator *ev, qd_config *cfg)
 static void ai_fini(qd_evaluator *ev)
 {
     ai_feedback *st = ev->state;
+    /* with "feedback": "logprobs" such an answer failed its job; else it fell back */
+    const char *then = st->feedback == FEEDBACK_LOGPROBS ? "their jobs failed, kept in failures.jsonl" : NULL;
     if (st->no_logprobs)
-        qdi_log("ai_feedback: %llu of %llu replies lacked logprobs (scored from ratings and answer texts instead)",
-                (unsigned long long)st->no_logprobs, (unsigned long long)st->asked_logprobs);
+        qdi_log("ai_feedback: %llu of %llu replies lacked logprobs (%s)", (unsigned long long)st->no_logprobs,
+                (unsigned long long)st->asked_logprobs, then ? then : "scored from ratings and answer texts instead");
     if (st->no_label)
-        qdi_log("ai_feedback: in %llu of %llu replies the top logprobs named none of the labels (scored from the "
-                "answer texts instead)", (unsigned long long)st->no_label, (unsigned long long)st->asked_logprobs);
+        qdi_log("ai_feedback: in %llu of %llu replies the top logprobs named none of the labels (%s)",
+                (unsigned long long)st->no_label, (unsigned long long)st->asked_logprobs,
+                then ? then : "scored from the answer texts instead");
     free_question(&st->quality);
     for (size_t k = 0; st->measures && k < st->m; k++)
         free_question(&st->measures[k]);
@@ -404,8 +407,9 @@ static int judge(ai_feedback *st, qd_worker *w, question *q, const char *text, d
             char toks[512];
             tokens_text(top, toks, sizeof toks);
             if (__atomic_exchange_n(&st->warned, 1, __ATOMIC_RELAXED) == 0)
-                qdi_log("ai_feedback: %s: %s (answer \"%.40s\", top tokens %s); failures.jsonl keeps every such "
-                        "answer", q->name, why, answer, toks);
+                qdi_log("ai_feedback: %s: %s (question \"%.80s%s\", answer \"%.40s\", top tokens %s); "
+                        "failures.jsonl keeps every such answer", q->name, why, q->question,
+                        strlen(q->question) > 80 ? "..." : "", answer, toks);
             note_answer(o, q->question, answer, top);
             return qd_worker_fail(w, "ai_feedback: %s: %s", q->name,
                                   no_logprobs ? "the reply has no logprobs (set evaluator.feedback to \"rating\" or "

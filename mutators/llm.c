@@ -689,6 +689,7 @@ static int llm_produce(const qd_mutator *m, qd_job *job, qd_worker *w)
     req.stop = (const char *const *)st->stop;
     req.seeded = 1;
     req.seed = seed;
+    req.generation = 1;
     for (;;) {
         free(owned);
         if (!(req.prompt = fitted_prompt(st, p, k, &owned)))

@@ -472,6 +472,7 @@ static int llmatic_produce(const qd_mutator *m, qd_job *job, qd_worker *w)
     req.max_tokens = st->max_tokens;
     req.seeded = 1;
     req.seed = seed;
+    req.generation = 1;
     if (qd_llm_complete(w->llm, &req, &r) != QD_OK) {
         const char *e = qd_llm_session_error(w->llm);
         return qd_worker_fail(w, "%s", strncmp(e, "llm: ", 5) == 0 ? e + 5 : e);

@@ -551,6 +551,8 @@ typedef struct qd_llm_request {
     long top_logprobs;         /* > 0: ask for this many alternatives per token */
     int seeded;                /* nonzero: send seed (sampling seed) */
     uint64_t seed;
+    int generation;            /* nonzero: a mutator's generated text (counted in generations and truncated;
+                                * a judge's answer, cut at its few max_tokens by design, is not) */
 } qd_llm_request;
 
 /* A token of a reply with its log-probability and top alternatives. */
@@ -595,7 +597,8 @@ typedef struct qd_llm_stats {
     uint64_t no_usage;         /* replies that gave no token counts */
     uint64_t label_scores;     /* answers scored from label logprobs */
     uint64_t label_bounded;    /* of them, with a label absent from the top logprobs */
-    uint64_t truncated;        /* replies cut by max_tokens (finish_reason "length") */
+    uint64_t generations;      /* replies to generation requests (qd_llm_request.generation) */
+    uint64_t truncated;        /* of them, cut by max_tokens (finish_reason "length") */
     long context_tokens;       /* the server's context per request (0: not known) */
     uint64_t errors[QD_LLM_ERR_KINDS]; /* failed attempts by kind */
     double latency_mean, latency_p95;  /* seconds per successful attempt; NaN if none */
@@ -634,8 +637,9 @@ const char *qd_llm_session_error(const qd_llm_session *s);
 void qd_llm_stats_get(const qd_llm *llm, qd_llm_stats *st);
 /* What the client knows of the server's context: *tokens per request (0:
  * unknown; llm.context_tokens, else llama.cpp's /props n_ctx per slot, asked
- * once, or an error reply that names it) and *per_char, prompt tokens per
- * prompt character seen in usage.prompt_tokens (0: none yet). */
+ * once, or an error reply that names it; a session calling while another
+ * asks /props waits for its answer) and *per_char, prompt tokens per prompt
+ * character seen in usage.prompt_tokens (0: none yet). */
 void qd_llm_context(qd_llm_session *s, long *tokens, double *per_char);
 /* Counts an answer scored from label logprobs (qd_llm_label_probs) in
  * the accounting; bounded: labels that got the bound. Thread-safe. */

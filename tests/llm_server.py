@@ -82,7 +82,10 @@ gives request counts.
 real llama.cpp server did: {"n_ctx": n} makes GET /props answer
 llama.cpp's {"default_generation_settings": {"n_ctx": n}} and a prompt of n
 words or more get llama.cpp's HTTP 500 "Input prompt is too big compared to
-KV size" (counted as context_rejected); {"variants": {"yes": ["Y",
+KV size" (counted as context_rejected); {"props_delay": s} answers /props
+s seconds late (other requests go on meanwhile); {"judge_length": true}
+gives the judge's answers finish_reason "length" (a real model runs on past
+its label until the judge's few max_tokens); {"variants": {"yes": ["Y",
 "Yes."]}} spells a label's two answer tokens so; {"split": {"negative":
 [" neg", "ative"]}} makes a label several tokens (the first piece among the
 alternatives; when it is the answer, the next pieces follow with logprob
@@ -148,7 +151,7 @@ WORD = re.compile(r"[a-z-]+")
 STATE = {"faults": [], "every": None, "require_key": None, "latency": 0.0, "requests": 0, "api_requests": 0,
          "by_path": {}, "auth_seen": 0, "auth_ok": 0, "inflight": 0, "max_inflight": 0, "generation": 0,
          "n_ctx": None, "context_rejected": 0, "variants": {}, "split": {}, "props": 0, "bodies": [],
-         "record": False, "generate": None, "follow": False,
+         "record": False, "generate": None, "follow": False, "props_delay": 0.0, "judge_length": False,
          "random": None, "rng": None, "faults_done": {}}
 KV_FULL = {"error": {"code": 500, "message": "Input prompt is too big compared to KV size. Please try increasing KV size.",
                      "type": "server_error"}}
@@ -632,6 +635,9 @@ def reply_for(path, body, family):
             if family == "vllm":  # a leading newline token, as some chat templates give
                 tokens.insert(0, ("\n", -0.001, [("\n", -0.001), (" The", -7.5)][: max(ntop, 0)]))
                 out = "\n" + out
+        with LOCK:
+            if STATE["judge_length"]:
+                finish = "length"
     else:
         out, cut = apply_stop(generate(prompt, seed), stop, int(body.get("max_tokens") or 0))
         if cut:
@@ -732,6 +738,9 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/props" and STATE["n_ctx"]:  # llama.cpp's: the context of one slot
             with LOCK:
                 STATE["props"] += 1
+                delay = STATE["props_delay"]
+            if delay > 0:  # a busy server: the API requests of other clients go on meanwhile
+                time.sleep(delay)
             self.send_json(200, {"default_generation_settings": {"n_ctx": STATE["n_ctx"]}, "total_slots": 4})
         else:
             self.send_json(404, {"error": {"message": "not found", "type": "not_found_error"}})
@@ -873,8 +882,8 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.update(faults=[], every=None, require_key=None, latency=0.0, api_requests=0, by_path={},
                              auth_seen=0, auth_ok=0, inflight=0, max_inflight=0, generation=STATE["generation"] + 1,
                              n_ctx=None, context_rejected=0, variants={}, split={}, props=0, bodies=[], record=False,
-                             generate=None, follow=False, random=None, rng=None, faults_done={})
-            for k in ("n_ctx", "variants", "split", "record", "generate", "follow"):
+                             generate=None, follow=False, props_delay=0.0, judge_length=False, random=None, rng=None, faults_done={})
+            for k in ("n_ctx", "variants", "split", "record", "generate", "follow", "props_delay", "judge_length"):
                 if k in c:
                     STATE[k] = c[k]
             STATE["faults"].extend(c.get("faults", []))

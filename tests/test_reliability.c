@@ -417,6 +417,26 @@ static void test_run_where_every_job_fails_stops_and_exits_1(void)
     CU_ASSERT(exists(out, "archive.json") && exists(out, "failures.jsonl") && exists(out, "checkpoint/state.json"));
     cli_result_free(&r);
 
+    /* the issue's case: a server that answers every request, but a judge
+     * whose replies carry no logprobs with "feedback": "logprobs", so every
+     * text fails its evaluation (once: 240 of 240 failed, exit 0) */
+    qdt_server judge;
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&judge, NULL, NULL), 0);
+    snprintf(url, sizeof url, "llm.url=%s", judge.url);
+    snprintf(out, sizeof out, "%s/judge", tmp);
+    const char *args1[] = {"run", config, "-q", "--set", url, "--set", "llm.model=test-ollama-old", "--set",
+                           "evaluator.feedback=logprobs", "--set", "max_consecutive_failures=20", "-o", out, NULL};
+    r = run_elites(tmp, args1);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "jobs in a row failed (max_consecutive_failures is 20); the last: "
+                                         "ai_feedback: quality: the reply has no logprobs (set evaluator.feedback to "
+                                         "\"rating\" or \"auto\" for servers without them)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "elites run: nothing was evaluated: all "));
+    CU_ASSERT(qdt_server_stat(&judge, "api_requests") > 0);
+    CU_ASSERT(exists(out, "failures.jsonl"));
+    cli_result_free(&r);
+    qdt_server_stop(&judge);
+
     /* not only LLM evaluators: a command that exits 1 at once */
     char cfg[1100], json[2048];
     snprintf(cfg, sizeof cfg, "%s/false.json", tmp);

@@ -173,6 +173,10 @@ static void summary(const qd_search *s, const char *outdir, double seconds, int 
             printf("llm: %llu of %llu label scores had a label absent from the top logprobs (given the bound, the "
                    "smallest listed probability; a larger top_logprobs narrows it)\n",
                    (unsigned long long)ls.label_bounded, (unsigned long long)ls.label_scores);
+        if (ls.truncated)
+            printf("llm: %llu of %llu generations ran into max_tokens (finish_reason \"length\"; kept, cut or "
+                   "rejected as the mutator's on_truncated says)\n",
+                   (unsigned long long)ls.truncated, (unsigned long long)ls.generations);
         for (int k = 0; k < QD_LLM_ERR_KINDS; k++)
             if (ls.errors[k])
                 printf("llm: %llu failed attempts: %s\n", (unsigned long long)ls.errors[k], qd_llm_error_kind_name(k));

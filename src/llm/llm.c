@@ -51,7 +51,8 @@ struct qd_llm {
     size_t max_reply;
     long context_tokens;     /* per request: configured, or learned (under lock) */
     int context_set;         /* configured: never replaced by a learned value */
-    int context_asked;       /* /props was asked (under lock) */
+    int context_asked;       /* /props: 0 not asked, 1 being asked, 2 answered (under lock) */
+    pthread_cond_t context_known; /* signalled when /props has answered */
     double tokens_per_char;  /* the largest prompt_tokens / prompt length seen */
     uint64_t run_seed;
     int replay, probe;
@@ -285,6 +286,7 @@ int qd_llm_new(qd_config *cfg, uint64_t seed, qd_llm **out)
         return qd_config_fail(cfg, NULL, "could not be set up: out of memory");
     pthread_mutex_init(&llm->lock, NULL);
     pthread_cond_init(&llm->slot_free, NULL);
+    pthread_cond_init(&llm->context_known, NULL);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&llm->share_locks[i], NULL);
     qdi_llm_set_clock(llm, NULL, NULL, NULL);
@@ -343,6 +345,7 @@ void qd_llm_free(qd_llm *llm)
         pthread_mutex_destroy(&llm->share_locks[i]);
     pthread_mutex_destroy(&llm->lock);
     pthread_cond_destroy(&llm->slot_free);
+    pthread_cond_destroy(&llm->context_known);
     free(llm);
 }
 
@@ -544,6 +547,7 @@ int qd_llm_stats_json(const qd_llm *llm, cJSON *out)
     cJSON_AddNumberToObject(out, "replies_without_usage", (double)st.no_usage);
     cJSON_AddNumberToObject(out, "label_scores", (double)st.label_scores);
     cJSON_AddNumberToObject(out, "label_scores_bounded", (double)st.label_bounded);
+    cJSON_AddNumberToObject(out, "generations", (double)st.generations);
     cJSON_AddNumberToObject(out, "truncated_replies", (double)st.truncated);
     if (st.context_tokens > 0)
         cJSON_AddNumberToObject(out, "context_tokens", (double)st.context_tokens);
@@ -1045,7 +1049,8 @@ int qd_llm_complete(qd_llm_session *s, const qd_llm_request *req, qd_llm_reply *
         pthread_mutex_lock(&llm->lock);
         if (reply->prompt_tokens > 0 && chars > 0 && (double)reply->prompt_tokens / (double)chars > llm->tokens_per_char)
             llm->tokens_per_char = (double)reply->prompt_tokens / (double)chars;
-        if (reply->finish_reason && strcmp(reply->finish_reason, "length") == 0)
+        llm->st.generations += req->generation != 0;
+        if (req->generation && reply->finish_reason && strcmp(reply->finish_reason, "length") == 0)
             llm->st.truncated++;
         pthread_mutex_unlock(&llm->lock);
     }
@@ -1088,21 +1093,21 @@ static long ask_props(qd_llm_session *s)
 void qd_llm_context(qd_llm_session *s, long *tokens, double *per_char)
 {
     qd_llm *llm = s->llm;
-    int ask = 0;
     pthread_mutex_lock(&llm->lock);
     if (!llm->context_tokens && !llm->context_asked && llm->nurls && !llm->replay) {
         llm->context_asked = 1;
-        ask = 1;
-    }
-    pthread_mutex_unlock(&llm->lock);
-    if (ask) {
+        pthread_mutex_unlock(&llm->lock);
         long n = ask_props(s);
         pthread_mutex_lock(&llm->lock);
         if (n > 0 && !llm->context_tokens)
             llm->context_tokens = n;
-        pthread_mutex_unlock(&llm->lock);
+        llm->context_asked = 2;
+        pthread_cond_broadcast(&llm->context_known);
     }
-    pthread_mutex_lock(&llm->lock);
+    /* another session is asking: wait for its answer (a job that went on
+     * without it sent prompts unfitted and failed naming no size) */
+    while (llm->context_asked == 1)
+        pthread_cond_wait(&llm->context_known, &llm->lock);
     *tokens = llm->context_tokens;
     *per_char = llm->tokens_per_char;
     pthread_mutex_unlock(&llm->lock);
