@@ -539,6 +539,55 @@ static void test_async_stop_and_resume_ends_at_the_configured_iteration(void)
 }
 
 
+/* A resume with nothing left to run: --iterations below the iterations
+ * done is refused (exit 2, nothing rewritten); equal to them, the run says
+ * it is complete, writes its outputs again and exits 0 (both once went
+ * through silently, the first with "5 iterations" in its header). */
+static void test_resume_with_no_iterations_left_says_so(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], path[1300], want[2048];
+    struct stat st;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    sphere(config, sizeof config);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    const char *args[] = {"run", config, "-q", "--iterations", "4", "--set", "evaluator.dim=4", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    cli_result_free(&r);
+    snprintf(path, sizeof path, "%s/archive.json", out);
+    CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+    ino_t before = st.st_ino;
+
+    const char *lower[] = {"run", "--resume", out, "-q", "--iterations", "3", NULL};
+    r = run_elites(tmp, lower);
+    CU_ASSERT_EQUAL(r.status, 2);
+    snprintf(want, sizeof want,
+             "elites run: cannot resume: iterations is 3, fewer than the 4 the checkpoint in %s has done (a resume "
+             "cannot shorten a run; give --iterations 4 or more)\n",
+             out);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    CU_ASSERT_STRING_EQUAL(r.out, "");
+    cli_result_free(&r);
+    CU_ASSERT(stat(path, &st) == 0 && st.st_ino == before); /* not written again */
+
+    const char *equal[] = {"run", "--resume", out, "--iterations", "4", NULL};
+    r = run_elites(tmp, equal);
+    CU_ASSERT_EQUAL(r.status, 0);
+    snprintf(want, sizeof want,
+             "elites run: the run in %s is already complete (iteration 4 of 4): nothing to run, its outputs are "
+             "written again (--iterations N goes on to N)\n",
+             out);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "done: 4 iterations, 2160 evaluations"));
+    cli_result_free(&r);
+    snprintf(path, sizeof path, "%s/metrics.csv", out);
+    char *text = qdt_slurp(path);
+    CU_ASSERT(text && strstr(text, "\n4,") && !strstr(text, "\n5,"));
+    free(text);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
 /* 5. Configs that pass every other check but would exhaust memory are
  * refused before the allocation, with the number and the limit. */
 static void test_bounds_checked_before_allocation(void)
@@ -750,6 +799,7 @@ static const qdt_test tests[] = {
     {"run where every job fails stops and exits 1", test_run_where_every_job_fails_stops_and_exits_1},
     {"high failure rate stops the run", test_high_failure_rate_stops_the_run},
     {"async stop and resume ends at the configured iteration", test_async_stop_and_resume_ends_at_the_configured_iteration},
+    {"resume with no iterations left says so", test_resume_with_no_iterations_left_says_so},
     {"bounds checked before allocation", test_bounds_checked_before_allocation},
     {"invalid UTF-8 refused in configs, replaced in replies", test_invalid_utf8_refused_in_configs_replaced_in_replies},
     {"LLM counts the requests libcurl resends", test_llm_counts_the_requests_libcurl_resends},
