@@ -59,6 +59,12 @@ const char *qd_strerror(int code);
 /* Returns the library version string (static). */
 const char *qd_version(void);
 
+/* Writes v into buf (at least 32 bytes, the caller's) as the shortest
+ * decimal that reads back (strtod) as v bit for bit, laid out as printf's
+ * %.15g or %.17g would, or "nan", "inf", "-inf"; the numbers of
+ * metrics.csv and archive.csv are written so. Returns buf. */
+char *qd_format_double(char *buf, double v);
+
 /* Initialises process-wide state (libcurl, GSL's error handler) once, before
  * any thread starts. Safe to call more than once. */
 int qd_global_init(void);
