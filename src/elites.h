@@ -168,6 +168,10 @@ const char *qd_config_source(const qd_config *c);
 const char *qd_config_path(const qd_config *c);
 /* Returns the JSON object this view reads (borrowed). */
 cJSON *qd_config_json(const qd_config *c);
+/* A deep copy of the view's JSON with every URL's user:password@ and any
+ * "api_key" value redacted: what a file or a message may show of a config.
+ * The caller frees it (cJSON_Delete); NULL when out of memory. */
+cJSON *qd_config_redacted(const qd_config *c);
 /* Sets the error "<source>: <path>.<key> <message>" and returns QD_EINVAL. */
 int qd_config_fail(qd_config *c, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
