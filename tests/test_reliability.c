@@ -397,7 +397,8 @@ static void test_llm_probe_stops_before_any_job(void)
 
 /* 4. Every job fails (no server, the probe skipped; a command that cannot
  * run): the run stops at max_consecutive_failures, saves, and exits 1
- * saying nothing was evaluated (once: "best nan ... exit 0"). */
+ * saying nothing was evaluated (once: "best nan ... exit 0"); an LLM
+ * failure names the server's URL. */
 static void test_run_where_every_job_fails_stops_and_exits_1(void)
 {
     char *tmp = qdt_tmpdir(), config[1024], out[1100], url[256], want[4096];
@@ -413,9 +414,9 @@ static void test_run_where_every_job_fails_stops_and_exits_1(void)
     const char *last = "llm: could not connect after 1 attempt: Couldn't connect to server";
     snprintf(want, sizeof want,
              "elites run: stopped after iteration 3: 24 jobs in a row failed (max_consecutive_failures is 20); the "
-             "last: %s\n"
+             "last: %s (llm.url http://127.0.0.1:%d/v1)\n"
              "elites run: nothing was evaluated: all 24 jobs failed (the last: %s)\n",
-             last, last);
+             last, dead, last);
     CU_ASSERT_STRING_EQUAL(r.err, want);
     CU_ASSERT(exists(out, "archive.json") && exists(out, "failures.jsonl") && exists(out, "checkpoint/state.json"));
     cli_result_free(&r);
