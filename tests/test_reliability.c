@@ -182,8 +182,9 @@ static void test_failing_saves_stop_the_run_keeping_the_checkpoint(void)
     free(tmp);
 }
 
-/* 2. A final checkpoint that cannot be written (a stray file named
- * checkpoint.tmp): the outputs are saved, the exit status is 1. */
+/* 1. A final checkpoint that cannot be written (a stray file named
+ * checkpoint.tmp): the outputs are saved, the exit status is 1 (it was 0);
+ * intermediate ones stop the run after output.max_failed_saves. */
 static void test_failed_final_checkpoint_exits_1(void)
 {
     char *tmp = qdt_tmpdir(), config[1024], out[1100], want[4096];
@@ -202,6 +203,23 @@ static void test_failed_final_checkpoint_exits_1(void)
     char *l = listing(out);
     CU_ASSERT_STRING_EQUAL(l, "archive.csv\narchive.json\ncheckpoint.tmp\nheatmap.svg\nmetrics.csv\nreport.html\n");
     free(l);
+
+    /* intermediate checkpoints that fail the same way count as failed save
+     * points (once each printed a line and the run went on) */
+    const char *often[] = {"run", config, "-q", "--iterations", "50", "--set", "evaluator.dim=4",
+                           "--set", "output.save_every=0.000001", "-o", out, NULL};
+    r = run_elites(tmp, often);
+    CU_ASSERT_EQUAL(r.status, 1);
+    char line[1300];
+    snprintf(line, sizeof line, "checkpoint: %s/checkpoint.tmp: cannot create: File exists", out);
+    snprintf(want, sizeof want,
+             "elites run: could not save (1 of 3 in a row; retried at the next save point): %s\n"
+             "elites run: could not save (2 of 3 in a row; retried at the next save point): %s\n"
+             "elites run: stopped after iteration 3: 3 save points in a row failed (output.max_failed_saves), the "
+             "last: %s; no checkpoint was written in this session\n",
+             line, line, line);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    cli_result_free(&r);
     qdt_rmdir(tmp);
     free(tmp);
 }
