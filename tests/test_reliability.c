@@ -187,7 +187,7 @@ static void test_failing_saves_stop_the_run_keeping_the_checkpoint(void)
  * intermediate ones stop the run after output.max_failed_saves. */
 static void test_failed_final_checkpoint_exits_1(void)
 {
-    char *tmp = qdt_tmpdir(), config[1024], out[1100], want[4096];
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], want[8192];
     CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
     sphere(config, sizeof config);
     snprintf(out, sizeof out, "%s/run", tmp);
