@@ -76,21 +76,6 @@ static int space_from(const cJSON *desc, qd_space *space, const char *path, char
     return QD_OK;
 }
 
-/* Reads a numeric array of exactly n finite numbers into out. */
-static int numbers(const cJSON *arr, double *out, size_t n)
-{
-    const cJSON *e;
-    size_t i = 0;
-    if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != n)
-        return QD_EFORMAT;
-    cJSON_ArrayForEach(e, arr) {
-        if (!cJSON_IsNumber(e))
-            return QD_EFORMAT;
-        out[i++] = e->valuedouble;
-    }
-    return QD_OK;
-}
-
 static char *json_field_text(const cJSON *v)
 {
     if (!v)
@@ -108,24 +93,30 @@ static int restore_elite(qd_archive *a, const cJSON *e, size_t i, double *x, dou
     const cJSON *thr = cJSON_GetObjectItemCaseSensitive(e, "threshold");
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(e, "text");
     qd_solution sol = {0};
+    double threshold = 0;
     int rc;
     if (!cJSON_IsNumber(index) || index->valuedouble < 0 || index->valuedouble != floor(index->valuedouble)) {
         qdi_set_error(err, errlen, "%s: elites[%zu].index must be a cell number", path, i);
         return QD_EFORMAT;
     }
-    if (!cJSON_IsNumber(obj)) {
+    /* numbers as the writer gives them: a non-finite one is the string
+     * "nan", "inf" or "-inf" (archive/elite_text.c) */
+    if (qdi_json_get_double(obj, &sol.objective)) {
         qdi_set_error(err, errlen, "%s: elites[%zu].objective must be a number", path, i);
         return QD_EFORMAT;
     }
-    if (numbers(cJSON_GetObjectItemCaseSensitive(e, "measures"), meas, a->m)) {
+    if (thr && qdi_json_get_double(thr, &threshold)) {
+        qdi_set_error(err, errlen, "%s: elites[%zu].threshold must be a number", path, i);
+        return QD_EFORMAT;
+    }
+    if (qdi_json_get_doubles(cJSON_GetObjectItemCaseSensitive(e, "measures"), meas, a->m)) {
         qdi_set_error(err, errlen, "%s: elites[%zu].measures must be %zu numbers", path, i, a->m);
         return QD_EFORMAT;
     }
-    sol.objective = obj->valuedouble;
     sol.measures = meas;
     sol.m = a->m;
     if (a->kind == QD_GENOME_REAL) {
-        if (numbers(cJSON_GetObjectItemCaseSensitive(e, "solution"), x, a->dim)) {
+        if (qdi_json_get_doubles(cJSON_GetObjectItemCaseSensitive(e, "solution"), x, a->dim)) {
             qdi_set_error(err, errlen, "%s: elites[%zu].solution must be %zu numbers", path, i, a->dim);
             return QD_EFORMAT;
         }
@@ -139,8 +130,7 @@ static int restore_elite(qd_archive *a, const cJSON *e, size_t i, double *x, dou
     }
     sol.meta = json_field_text(cJSON_GetObjectItemCaseSensitive(e, "meta"));
     sol.lineage = json_field_text(cJSON_GetObjectItemCaseSensitive(e, "lineage"));
-    rc = qdi_archive_restore(a, (size_t)index->valuedouble, &sol,
-                             cJSON_IsNumber(thr) ? thr->valuedouble : sol.objective);
+    rc = qdi_archive_restore(a, (size_t)index->valuedouble, &sol, thr ? threshold : sol.objective);
     if (rc)
         qdi_set_error(err, errlen, "%s: elites[%zu]: %s", path, i, a->error);
     free(sol.meta);

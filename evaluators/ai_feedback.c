@@ -347,8 +347,9 @@ static void decide(ai_feedback *st, question *q, int to, const char *why, const 
         return;
     }
     tokens_text(top, toks, sizeof toks);
-    qdi_log("ai_feedback: %s: %s (question \"%.80s%s\", answer \"%.40s\", top tokens %s); using numeric ratings%s for "
-            "\"%s\" from now on, trying logprobs again every %ld answers (evaluator.recheck)",
+    qdi_log("ai_feedback: %s: the first answer decides: %s (question \"%.80s%s\", answer \"%.40s\", top tokens %s); "
+            "using numeric ratings%s for \"%s\" from now on, trying logprobs again every %ld answers "
+            "(evaluator.recheck)",
             q->name, why, q->question, strlen(q->question) > 80 ? "..." : "", answer, toks,
             q->categorical ? " and answer texts" : "", q->name, st->recheck);
 }
@@ -400,7 +401,9 @@ static int judge(ai_feedback *st, qd_worker *w, question *q, const char *text, d
             return QD_OK;
         }
         free(p);
-        const char *why = no_logprobs ? "the judge's replies carry no logprobs"
+        /* what this one reply showed: a few replies without logprobs among
+         * many say nothing of the server (the count comes at the end) */
+        const char *why = no_logprobs ? "the judge's reply carried no logprobs"
                                       : "the answer's top logprobs name none of the labels";
         __atomic_add_fetch(no_logprobs ? &st->no_logprobs : &st->no_label, 1, __ATOMIC_RELAXED);
         if (st->feedback == FEEDBACK_LOGPROBS) {
@@ -408,8 +411,8 @@ static int judge(ai_feedback *st, qd_worker *w, question *q, const char *text, d
             tokens_text(top, toks, sizeof toks);
             if (__atomic_exchange_n(&st->warned, 1, __ATOMIC_RELAXED) == 0)
                 qdi_log("ai_feedback: %s: %s (question \"%.80s%s\", answer \"%.40s\", top tokens %s); "
-                        "failures.jsonl keeps every such answer", q->name, why, q->question,
-                        strlen(q->question) > 80 ? "..." : "", answer, toks);
+                        "failures.jsonl keeps every such answer, the end of the run gives how many", q->name, why,
+                        q->question, strlen(q->question) > 80 ? "..." : "", answer, toks);
             note_answer(o, q->question, answer, top);
             return qd_worker_fail(w, "ai_feedback: %s: %s", q->name,
                                   no_logprobs ? "the reply has no logprobs (set evaluator.feedback to \"rating\" or "

@@ -62,6 +62,12 @@ const char *qd_strerror(int code);
 /* Returns the library version string (static). */
 const char *qd_version(void);
 
+/* Writes v into buf (at least 32 bytes, the caller's) as the shortest
+ * decimal that reads back (strtod) as v bit for bit, laid out as printf's
+ * %.15g or %.17g would, or "nan", "inf", "-inf"; the numbers of
+ * metrics.csv and archive.csv are written so. Returns buf. */
+char *qd_format_double(char *buf, double v);
+
 /* Initialises process-wide state (libcurl, GSL's error handler) once, before
  * any thread starts. Safe to call more than once. */
 int qd_global_init(void);
@@ -165,6 +171,10 @@ const char *qd_config_source(const qd_config *c);
 const char *qd_config_path(const qd_config *c);
 /* Returns the JSON object this view reads (borrowed). */
 cJSON *qd_config_json(const qd_config *c);
+/* A deep copy of the view's JSON with every URL's user:password@ and any
+ * "api_key" value redacted: what a file or a message may show of a config.
+ * The caller frees it (cJSON_Delete); NULL when out of memory. */
+cJSON *qd_config_redacted(const qd_config *c);
 /* Sets the error "<source>: <path>.<key> <message>" and returns QD_EINVAL. */
 int qd_config_fail(qd_config *c, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -46,6 +46,11 @@ char *qdi_format_double(char *buf, double v)
     return buf;
 }
 
+char *qd_format_double(char *buf, double v)
+{
+    return qdi_format_double(buf, v);
+}
+
 int qd_worker_fail(qd_worker *w, const char *fmt, ...)
 {
     va_list ap;

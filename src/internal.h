@@ -102,6 +102,9 @@ void qdi_redact_url(char *out, size_t len, const char *url);
  * any "api_key" value), for the files a run writes; the caller owns it;
  * NULL when out of memory. */
 cJSON *qdi_redacted_copy(const cJSON *config);
+/* The LLM client's server URLs, redacted and comma-separated, into out
+ * (len bytes): what a message about failing requests names (llm.c). */
+void qdi_llm_shown_urls(const qd_llm *llm, char *out, size_t len);
 
 /* UTF-8 (utf8.c). 1 if text is valid UTF-8, else 0 and *bad (may be
  * NULL) the offset of the first invalid byte. */

@@ -64,3 +64,8 @@ cJSON *qdi_redacted_copy(const cJSON *config)
     }
     return copy;
 }
+
+cJSON *qd_config_redacted(const qd_config *c)
+{
+    return qdi_redacted_copy(qd_config_json(c));
+}

@@ -739,13 +739,20 @@ int qd_search_step(qd_search *s)
         return QD_ENOMEM;
     }
     /* a server that refuses every request, a command that cannot start:
-     * stop rather than fail every job of the run */
+     * stop rather than fail every job of the run; an LLM failure names
+     * the server it came from */
+    char server[700] = "";
+    if (s->llm && strncmp(s->last_failure, "llm:", 4) == 0) {
+        char urls[640];
+        qdi_llm_shown_urls(s->llm, urls, sizeof urls);
+        snprintf(server, sizeof server, " (llm.url %s)", urls);
+    }
     if (s->max_consecutive_failures > 0 && s->failures_in_row >= (uint64_t)s->max_consecutive_failures) {
         qdi_set_error(s->error, sizeof s->error,
                       "stopped after iteration %llu: %llu jobs in a row failed (max_consecutive_failures is %ld); "
-                      "the last: %s",
+                      "the last: %s%s",
                       (unsigned long long)s->counts.iterations, (unsigned long long)s->failures_in_row,
-                      s->max_consecutive_failures, s->last_failure);
+                      s->max_consecutive_failures, s->last_failure, server);
         return QD_EEVAL;
     }
     /* a failure rate that stays high without 50 in a row (a flaky server
@@ -754,9 +761,9 @@ int qd_search_step(qd_search *s)
         (double)s->window_failed > s->max_failure_rate * (double)s->window_len) {
         qdi_set_error(s->error, sizeof s->error,
                       "stopped after iteration %llu: %zu of the last %zu jobs failed, more than max_failure_rate %g "
-                      "allows (failure_window %zu); the last: %s",
+                      "allows (failure_window %zu); the last: %s%s",
                       (unsigned long long)s->counts.iterations, s->window_failed, s->window_len, s->max_failure_rate,
-                      s->window_len, s->last_failure);
+                      s->window_len, s->last_failure, server);
         return QD_EEVAL;
     }
     return QD_OK;

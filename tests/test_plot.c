@@ -273,6 +273,30 @@ static void test_compare_csv_has_exact_figures_and_group_sd(void)
     free(dir);
 }
 
+/* compare's CSV writes a figure as metrics.csv does (the shortest text
+ * that reads back, laid out as %.17g for 16 and 17 digits): its own
+ * %.15g/%.16g/%.17g search wrote 1.234567890123456e+16 for the
+ * 12345678901234560 of the run's metrics.csv. */
+static void test_compare_csv_writes_figures_as_metrics_csv_does(void)
+{
+    char *dir = qdt_tmpdir(), a[700], want[2048];
+    make_run(dir, "a", "alpha", "1,12345678901234560,0,1,0,1,0.1,0.30000000000000004,1e-07,-0,2.5,0.5\n");
+    snprintf(a, sizeof a, "%s/a", dir);
+    const char *args[] = {"compare", a, "--csv", NULL};
+    cli_result r = cli(dir, args);
+    CU_ASSERT_EQUAL(r.status, 0);
+    snprintf(want, sizeof want,
+             "kind,run,name,runs,evaluations,evaluations_sd,failed,failed_sd,qd_score,qd_score_sd,norm_qd_score,"
+             "norm_qd_score_sd,coverage,coverage_sd,best_objective,best_objective_sd,seconds,seconds_sd\n"
+             "run,%s/a,alpha,1,12345678901234560,,0,,0.30000000000000004,,1e-07,,0.1,,-0,,0.5,\n",
+             dir);
+    CU_ASSERT_STRING_EQUAL(r.out, want);
+    CU_ASSERT_STRING_EQUAL(r.err, "");
+    cli_free(&r);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
 static void test_compare_table_shows_mean_and_sd(void)
 {
     char a[700], b[700], c[700], beta[700], want[1024];
@@ -481,6 +505,7 @@ static const qdt_test tests[] = {
     {"plot_overlays_runs_and_breaks_at_missing_figures", test_plot_overlays_runs_and_breaks_at_missing_figures},
     {"plot_rejects_no_runs_and_empty_runs", test_plot_rejects_no_runs_and_empty_runs},
     {"compare_csv_has_exact_figures_and_group_sd", test_compare_csv_has_exact_figures_and_group_sd},
+    {"compare_csv_writes_figures_as_metrics_csv_does", test_compare_csv_writes_figures_as_metrics_csv_does},
     {"compare_table_shows_mean_and_sd", test_compare_table_shows_mean_and_sd},
     {"plot_command_writes_svg_and_reports_bad_runs", test_plot_command_writes_svg_and_reports_bad_runs},
     {"export_range_sets_colour_bar_and_rejects_bad_ranges", test_export_range_sets_colour_bar_and_rejects_bad_ranges},

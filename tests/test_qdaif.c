@@ -236,11 +236,12 @@ static void test_ratings_replace_missing_logprobs(void)
     /* 2 + 2 for the first text, 1 + 1 for the next two, 2 + 2 for the 4th (the re-check) */
     CU_ASSERT_EQUAL(qdt_server_stat(&server, "api_requests"), 12);
     CU_ASSERT_EQUAL(log.lines, 2);
-    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: quality: the judge's replies carry no logprobs (question "
-                                            "\"Determine whether or not"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: quality: the first answer decides: the judge's reply "
+                                            "carried no logprobs (question \"Determine whether or not"));
     CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "answer \" yes\", top tokens none); using numeric ratings for "
                                             "\"quality\" from now on, trying logprobs again every 3 answers"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: sentiment: the judge's replies carry no logprobs"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: sentiment: the first answer decides: the judge's reply "
+                                            "carried no logprobs"));
     judge_free(&j);
     /* "logprobs" with that server: a clear failure */
     opinion_fields(fields, sizeof fields, ", \"feedback\": \"logprobs\"");
@@ -249,6 +250,39 @@ static void test_ratings_replace_missing_logprobs(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(j.w.error, "ai_feedback: quality: the reply has no logprobs"));
     qd_solution_clear(&sol);
     judge_free(&j);
+}
+
+/* A server that leaves the logprobs out of one reply among many (issue 11:
+ * 214 of 7,509 replies): the message says what that reply showed, not that
+ * the server's replies carry none, and the end of the run gives the count
+ * (it said "the judge's replies carry no logprobs"). */
+static void test_one_reply_without_logprobs_is_told_as_one(void)
+{
+    char fields[2048];
+    const char *text = "I love delicious broccoli and fresh spinach.";
+    qdt_log log = {0};
+    qd_solution sol;
+    double m[1];
+    judge j;
+    opinion_fields(fields, sizeof fields, NULL);
+    CU_ASSERT_EQUAL_FATAL(judge_new(&j, "test-openai", fields), 0);
+    CU_ASSERT_EQUAL(qdt_server_control(srv(), "{\"faults\": [{\"kind\": \"no_logprobs\"}]}"), 0);
+    qd_set_log_handler(qdt_log_line, &log);
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(judge_text(&j, text, &sol, m, 1), QD_OK);
+        qd_solution_clear(&sol);
+    }
+    judge_free(&j);
+    qd_set_log_handler(NULL, NULL);
+    CU_ASSERT_EQUAL(log.lines, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: quality: the first answer decides: the judge's reply carried "
+                                            "no logprobs (question \"Determine whether or not"));
+    CU_ASSERT_PTR_NULL(strstr(log.text, "replies carry no logprobs"));
+    /* quality's first reply, then sentiment's four: one of five lacked them */
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: 1 of 5 replies lacked logprobs (scored from ratings and "
+                                            "answer texts instead)\n"));
+    if (!strstr(log.text, "1 of 5 replies"))
+        fprintf(stderr, "\n%s\n", log.text);
 }
 
 static void test_categorical_axes_take_the_likeliest_label(void)
@@ -624,10 +658,11 @@ static void test_failures_keep_the_text_question_and_answer(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(qd_search_counts(s)->evaluated, 0);
     /* the note names the axis, the question, the answer and the tokens */
-    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: quality: the judge's replies carry no logprobs (question "
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "ai_feedback: quality: the judge's reply carried no logprobs (question "
                                             "\"Determine whether or not the input text is closely related to the "
                                             "following topi...\", answer \""));
-    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "\", top tokens none); failures.jsonl keeps every such answer"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log.text, "\", top tokens none); failures.jsonl keeps every such answer, the end "
+                                            "of the run gives how many"));
     char *rows = file_in(dir, "failures.jsonl"), *line = rows;
     int judged = 0;
     CU_ASSERT_PTR_NOT_NULL_FATAL(rows);
@@ -1117,6 +1152,7 @@ static void test_record_then_replay_is_byte_identical_without_the_server(void)
 static const qdt_test tests[] = {
     {"feedback scores follow the rule", test_feedback_scores_follow_the_rule},
     {"ratings replace missing logprobs", test_ratings_replace_missing_logprobs},
+    {"one reply without logprobs is told as one", test_one_reply_without_logprobs_is_told_as_one},
     {"categorical axes take the likeliest label", test_categorical_axes_take_the_likeliest_label},
     {"labels absent, split or misspelt by the server", test_labels_absent_split_or_misspelt_by_the_server},
     {"config errors name the field", test_config_errors_name_the_field},

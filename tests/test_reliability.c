@@ -8,8 +8,11 @@
  * max_consecutive_failures and exits non-zero; an async run stopped and
  * resumed ends at the configured iteration. Each test checks the exact
  * message, the exit status and what is on disk. */
+#define _GNU_SOURCE /* unshare */
 #include <dirent.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include "cliutil.h"
 #include "llmtest.h"
@@ -179,11 +182,12 @@ static void test_failing_saves_stop_the_run_keeping_the_checkpoint(void)
     free(tmp);
 }
 
-/* 2. A final checkpoint that cannot be written (a stray file named
- * checkpoint.tmp): the outputs are saved, the exit status is 1. */
+/* 1. A final checkpoint that cannot be written (a stray file named
+ * checkpoint.tmp): the outputs are saved, the exit status is 1 (it was 0);
+ * intermediate ones stop the run after output.max_failed_saves. */
 static void test_failed_final_checkpoint_exits_1(void)
 {
-    char *tmp = qdt_tmpdir(), config[1024], out[1100], want[4096];
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], want[8192];
     CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
     sphere(config, sizeof config);
     snprintf(out, sizeof out, "%s/run", tmp);
@@ -199,6 +203,23 @@ static void test_failed_final_checkpoint_exits_1(void)
     char *l = listing(out);
     CU_ASSERT_STRING_EQUAL(l, "archive.csv\narchive.json\ncheckpoint.tmp\nheatmap.svg\nmetrics.csv\nreport.html\n");
     free(l);
+
+    /* intermediate checkpoints that fail the same way count as failed save
+     * points (once each printed a line and the run went on) */
+    const char *often[] = {"run", config, "-q", "--iterations", "50", "--set", "evaluator.dim=4",
+                           "--set", "output.save_every=0.000001", "-o", out, NULL};
+    r = run_elites(tmp, often);
+    CU_ASSERT_EQUAL(r.status, 1);
+    char line[1300];
+    snprintf(line, sizeof line, "checkpoint: %s/checkpoint.tmp: cannot create: File exists", out);
+    snprintf(want, sizeof want,
+             "elites run: could not save (1 of 3 in a row; retried at the next save point): %s\n"
+             "elites run: could not save (2 of 3 in a row; retried at the next save point): %s\n"
+             "elites run: stopped after iteration 3: 3 save points in a row failed (output.max_failed_saves), the "
+             "last: %s; no checkpoint was written in this session\n",
+             line, line, line);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    cli_result_free(&r);
     qdt_rmdir(tmp);
     free(tmp);
 }
@@ -394,7 +415,8 @@ static void test_llm_probe_stops_before_any_job(void)
 
 /* 4. Every job fails (no server, the probe skipped; a command that cannot
  * run): the run stops at max_consecutive_failures, saves, and exits 1
- * saying nothing was evaluated (once: "best nan ... exit 0"). */
+ * saying nothing was evaluated (once: "best nan ... exit 0"); an LLM
+ * failure names the server's URL. */
 static void test_run_where_every_job_fails_stops_and_exits_1(void)
 {
     char *tmp = qdt_tmpdir(), config[1024], out[1100], url[256], want[4096];
@@ -410,9 +432,9 @@ static void test_run_where_every_job_fails_stops_and_exits_1(void)
     const char *last = "llm: could not connect after 1 attempt: Couldn't connect to server";
     snprintf(want, sizeof want,
              "elites run: stopped after iteration 3: 24 jobs in a row failed (max_consecutive_failures is 20); the "
-             "last: %s\n"
+             "last: %s (llm.url http://127.0.0.1:%d/v1)\n"
              "elites run: nothing was evaluated: all 24 jobs failed (the last: %s)\n",
-             last, last);
+             last, dead, last);
     CU_ASSERT_STRING_EQUAL(r.err, want);
     CU_ASSERT(exists(out, "archive.json") && exists(out, "failures.jsonl") && exists(out, "checkpoint/state.json"));
     cli_result_free(&r);
@@ -558,6 +580,55 @@ static void test_async_stop_and_resume_ends_at_the_configured_iteration(void)
     free(tmp);
 }
 
+
+/* A resume with nothing left to run: --iterations below the iterations
+ * done is refused (exit 2, nothing rewritten); equal to them, the run says
+ * it is complete, writes its outputs again and exits 0 (both once went
+ * through silently, the first with "5 iterations" in its header). */
+static void test_resume_with_no_iterations_left_says_so(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], out[1100], path[1300], want[2048];
+    struct stat st;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    sphere(config, sizeof config);
+    snprintf(out, sizeof out, "%s/run", tmp);
+    const char *args[] = {"run", config, "-q", "--iterations", "4", "--set", "evaluator.dim=4", "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    cli_result_free(&r);
+    snprintf(path, sizeof path, "%s/archive.json", out);
+    CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+    ino_t before = st.st_ino;
+
+    const char *lower[] = {"run", "--resume", out, "-q", "--iterations", "3", NULL};
+    r = run_elites(tmp, lower);
+    CU_ASSERT_EQUAL(r.status, 2);
+    snprintf(want, sizeof want,
+             "elites run: cannot resume: iterations is 3, fewer than the 4 the checkpoint in %s has done (a resume "
+             "cannot shorten a run; give --iterations 4 or more)\n",
+             out);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    CU_ASSERT_STRING_EQUAL(r.out, "");
+    cli_result_free(&r);
+    CU_ASSERT(stat(path, &st) == 0 && st.st_ino == before); /* not written again */
+
+    const char *equal[] = {"run", "--resume", out, "--iterations", "4", NULL};
+    r = run_elites(tmp, equal);
+    CU_ASSERT_EQUAL(r.status, 0);
+    snprintf(want, sizeof want,
+             "elites run: the run in %s is already complete (iteration 4 of 4): nothing to run, its outputs are "
+             "written again (--iterations N goes on to N)\n",
+             out);
+    CU_ASSERT_STRING_EQUAL(r.err, want);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "done: 4 iterations, 2160 evaluations"));
+    cli_result_free(&r);
+    snprintf(path, sizeof path, "%s/metrics.csv", out);
+    char *text = qdt_slurp(path);
+    CU_ASSERT(text && strstr(text, "\n4,") && !strstr(text, "\n5,"));
+    free(text);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
 
 /* 5. Configs that pass every other check but would exhaust memory are
  * refused before the allocation, with the number and the limit. */
@@ -760,6 +831,111 @@ static void test_full_disk_reported_as_enospc(void)
     free(tmp);
 }
 
+/* counts.iterations of a state.json or archive.json; -1 if none. */
+static double iterations_in(const char *path)
+{
+    char *text = qdt_slurp(path);
+    cJSON *doc = text ? cJSON_Parse(text) : NULL;
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "counts"), "iterations");
+    double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
+    cJSON_Delete(doc);
+    free(text);
+    return v;
+}
+
+/* 2. A real full disk (a 3 MB tmpfs, as the issue's 2 MB one): the run
+ * stops when the checkpoint no longer fits, keeping the last good
+ * checkpoint, which is not behind the outputs; the outputs are one set
+ * (archive.json, archive.csv and metrics.csv of one iteration); a copy of
+ * the folder goes on from the checkpoint. Once the outputs came first and
+ * a failed one skipped the checkpoint: archive.json of iteration 40 beside
+ * a checkpoint of iteration 5. Needs a mount namespace (root): elsewhere
+ * it says so and checks nothing. */
+static void test_full_disk_keeps_the_checkpoint_and_one_output_set(void)
+{
+    char *tmp = qdt_tmpdir(), config[1024], disk[1100], out[1200], path[1400], want[4096], copy[1200], cmd[2600];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    snprintf(disk, sizeof disk, "%s/disk", tmp);
+    CU_ASSERT_EQUAL_FATAL(mkdir(disk, 0755), 0);
+    /* this process's own mount namespace, which the CLI it starts shares */
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("elites-test", disk, "tmpfs", 0, "size=3m") != 0) {
+        fprintf(stderr, "\n  skipped: no tmpfs to fill (%s); needs root\n", strerror(errno));
+        qdt_rmdir(tmp);
+        free(tmp);
+        return;
+    }
+    sphere(config, sizeof config);
+    snprintf(out, sizeof out, "%s/run", disk);
+    const char *args[] = {"run", config, "-q", "--iterations", "300", "--set", "output.save_every=0.000001",
+                          "-o", out, NULL};
+    cli_result r = run_elites(tmp, args);
+    CU_ASSERT_EQUAL(r.status, 1);
+    const char *last = strstr(r.err, "elites run: stopped after iteration ");
+    unsigned long long stopped = 0, good = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(last);
+    CU_ASSERT_EQUAL(sscanf(last, "elites run: stopped after iteration %llu", &stopped), 1);
+    const char *g = strstr(last, "; the last good checkpoint (iteration ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CU_ASSERT_EQUAL(sscanf(g, "; the last good checkpoint (iteration %llu)", &good), 1);
+    snprintf(want, sizeof want,
+             "elites run: stopped after iteration %llu: the disk is full: checkpoint: %s/checkpoint.tmp/archive.json: "
+             "write failed: No space left on device; the last good checkpoint (iteration %llu) is in %s/checkpoint "
+             "(go on with: elites run --resume %s)\n",
+             stopped, out, good, out, out);
+    CU_ASSERT_STRING_EQUAL(last, want);
+    CU_ASSERT(good > 1 && good + 1 == stopped);
+    char *l = listing(out);
+    CU_ASSERT_STRING_EQUAL(l, "archive.csv\narchive.json\ncheckpoint\ncheckpoint-metrics\ncheckpoint.prev\n"
+                              "heatmap.svg\nmetrics.csv\nreport.html\n");
+    free(l);
+    /* the checkpoint is the newest thing in the folder, the outputs one set */
+    snprintf(path, sizeof path, "%s/checkpoint/state.json", out);
+    CU_ASSERT_EQUAL(iterations_in(path), (double)good);
+    snprintf(path, sizeof path, "%s/archive.json", out);
+    double set = iterations_in(path);
+    CU_ASSERT(set >= 1 && set <= (double)good);
+    snprintf(path, sizeof path, "%s/metrics.csv", out);
+    char *metrics = qdt_slurp(path), row[32];
+    snprintf(row, sizeof row, "\n%.0f,", set);
+    CU_ASSERT(metrics && strstr(metrics, row) && strstr(metrics, row)[strcspn(strstr(metrics, row) + 1, "\n") + 2] ==
+                                                  '\0');
+    free(metrics);
+    snprintf(path, sizeof path, "%s/archive.json", out);
+    char *json = qdt_slurp(path);
+    cJSON *doc = json ? cJSON_Parse(json) : NULL;
+    int elites = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "elites"));
+    cJSON_Delete(doc);
+    free(json);
+    snprintf(path, sizeof path, "%s/archive.csv", out);
+    char *csv = qdt_slurp(path);
+    int rows = -1; /* the header */
+    for (const char *p = csv; p && *p; p++)
+        rows += *p == '\n';
+    free(csv);
+    CU_ASSERT(elites > 0 && rows == elites);
+    cli_result_free(&r);
+
+    /* moved to a disk with room, the run goes on from that checkpoint */
+    snprintf(copy, sizeof copy, "%s/copy", tmp);
+    snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", out, copy);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    CU_ASSERT_EQUAL(umount2(disk, MNT_DETACH), 0);
+    char its[32];
+    snprintf(its, sizeof its, "%llu", good + 2);
+    const char *again[] = {"run", "--resume", copy, "--iterations", its, NULL};
+    r = run_elites(tmp, again);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_STRING_EQUAL(r.err, "");
+    snprintf(want, sizeof want, "resuming %s at iteration %llu\n", copy, good);
+    CU_ASSERT_EQUAL(strncmp(r.out, want, strlen(want)), 0);
+    cli_result_free(&r);
+    snprintf(path, sizeof path, "%s/archive.json", copy);
+    CU_ASSERT_EQUAL(iterations_in(path), (double)(good + 2));
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
 static const qdt_test tests[] = {
     {"bad output folder refused before the first evaluation", test_bad_output_folder_refused_before_the_first_evaluation},
     {"failing saves stop the run keeping the checkpoint", test_failing_saves_stop_the_run_keeping_the_checkpoint},
@@ -770,10 +946,12 @@ static const qdt_test tests[] = {
     {"run where every job fails stops and exits 1", test_run_where_every_job_fails_stops_and_exits_1},
     {"high failure rate stops the run", test_high_failure_rate_stops_the_run},
     {"async stop and resume ends at the configured iteration", test_async_stop_and_resume_ends_at_the_configured_iteration},
+    {"resume with no iterations left says so", test_resume_with_no_iterations_left_says_so},
     {"bounds checked before allocation", test_bounds_checked_before_allocation},
     {"invalid UTF-8 refused in configs, replaced in replies", test_invalid_utf8_refused_in_configs_replaced_in_replies},
     {"LLM counts the requests libcurl resends", test_llm_counts_the_requests_libcurl_resends},
     {"full disk reported as ENOSPC", test_full_disk_reported_as_enospc},
+    {"full disk keeps the checkpoint and one output set", test_full_disk_keeps_the_checkpoint_and_one_output_set},
     {NULL, NULL},
 };
 

@@ -125,10 +125,50 @@ static void test_bad_input_exits_2_with_the_reason(void)
     free(dir);
 }
 
+/* A rescoring config whose llm.url carries user:password (issue 11): the
+ * files rescore writes show it redacted (archive.json and report.html had
+ * it verbatim). */
+static void test_no_url_password_in_the_files_written(void)
+{
+    char *dir = qdt_tmpdir(), path[700], *cfg, *text;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(sh("%s run %s/examples/arm.json --iterations 5 -q -o %s/run", bin(), srcdir(), dir), 0);
+    snprintf(path, sizeof path, "%s/examples/arm.json", srcdir());
+    text = qdt_slurp(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    /* arm.json with an llm section in front of its own fields */
+    CU_ASSERT_FATAL(text[0] == '{');
+    size_t n = strlen(text) + 128;
+    cfg = malloc(n);
+    snprintf(cfg, n, "{\"llm\": {\"url\": \"http://SentinelUser7:SentinelPass9@127.0.0.1:1/v1\"},%s", text + 1);
+    free(text);
+    snprintf(path, sizeof path, "%s/c.json", dir);
+    FILE *fp = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs(cfg, fp);
+    fclose(fp);
+    free(cfg);
+    CU_ASSERT_EQUAL(sh("%s rescore %s/run/archive.json --config %s -o %s/re", bin(), dir, path, dir), 0);
+    CU_ASSERT_PTR_NULL(strstr(cmd_out, "SentinelPass9"));
+    static const char *const files[] = {"archive.json", "archive.csv", "heatmap.svg", "report.html"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/re/%s", dir, files[i]);
+        text = qdt_slurp(path);
+        CU_ASSERT_PTR_NOT_NULL(text);
+        CU_ASSERT(text && !strstr(text, "SentinelUser7") && !strstr(text, "SentinelPass9"));
+        if (i == 0)
+            CU_ASSERT(text && strstr(text, "\"url\":\t\"http://[redacted]@127.0.0.1:1/v1\""));
+        free(text);
+    }
+    qdt_rmdir(dir);
+    free(dir);
+}
+
 static const qdt_test tests[] = {
     {"own config reproduces the archive", test_own_config_reproduces_the_archive},
     {"coarser grid keeps the best per cell", test_coarser_grid_keeps_the_best_per_cell},
     {"bad input exits 2 with the reason", test_bad_input_exits_2_with_the_reason},
+    {"no URL password in the files written", test_no_url_password_in_the_files_written},
     {NULL, NULL},
 };
 

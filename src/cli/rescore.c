@@ -75,18 +75,24 @@ static int rescore(const qd_archive *src, qd_evaluator *ev, qd_archive *dst, uin
     return status;
 }
 
-static int save_all(const qd_archive *a, const char *in, const char *config_path, const cJSON *config, const char *dir)
+static int save_all(const qd_archive *a, const char *in, const char *config_path, const qd_config *cfg,
+                    const char *dir)
 {
     char err[1024], path[4096];
     cJSON *extra = cJSON_CreateObject();
+    /* what the files show of the config: no password of a URL */
+    cJSON *config = qd_config_redacted(cfg);
     qd_report_options r;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(config, "name");
     int status = 0;
-    if (!extra)
+    if (!extra || !config) {
+        cJSON_Delete(extra);
+        cJSON_Delete(config);
         return 1;
+    }
     cJSON_AddStringToObject(extra, "rescored_from", in);
     cJSON_AddStringToObject(extra, "rescored_with", config_path);
-    cJSON_AddItemToObject(extra, "config", cJSON_Duplicate(config, 1));
+    cJSON_AddItemToObject(extra, "config", config); /* extra owns it from here */
     qd_report_defaults(&r);
     r.title = r.heatmap.title = cJSON_IsString(name) ? name->valuestring : NULL;
     r.config = config;
@@ -165,7 +171,7 @@ int cli_rescore(int argc, char **argv)
         fprintf(stderr, "elites rescore: could not create %s: %s\n", dir, strerror(errno));
         goto done;
     }
-    if (rescore(src, ev, dst, &failed) || save_all(dst, in, config_path, qd_config_json(cfg), dir))
+    if (rescore(src, ev, dst, &failed) || save_all(dst, in, config_path, cfg, dir))
         goto done;
     qd_archive_stats st;
     qd_archive_stats_get(dst, &st);

@@ -354,6 +354,20 @@ int cli_run(int argc, char **argv)
         }
         if (note[0])
             fprintf(stderr, "elites run: %s\n", note);
+        /* a resume goes on: it cannot take back iterations already done,
+         * and one with nothing left says so (its outputs are written again) */
+        unsigned long long done_already = qd_search_counts(s)->iterations, target = qd_search_iterations(s);
+        if (done_already > target) {
+            fprintf(stderr, "elites run: cannot resume: iterations is %llu, fewer than the %llu the checkpoint in %s "
+                    "has done (a resume cannot shorten a run; give --iterations %llu or more)\n",
+                    target, done_already, resume, done_already);
+            status = 2;
+            goto done;
+        }
+        if (done_already == target)
+            fprintf(stderr, "elites run: the run in %s is already complete (iteration %llu of %llu): nothing to "
+                    "run, its outputs are written again (--iterations N goes on to N)\n",
+                    resume, done_already, target);
         if (!quiet)
             printf("resuming %s at iteration %llu\n", resume,
                    (unsigned long long)qd_search_counts(s)->iterations);

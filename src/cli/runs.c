@@ -190,18 +190,14 @@ static void final_figures(const cli_run_dir *r, double *v)
     v[6] = m->seconds;
 }
 
-/* The shortest %g that reads back exactly (CSV). */
-static void exact(char *buf, size_t len, double v)
+/* A figure for the CSV: the shortest text that reads back exactly (as in
+ * metrics.csv), "" for a missing one; buf holds 32 bytes or more. */
+static void exact(char *buf, double v)
 {
-    if (isnan(v)) {
+    if (isnan(v))
         buf[0] = '\0';
-        return;
-    }
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(buf, len, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
+    else
+        qd_format_double(buf, v);
 }
 
 /* A figure for people: integers whole, coverage in percent, else 6
@@ -319,7 +315,7 @@ static void write_csv(FILE *fp, const cli_run_dir *runs, size_t n, int grouped)
         fputs(",1", fp);
         final_figures(&runs[i], v);
         for (int k = 0; k < FIGURES; k++) {
-            exact(v40, sizeof v40, v[k]);
+            exact(v40, v[k]);
             fprintf(fp, ",%s,", v40);
         }
         fputc('\n', fp);
@@ -333,8 +329,8 @@ static void write_csv(FILE *fp, const cli_run_dir *runs, size_t n, int grouped)
         for (int k = 0; k < FIGURES; k++) {
             double mean, sd;
             group_figure(runs, n, runs[i].name, k, &mean, &sd, &count);
-            exact(a, sizeof a, mean);
-            exact(b, sizeof b, sd);
+            exact(a, mean);
+            exact(b, sd);
             if (k == 0)
                 fprintf(fp, ",%zu", count);
             fprintf(fp, ",%s,%s", a, b);

@@ -1141,6 +1141,19 @@ int qd_llm_embed(qd_llm_session *s, const char *text, double **vec, size_t *n)
     return rc;
 }
 
+void qdi_llm_shown_urls(const qd_llm *llm, char *out, size_t len)
+{
+    size_t used = 0;
+    if (!len)
+        return;
+    out[0] = '\0';
+    for (size_t u = 0; u < llm->nurls && used < len; u++) {
+        char shown[600];
+        qdi_redact_url(shown, sizeof shown, llm->urls[u].base);
+        used += (size_t)snprintf(out + used, len - used, "%s%s", u ? ", " : "", shown);
+    }
+}
+
 /* ---- the start-up probe ------------------------------------------------ */
 
 int qd_llm_probe(qd_llm *llm, char *err, size_t errlen)
