@@ -40,6 +40,12 @@ for (const dir of runs) {
     const expectMode = /canvas/.test(name) ? 'canvas' : /svg/.test(name) ? 'svg' : info.mode;
     check(name, info.mode === expectMode && info.n > 0, `map drawn as ${info.mode} with ${info.n} elites`);
     await page.screenshot({ path: path.join(outdir, `${name}-map.png`) });
+    // the canvas map's y axis name keeps clear of its widest tick label
+    const lay = info.mode === 'canvas' ? await page.evaluate(() => window.__report.layout) : null;
+    if (info.mode === 'canvas')
+      check(name, !!(lay && lay.yName && lay.yName[0] >= 0 && lay.yName[1] < lay.yTicks[0]), lay && lay.yName ?
+        `y axis name at x ${lay.yName.map(Math.round).join('-')}, tick labels from x ${Math.round(lay.yTicks[0])}` :
+        'the page reports no y axis layout');
 
     // a filled cell: the best elite (table row 1) is always drawn
     const rows = await page.$$eval('#elites tbody tr', (trs) => trs.map((t) => +t.getAttribute('data-index')));
@@ -54,6 +60,8 @@ for (const dir of runs) {
       await page.waitForTimeout(100);
       const tip = await page.$eval('#tip', (t) => ({ shown: getComputedStyle(t).display !== 'none', text: t.textContent }));
       check(name, tip.shown && /objective/.test(tip.text), `hover shows the tooltip "${tip.text.slice(0, 80)}"`);
+      if (/labels/.test(name))
+        check(name, /a very long category \d\d/.test(tip.text), 'the tooltip names the category');
       if (/qdaif/.test(name))
         check(name, /haiku|sonnet|ballad|limerick|hymn/.test(tip.text) && /happy|dark|mysterious|romantic|reflective/.test(tip.text),
           'the tooltip names the genre and tone categories');
