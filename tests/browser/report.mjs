@@ -4,7 +4,7 @@
 // hovering a filled cell shows a tooltip with the objective (and the
 // category names on QDAIF's axes), clicking it fills the detail panel with
 // the elite (its text or genome), the table sorts with a direction mark and
-// pages, a row click shows its elite, 3-D runs draw parallel axes over every
+// pages, a row click shows its elite and marks its cell on the map, 3-D runs draw parallel axes over every
 // elite, and the page logs no error. Screenshots go to OUTDIR/NAME-*.png.
 // Ends with "browser pages: N passed, M failed".
 import { createRequire } from 'module';
@@ -85,6 +85,17 @@ for (const dir of runs) {
     await page.click('#elites tbody tr');
     const h3 = await page.$eval('#detail h3', (t) => t.textContent);
     check(name, h3.startsWith('Cell ' + firstCell), `row click shows "${h3}"`);
+    // ... and the map marks that row's cell in red (the mouse moved off the map first)
+    await page.mouse.move(1, 1);
+    const red = await page.evaluate(() => {
+      const svg = document.querySelector('#map svg');
+      if (svg) return svg.querySelectorAll('[stroke="#e00"]').length;
+      const ov = document.querySelectorAll('#map canvas')[1], d = ov.getContext('2d').getImageData(0, 0, ov.width, ov.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] > 200 && d[i + 1] < 60) n++;
+      return n;
+    });
+    check(name, red > 0, `the map marks the row's cell (${red} red ${/svg/.test(info.mode) ? 'outlines' : 'pixels'})`);
     // paging
     if (info.n > 100) {
       await page.click('#next');
