@@ -40,6 +40,17 @@ for (const dir of runs) {
     const expectMode = /canvas/.test(name) ? 'canvas' : /svg/.test(name) ? 'svg' : info.mode;
     check(name, info.mode === expectMode && info.n > 0, `map drawn as ${info.mode} with ${info.n} elites`);
     await page.screenshot({ path: path.join(outdir, `${name}-map.png`) });
+    // every text of an SVG map inside the picture (the y axis's end names ran off it)
+    if (info.mode === 'svg') {
+      const out = await page.$eval('#map svg', (svg) => {
+        const b = svg.getBoundingClientRect();
+        return [...svg.querySelectorAll('text')].filter((t) => {
+          const r = t.getBoundingClientRect();
+          return r.width > 0 && (r.left < b.left - 1 || r.right > b.right + 1 || r.top < b.top - 1 || r.bottom > b.bottom + 1);
+        }).map((t) => t.textContent);
+      });
+      check(name, out.length === 0, out.length ? `texts outside the SVG map: ${out.join(', ')}` : 'every text inside the SVG map');
+    }
     // the canvas map's y axis name keeps clear of its widest tick label
     const lay = info.mode === 'canvas' ? await page.evaluate(() => window.__report.layout) : null;
     if (info.mode === 'canvas')
@@ -62,7 +73,10 @@ for (const dir of runs) {
       check(name, tip.shown && /objective/.test(tip.text), `hover shows the tooltip "${tip.text.slice(0, 80)}"`);
       if (/labels/.test(name))
         check(name, /a very long category \d\d/.test(tip.text), 'the tooltip names the category');
-      if (/qdaif/.test(name))
+      if (/stories/.test(name))
+        check(name, /romance 0 \u2194 1 horror/.test(tip.text) && /tragic 0 \u2194 1 happy/.test(tip.text),
+          'the tooltip names both ends of the genre and ending axes');
+      if (/poems/.test(name))
         check(name, /haiku|sonnet|ballad|limerick|hymn/.test(tip.text) && /happy|dark|mysterious|romantic|reflective/.test(tip.text),
           'the tooltip names the genre and tone categories');
       await page.screenshot({ path: path.join(outdir, `${name}-hover.png`) });
@@ -70,7 +84,9 @@ for (const dir of runs) {
       const det = await page.$eval('#detail', (d) => d.textContent);
       check(name, /objective/.test(det) && (/qdaif/.test(name) ? /Text/.test(det) : /Genome/.test(det)),
         `clicking the cell shows its elite (${/qdaif/.test(name) ? 'text' : 'genome'})`);
-      if (/qdaif/.test(name))
+      if (/stories/.test(name))
+        check(name, /genre[\s\S]*\(romance 0 \u2194 1 horror\)/.test(det), 'the detail panel names the genre axis\'s ends');
+      if (/poems/.test(name))
         check(name, /genre[\s\S]*\((haiku|sonnet|ballad|limerick|hymn)\)/.test(det), 'the detail panel names the genre category');
     }
     // sort by objective: starts descending (▼), a click makes it ascending (▲)

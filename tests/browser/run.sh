@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tests/browser/run.sh ELITES [OUTDIR] - the browser test of report.html: runs
 # elites on a small grid (SVG map), the Quick-start grid (canvas map), a CVT
-# archive both ways, the QDAIF poems domain against the project's test LLM
-# server, a 3-D grid both ways, and a canvas map with long category names on
-# its y axis; checks every heatmap.svg with a real XML
+# archive both ways, the QDAIF poems and stories domains against the
+# project's test LLM server, a 3-D grid both ways, and a canvas map with long
+# category names on its y axis; checks every heatmap.svg with a real XML
 # parser; then tests/browser/report.mjs opens each report.html in headless
 # Chromium (Playwright), hovers and clicks a cell, sorts and pages the table,
 # and saves screenshots into OUTDIR. Needs Debian's chromium and
@@ -42,12 +42,15 @@ else
     echo "browser: the labels-canvas export failed:"; cat "$out/labels-canvas.log" 2>/dev/null
     fails=$((fails + 1))
 fi
-# QDAIF poems against the test server (it prints "PORT n" first)
+# QDAIF poems (categorical axes) and stories (probability axes with end
+# names) against the test server (it prints "PORT n" first)
 coproc SRV { exec python3 tests/llm_server.py; }
 read -r -t 20 line <&"${SRV[0]}"
 port=${line#PORT }
 ELITES_LLM_URL="http://127.0.0.1:$port/v1" ELITES_LLM_MODEL=test-openai \
     run qdaif-poems examples/qdaif-poems.json --iterations 12
+ELITES_LLM_URL="http://127.0.0.1:$port/v1" ELITES_LLM_MODEL=test-openai \
+    run qdaif-stories examples/qdaif-stories.json --iterations 12
 kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null
 # every SVG through a real XML parser
 for r in "${runs[@]}"; do
