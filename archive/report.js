@@ -370,10 +370,12 @@
       var own = new Int32Array(w * h), img = g.createImageData(w, h), dd = img.data;
       for (var yy = 0; yy < h; yy++) for (var xx = 0; xx < w; xx++) own[yy * w + xx] = nearest(xx + 0.5, yy + 0.5);
       var edge = K * 16 < w * h;
+      /* borders dark around filled cells, light between empty ones (as the SVG's strokes) */
       for (var pix = 0; pix < w * h; pix++) {
-        var ck = own[pix], s = slotOf[ck], q4 = pix * 4, col;
-        var x0 = pix % w, border = edge && ((x0 + 1 < w && own[pix + 1] !== ck) || (pix + w < w * h && own[pix + w] !== ck));
-        if (border) col = [85, 85, 85];
+        var ck = own[pix], s = slotOf[ck], q4 = pix * 4, col, nb = -1;
+        if (edge && pix % w + 1 < w && own[pix + 1] !== ck) nb = own[pix + 1];
+        else if (edge && pix + w < w * h && own[pix + w] !== ck) nb = own[pix + w];
+        if (nb >= 0) col = s < 0 && slotOf[nb] < 0 ? [187, 187, 187] : [85, 85, 85];
         else if (s < 0) col = [252, 252, 252];
         else col = rgb((OBJ[s] - MP.vmin) / (MP.vmax - MP.vmin));
         dd[q4] = col[0]; dd[q4 + 1] = col[1]; dd[q4 + 2] = col[2]; dd[q4 + 3] = 255;

@@ -51,6 +51,19 @@ for (const dir of runs) {
       });
       check(name, out.length === 0, out.length ? `texts outside the SVG map: ${out.join(', ')}` : 'every text inside the SVG map');
     }
+    // a CVT canvas: light borders between empty cells, dark ones around filled cells
+    if (/cvt-canvas/.test(name)) {
+      const px = await page.evaluate(() => {
+        const cv = document.getElementById('mapcanvas'), d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+        let light = 0, dark = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i] === 187 && d[i + 1] === 187 && d[i + 2] === 187) light++;
+          if (d[i] === 85 && d[i + 1] === 85 && d[i + 2] === 85) dark++;
+        }
+        return { light, dark };
+      });
+      check(name, px.light > px.dark && px.dark > 0, `cell borders: ${px.light} light pixels, ${px.dark} dark`);
+    }
     // the canvas map's y axis name keeps clear of its widest tick label
     const lay = info.mode === 'canvas' ? await page.evaluate(() => window.__report.layout) : null;
     if (info.mode === 'canvas')
