@@ -173,7 +173,8 @@
     det.appendChild(el('p', 'Numbers here are shown to 6 digits; archive.json and archive.csv hold them exactly.', 'small'));
     if (map) map.mark(i);
     if (par) par.mark(i);
-    if (scroll && det.scrollIntoView) det.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+    /* its top ('Cell N', the objective) in view even when it is taller than the window */
+    if (scroll && det.scrollIntoView) det.scrollIntoView({block: 'start', behavior: 'smooth'});
   }
 
   /* ---- grid cells: coordinates of a cell (row-major, the first measure slowest) ---- */

@@ -114,6 +114,13 @@ for (const dir of runs) {
     await page.click('#elites tbody tr');
     const h3 = await page.$eval('#detail h3', (t) => t.textContent);
     check(name, h3.startsWith('Cell ' + firstCell), `row click shows "${h3}"`);
+    // ... scrolled into view (the table is below the fold; the panel beside the map)
+    await page.waitForFunction(() => {
+      const r = document.getElementById('detail').getBoundingClientRect();
+      return r.top >= 0 && r.top < window.innerHeight - 40;
+    }, null, { timeout: 3000 }).then(() => check(name, true, 'the detail panel scrolled into view'),
+      async () => check(name, false, `the detail panel is off screen (top at ${await page.$eval('#detail',
+        (d) => Math.round(d.getBoundingClientRect().top))} px)`));
     // ... and the map marks that row's cell in red (the mouse moved off the map first)
     await page.mouse.move(1, 1);
     const red = await page.evaluate(() => {
