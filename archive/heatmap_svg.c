@@ -29,6 +29,7 @@
 #define BAR_GAP 24.0
 #define BAR_WIDTH 16.0
 #define MARGIN_RIGHT 96.0
+#define Y_END_GAP 16.0 /* the y axis's end names from its name */
 #define FACET_GAP_X 12.0
 #define FACET_GAP_Y 22.0
 #define MAX_FACETS 64
@@ -166,6 +167,8 @@ static double nice_step(double span, int n)
 
 static void tick_line(FILE *fp, int vertical, double x0, double y0, double len, double t)
 {
+    if (!fp) /* ticks() measuring its labels */
+        return;
     if (vertical)
         fprintf(fp, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#333\"/>", x0 - 5,
                 y0 + len - t * len, x0, y0 + len - t * len);
@@ -174,8 +177,11 @@ static void tick_line(FILE *fp, int vertical, double x0, double y0, double len, 
                 x0 + t * len, y0 + 5);
 }
 
-static void tick_text(FILE *fp, int vertical, double x0, double y0, double len, double t, const char *label)
+static size_t tick_text(FILE *fp, int vertical, double x0, double y0, double len, double t, const char *label)
 {
+    size_t n = label ? strlen(label) : 0;
+    if (!fp)
+        return n;
     if (vertical)
         fprintf(fp, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\" dominant-baseline=\"middle\">", x0 - 8,
                 y0 + len - t * len);
@@ -183,14 +189,15 @@ static void tick_text(FILE *fp, int vertical, double x0, double y0, double len, 
         fprintf(fp, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">", x0 + t * len, y0 + 18);
     qdi_xml_text(fp, label);
     fputs("</text>\n", fp);
+    return n;
 }
 
-static void tick(FILE *fp, int vertical, double x0, double y0, double len, double t, double v)
+static size_t tick(FILE *fp, int vertical, double x0, double y0, double len, double t, double v)
 {
     char label[32];
     snprintf(label, sizeof label, "%.4g", fabs(v) < 1e-12 ? 0.0 : v);
     tick_line(fp, vertical, x0, y0, len, t);
-    tick_text(fp, vertical, x0, y0, len, t, label);
+    return tick_text(fp, vertical, x0, y0, len, t, label);
 }
 
 /* Nonzero when a grid axis's bins are all as wide (or the axis is
@@ -207,29 +214,36 @@ static int uniform_bins(const axis *ax)
  * names at the middle of their intervals; uniform bins and continuous
  * ranges get round values; explicit (non-uniform) edges are labelled
  * themselves, every edge when there are at most 12 bins, else every k-th.
- * Positions are in [0, 1]. */
-static void ticks(FILE *fp, const qd_archive *a, const axis *ax, int vertical, double x0, double y0, double len)
+ * Positions are in [0, 1]. Returns the longest label's length in bytes;
+ * with fp NULL only measures them. */
+static size_t ticks(FILE *fp, const qd_archive *a, const axis *ax, int vertical, double x0, double y0, double len)
 {
-    size_t nc = qdi_axis_categories(a, ax->measure);
+    size_t nc = qdi_axis_categories(a, ax->measure), longest = 0, n;
     if (nc && nc <= 40) {
         for (size_t j = 0; j < nc; j++) {
             double t = axis_pos(ax, (double)j + 0.5);
             if (t <= 0 || t >= 1)
                 continue;
             tick_line(fp, vertical, x0, y0, len, t);
-            tick_text(fp, vertical, x0, y0, len, t, qdi_axis_category(a, ax->measure, (double)j + 0.5));
+            n = tick_text(fp, vertical, x0, y0, len, t, qdi_axis_category(a, ax->measure, (double)j + 0.5));
+            longest = n > longest ? n : longest;
         }
-        return;
+        return longest;
     }
     if (!uniform_bins(ax)) {
         size_t every = ax->bins <= 12 ? 1 : (ax->bins + 9) / 10;
-        for (size_t e = 0; e <= ax->bins; e += every)
-            tick(fp, vertical, x0, y0, len, (double)e / (double)ax->bins, ax->edges[e]);
-        return;
+        for (size_t e = 0; e <= ax->bins; e += every) {
+            n = tick(fp, vertical, x0, y0, len, (double)e / (double)ax->bins, ax->edges[e]);
+            longest = n > longest ? n : longest;
+        }
+        return longest;
     }
     double step = nice_step(ax->hi - ax->lo, len < 200 ? 3 : 6);
-    for (double v = ceil(ax->lo / step - 1e-9) * step; v <= ax->hi + 1e-9 * step; v += step)
-        tick(fp, vertical, x0, y0, len, (v - ax->lo) / (ax->hi - ax->lo), v);
+    for (double v = ceil(ax->lo / step - 1e-9) * step; v <= ax->hi + 1e-9 * step; v += step) {
+        n = tick(fp, vertical, x0, y0, len, (v - ax->lo) / (ax->hi - ax->lo), v);
+        longest = n > longest ? n : longest;
+    }
+    return longest;
 }
 
 /* Numbers of the per-cell markup: printf's "%.2f" / "%.Pg" text through
@@ -464,7 +478,9 @@ static void color_bar(FILE *fp, double x, double y, double h, double vmin, doubl
 }
 
 /* The axis's name, centred along it, and on a probability axis the names of
- * its ends ("romance" at the low end, "horror" at the high one). */
+ * its ends ("romance" at the low end, "horror" at the high one): under the
+ * x axis's name, between the y axis's name and its tick labels (to its
+ * left they ran off the picture). */
 static void axis_label(FILE *fp, const qd_archive *a, const axis *ax, int vertical, double cx, double cy, double len)
 {
     const char *name = qdi_axis_name(a, ax->measure), *low, *high;
@@ -486,10 +502,10 @@ static void axis_label(FILE *fp, const qd_archive *a, const axis *ax, int vertic
         return;
     /* the end names under the ends, in the rotated frame for the y axis */
     fprintf(fp, "<text class=\"axis-end\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"start\" fill=\"#555\"%s>", cx - len / 2,
-            cy + (vertical ? -14 : 14), rot);
+            cy + (vertical ? Y_END_GAP : 14), rot);
     qdi_xml_text(fp, low);
     fprintf(fp, "</text>\n<text class=\"axis-end\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\" fill=\"#555\"%s>",
-            cx + len / 2, cy + (vertical ? -14 : 14), rot);
+            cx + len / 2, cy + (vertical ? Y_END_GAP : 14), rot);
     qdi_xml_text(fp, high);
     fputs("</text>\n", fp);
 }
@@ -572,18 +588,16 @@ static void facet_title(FILE *fp, const qd_archive *a, const axis *fa, size_t bi
     }
 }
 
-/* Room the y axis's tick labels need beyond the default margin: category
- * names ("mysterious") are wider than numbers (about 6.5 px a character at
- * font size 12). */
-static double y_label_room(const qd_archive *a, const axis *ay)
+/* Room the y axis's tick labels (drawn along len px) need beyond the
+ * default margin: category names ("mysterious") and long numbers are wider
+ * than the margin's numbers (about 6.5 px a character at font size 12); a
+ * probability axis's end names take Y_END_GAP more. */
+static double y_label_room(const qd_archive *a, const axis *ay, double len)
 {
-    size_t nc = ay ? qdi_axis_categories(a, ay->measure) : 0, longest = 0;
-    for (size_t j = 0; nc <= 40 && j < nc; j++) {
-        const char *c = qdi_axis_category(a, ay->measure, (double)j + 0.5);
-        size_t len = c ? strlen(c) : 0;
-        longest = len > longest ? len : longest;
-    }
-    double need = 6.5 * (double)longest + 8 + 30; /* the labels, their gap, the rotated axis name */
+    const char *low, *high;
+    size_t longest = ticks(NULL, a, ay, 1, 0, 0, len);
+    /* the labels, their gap, the rotated axis name, the end names */
+    double need = 6.5 * (double)longest + 8 + 30 + (qdi_axis_ends(a, ay->measure, &low, &high) ? Y_END_GAP : 0);
     return need > MARGIN_LEFT ? need - MARGIN_LEFT : 0;
 }
 
@@ -596,7 +610,7 @@ static int draw(FILE *fp, const qd_archive *a, const qd_heatmap_options *o, axis
     double fs = nh ? fmax(80.0, (double)o->size / (double)(cols > rows ? cols : rows)) : (double)o->size;
     double w = nh ? (double)cols * fs + (double)(cols - 1) * FACET_GAP_X : fs;
     double h = one_d ? 48.0 : nh ? (double)rows * (fs + FACET_GAP_Y) - FACET_GAP_Y : fs;
-    double room = a->m > 1 ? y_label_room(a, ay) : 0;
+    double room = a->m > 1 ? y_label_room(a, ay, nh ? fs : h) : 0;
     double x0 = MARGIN_LEFT + room, y0 = MARGIN_TOP + (nh ? FACET_GAP_Y : 0), vmin, vmax;
     int projected = !one_d && !nh && a->m > 2;
     double bottom = MARGIN_BOTTOM + (projected ? 20 : 0);

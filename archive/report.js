@@ -173,7 +173,8 @@
     det.appendChild(el('p', 'Numbers here are shown to 6 digits; archive.json and archive.csv hold them exactly.', 'small'));
     if (map) map.mark(i);
     if (par) par.mark(i);
-    if (scroll && det.scrollIntoView) det.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+    /* its top ('Cell N', the objective) in view even when it is taller than the window */
+    if (scroll && det.scrollIntoView) det.scrollIntoView({block: 'start', behavior: 'smooth'});
   }
 
   /* ---- grid cells: coordinates of a cell (row-major, the first measure slowest) ---- */
@@ -241,10 +242,15 @@
     }
     var projected = M > 2 && !hidden.length, cvt2 = !MP.grid && M === 2 && MP.centroids;
     var fs = hidden.length ? Math.max(80, Math.floor(size / Math.max(cols, rows))) : size;
-    var GX = 12, GY = hidden.length ? 22 : 0, L = 80, T = 30 + GY, R = 110, B = projected ? 76 : 56;
-    var w = cols * fs + (cols - 1) * GX, h = M === 1 ? 48 : rows * (fs + GY) - GY;
+    var cv = el('canvas'), ov = el('canvas'), g = cv.getContext('2d'), o = ov.getContext('2d');
+    /* the left margin follows the y axis's widest tick label ("mysterious"),
+     * so the axis name at x = YNAME never runs into the labels */
+    g.font = '12px sans-serif';
+    var yTicks = Y >= 0 ? axisTicks(Y, hidden.length > 0) : [], widest = 0, YNAME = 22;
+    yTicks.forEach(function (t) { widest = Math.max(widest, g.measureText(t[1]).width); });
+    var GX = 12, GY = hidden.length ? 22 : 0, L = Math.max(80, Math.ceil(widest) + 8 + 30), T = 30 + GY, R = 110;
+    var B = projected ? 76 : 56, w = cols * fs + (cols - 1) * GX, h = M === 1 ? 48 : rows * (fs + GY) - GY;
     var W = L + w + R, H = T + h + B;
-    var cv = el('canvas'), ov = el('canvas');
     cv.width = ov.width = W;
     cv.height = ov.height = H;
     cv.id = 'mapcanvas';
@@ -252,8 +258,7 @@
     wrap.appendChild(cv);
     wrap.appendChild(ov);
     host.appendChild(wrap);
-    var g = cv.getContext('2d'), o = ov.getContext('2d');
-    g.fillStyle = '#fff';
+    g.fillStyle = '#fff'; /* (setting the size reset the context) */
     g.fillRect(0, 0, W, H);
     g.font = '12px sans-serif';
     g.fillStyle = '#222';
@@ -366,10 +371,12 @@
       var own = new Int32Array(w * h), img = g.createImageData(w, h), dd = img.data;
       for (var yy = 0; yy < h; yy++) for (var xx = 0; xx < w; xx++) own[yy * w + xx] = nearest(xx + 0.5, yy + 0.5);
       var edge = K * 16 < w * h;
+      /* borders dark around filled cells, light between empty ones (as the SVG's strokes) */
       for (var pix = 0; pix < w * h; pix++) {
-        var ck = own[pix], s = slotOf[ck], q4 = pix * 4, col;
-        var x0 = pix % w, border = edge && ((x0 + 1 < w && own[pix + 1] !== ck) || (pix + w < w * h && own[pix + w] !== ck));
-        if (border) col = [85, 85, 85];
+        var ck = own[pix], s = slotOf[ck], q4 = pix * 4, col, nb = -1;
+        if (edge && pix % w + 1 < w && own[pix + 1] !== ck) nb = own[pix + 1];
+        else if (edge && pix + w < w * h && own[pix + w] !== ck) nb = own[pix + w];
+        if (nb >= 0) col = s < 0 && slotOf[nb] < 0 ? [187, 187, 187] : [85, 85, 85];
         else if (s < 0) col = [252, 252, 252];
         else col = rgb((OBJ[s] - MP.vmin) / (MP.vmax - MP.vmin));
         dd[q4] = col[0]; dd[q4 + 1] = col[1]; dd[q4 + 2] = col[2]; dd[q4 + 3] = 255;
@@ -417,7 +424,7 @@
         g.beginPath(); g.moveTo(x, po2[1] + ph); g.lineTo(x, po2[1] + ph + 5); g.stroke();
         g.textAlign = 'center'; g.fillText(t[1], x, po2[1] + ph + 18);
       });
-      if (p % cols === 0 && Y >= 0) axisTicks(Y, hidden.length > 0).forEach(function (t) {
+      if (p % cols === 0) yTicks.forEach(function (t) {
         var y = po2[1] + ph - t[0] * ph;
         g.beginPath(); g.moveTo(po2[0] - 5, y); g.lineTo(po2[0], y); g.stroke();
         g.textAlign = 'right'; g.fillText(t[1], po2[0] - 8, y + 4);
@@ -425,8 +432,13 @@
     }
     g.textAlign = 'center';
     g.fillText(axisTitle(X), L + w / 2, T + h + 40);
+    var layout = {left: L};
     if (Y >= 0) {
-      g.save(); g.translate(22, T + h / 2); g.rotate(-Math.PI / 2); g.fillText(axisTitle(Y), 0, 0); g.restore();
+      var yn = g.measureText(axisTitle(Y));
+      g.save(); g.translate(YNAME, T + h / 2); g.rotate(-Math.PI / 2); g.fillText(axisTitle(Y), 0, 0); g.restore();
+      /* what the page reports of it (the browser test checks the gap) */
+      layout.yName = [YNAME - yn.actualBoundingBoxAscent, YNAME + yn.actualBoundingBoxDescent];
+      layout.yTicks = [L - 8 - widest, L - 8];
     }
     var bx0 = L + w + 24, by0 = T + (M === 1 ? 0 : 20), bh0 = M === 1 ? h : Math.max(40, h - 40);
     var grad = g.createLinearGradient(0, by0 + bh0, 0, by0);
@@ -485,7 +497,7 @@
       var b = ov.getBoundingClientRect();
       return {x: b.left + c[0] * b.width / W, y: b.top + c[1] * b.height / H};
     }
-    return {mark: redraw, pointOf: pointOf};
+    return {mark: redraw, pointOf: pointOf, layout: layout};
   }
 
   /* ---- parallel axes: every elite as a line over all its measures ---- */
@@ -616,7 +628,8 @@
 
   map = MP.mode === 'canvas' ? canvasMap() : svgMap();
   MARKS.map = performance.now();
-  window.__report = {ready: true, t: performance.now(), marks: MARKS, elites: N, mode: MP.mode, pointOf: map && map.pointOf};
+  window.__report = {ready: true, t: performance.now(), marks: MARKS, elites: N, mode: MP.mode, pointOf: map && map.pointOf,
+    layout: map && map.layout};
   resort();
   refilter();
   var hm = location.hash.match(/^#cell=(\d+)$/);

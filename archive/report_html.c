@@ -304,7 +304,9 @@ static void chart(FILE *fp, const qd_metrics *rows, size_t n, const char *label,
     step = last_it > 1 ? chart_step(last_it - 1, 5) : 1;
     if (step < 1)
         step = 1;
-    for (double it = 0; it <= last_it; it += step) {
+    for (double it = 0; it <= last_it; it += step) { /* 1, then the multiples of step */
+        if (it > 0 && it <= 1)
+            continue;
         double at = it < 1 ? 1 : it, x = left + (last_it > 1 ? w * (at - 1) / (last_it - 1) : w);
         fprintf(fp, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#333\"/>"
                     "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n",

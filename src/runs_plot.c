@@ -25,7 +25,7 @@
 #define LEGEND_ROW 20.0
 #define MAX_POINTS 800
 
-static const char *const panel_names[PANELS] = {"QD score", "coverage", "best objective"};
+static const char *const panel_names[PANELS] = {"QD score", "coverage (%)", "best objective"};
 /* Colour-blind-safe categorical colours (Okabe and Ito, 2008), then greys. */
 static const char *const palette[] = {"#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00",
                                       "#56b4e9", "#000000", "#f0e442", "#777777", "#aaaaaa"};
@@ -40,7 +40,8 @@ typedef struct curve {
 
 static double figure(const qd_metrics *r, int p)
 {
-    return p == 0 ? r->stats.qd_score : p == 1 ? r->stats.coverage : r->stats.obj_max;
+    /* coverage in %, as elites compare and report.html show it */
+    return p == 0 ? r->stats.qd_score : p == 1 ? 100.0 * r->stats.coverage : r->stats.obj_max;
 }
 
 /* A figure printed short: three significant digits, with k, M, G or T

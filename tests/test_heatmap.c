@@ -189,11 +189,50 @@ static void test_category_names_and_end_names_label_the_axes(void)
     /* haiku at the middle of the first of 5 bins of 96 px: x = 80 + 48 */
     CU_ASSERT_PTR_NOT_NULL(strstr(svg, "<text x=\"128.00\" y=\"554.00\" text-anchor=\"middle\">haiku</text>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(svg, ">mood: romance \xe2\x86\x94 horror</text>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "text-anchor=\"start\" fill=\"#555\" transform=\"rotate(-90 22.00 296.00)\">romance</text>"));
+    /* the y axis's end names 16 px right of its name, in the rotated frame
+     * (to its left, at y 282, they ran off the picture) */
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "x=\"-218.00\" y=\"312.00\" text-anchor=\"start\" fill=\"#555\" "
+                                       "transform=\"rotate(-90 22.00 296.00)\">romance</text>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "x=\"262.00\" y=\"312.00\" text-anchor=\"end\" fill=\"#555\" "
+                                       "transform=\"rotate(-90 22.00 296.00)\">horror</text>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(svg, "measures 1.5 (sonnet), 0.9\na poem</title>"));
     /* one objective of 0.94 in [0, 1]: the bar spans 0.44 .. 1, not 0.94 .. 1.94 */
     CU_ASSERT_PTR_NOT_NULL(strstr(svg, ">0.44</text>"));
     CU_ASSERT_PTR_NULL(strstr(svg, ">1.44</text>"));
+    free(svg);
+    qd_archive_free(a);
+    qd_space_free(&sp);
+}
+
+/* QDAIF's stories: y tick labels "0.995" and end names need more than the
+ * 80 px margin: 6.5 px x 5 + 8 + 30 + 16 = 86.5. */
+static void test_long_y_labels_and_end_names_widen_the_margin(void)
+{
+    qd_space sp;
+    const char *ends[] = {"tragic", "happy"};
+    qd_space_init(&sp, QD_GENOME_TEXT, 0, 2);
+    qd_space_set_measure_name(&sp, 1, "ending");
+    qd_space_set_measure_labels(&sp, 1, ends, 2, 0);
+    qd_archive *a = archive_for("{\"dims\": [{\"bins\": 2, \"range\": [0, 1]},"
+                                " {\"edges\": [0, 0.005, 0.5, 0.995, 1]}]}",
+                                &sp);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    char *svg = render(a, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(svg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "<rect x=\"86.50\" y=\"56.00\" width=\"480.00\" height=\"480.00\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "<text x=\"78.50\" y=\"56.00\" text-anchor=\"end\" "
+                                       "dominant-baseline=\"middle\">1</text>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "width=\"662\" height=\"592\""));
+    free(svg);
+    qd_archive_free(a);
+    qd_space_free(&sp);
+    /* without end names the numbers fit the default margin */
+    qd_space_init(&sp, QD_GENOME_TEXT, 0, 2);
+    a = archive_for("{\"dims\": [{\"bins\": 2, \"range\": [0, 1]}, {\"edges\": [0, 0.005, 0.5, 0.995, 1]}]}", &sp);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    svg = render(a, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(svg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(svg, "<rect x=\"80.00\" y=\"56.00\" width=\"480.00\" height=\"480.00\""));
     free(svg);
     qd_archive_free(a);
     qd_space_free(&sp);
@@ -314,6 +353,7 @@ static const qdt_test tests[] = {
     {"four measures give a grid of facets, five a projection note",
      test_four_measures_give_a_grid_of_facets_and_five_a_projection_note},
     {"category names and end names label the axes", test_category_names_and_end_names_label_the_axes},
+    {"long y labels and end names widen the margin", test_long_y_labels_and_end_names_widen_the_margin},
     {"CVT cells are Voronoi polygons, empty ones drawn", test_cvt_cells_are_voronoi_polygons_with_empty_ones_drawn},
     {"colours between the stops are interpolated", test_colours_between_the_stops_are_interpolated},
     {"names and texts are escaped", test_names_and_texts_are_escaped},

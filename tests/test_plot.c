@@ -159,6 +159,11 @@ static void test_plot_draws_seed_mean_and_band(void)
                               " L259.00,146.00 L194.00,191.00 L129.00,236.00 Z ");
     free(d);
     CU_ASSERT_PTR_NULL(path_d(svg, "QD score", "line", 1)); /* one curve for the two seeds */
+    /* coverage in percent (10-40 %, y axis 0-40) as elites compare and report.html show it */
+    d = path_d(svg, "coverage (%)", "line", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_STRING_EQUAL(d, "M485.00,191.00 L550.00,146.00 L615.00,101.00 L680.00,56.00"); /* panel 2: x + 356 */
+    free(d);
     CU_ASSERT_PTR_NOT_NULL(strstr(svg, ">sphere: mean of 2 runs, band from their min to max</text>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(svg, ">two &lt;seeds&gt;</text>"));
     /* ticks from 0 on both axes of every panel */

@@ -338,6 +338,12 @@ static void test_progress_charts_thin_long_runs_and_end_on_the_last_row(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "dominant-baseline=\"middle\">8</text>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "<td>run</td><td>10 iterations, 0 evaluations, 0 failed</td>"));
     free(html);
+    o.nmetrics = 6; /* iterations 1..6 ticked one by one: "1" once per chart (it was drawn twice) */
+    html = render(a, &o);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_EQUAL(count(html, "y=\"212\" text-anchor=\"middle\">1</text>"), 3);
+    CU_ASSERT_EQUAL(count(html, "y=\"212\" text-anchor=\"middle\">6</text>"), 3);
+    free(html);
     o.nmetrics = 1000; /* every 3rd row (0, 3, ..., 999): 334 points */
     html = render(a, &o);
     CU_ASSERT_PTR_NOT_NULL_FATAL(html);

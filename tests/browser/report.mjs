@@ -4,7 +4,7 @@
 // hovering a filled cell shows a tooltip with the objective (and the
 // category names on QDAIF's axes), clicking it fills the detail panel with
 // the elite (its text or genome), the table sorts with a direction mark and
-// pages, a row click shows its elite, 3-D runs draw parallel axes over every
+// pages, a row click shows its elite and marks its cell on the map, 3-D runs draw parallel axes over every
 // elite, and the page logs no error. Screenshots go to OUTDIR/NAME-*.png.
 // Ends with "browser pages: N passed, M failed".
 import { createRequire } from 'module';
@@ -40,6 +40,36 @@ for (const dir of runs) {
     const expectMode = /canvas/.test(name) ? 'canvas' : /svg/.test(name) ? 'svg' : info.mode;
     check(name, info.mode === expectMode && info.n > 0, `map drawn as ${info.mode} with ${info.n} elites`);
     await page.screenshot({ path: path.join(outdir, `${name}-map.png`) });
+    // every text of an SVG map inside the picture (the y axis's end names ran off it)
+    if (info.mode === 'svg') {
+      const out = await page.$eval('#map svg', (svg) => {
+        const b = svg.getBoundingClientRect();
+        return [...svg.querySelectorAll('text')].filter((t) => {
+          const r = t.getBoundingClientRect();
+          return r.width > 0 && (r.left < b.left - 1 || r.right > b.right + 1 || r.top < b.top - 1 || r.bottom > b.bottom + 1);
+        }).map((t) => t.textContent);
+      });
+      check(name, out.length === 0, out.length ? `texts outside the SVG map: ${out.join(', ')}` : 'every text inside the SVG map');
+    }
+    // a CVT canvas: light borders between empty cells, dark ones around filled cells
+    if (/cvt-canvas/.test(name)) {
+      const px = await page.evaluate(() => {
+        const cv = document.getElementById('mapcanvas'), d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+        let light = 0, dark = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i] === 187 && d[i + 1] === 187 && d[i + 2] === 187) light++;
+          if (d[i] === 85 && d[i + 1] === 85 && d[i + 2] === 85) dark++;
+        }
+        return { light, dark };
+      });
+      check(name, px.light > px.dark && px.dark > 0, `cell borders: ${px.light} light pixels, ${px.dark} dark`);
+    }
+    // the canvas map's y axis name keeps clear of its widest tick label
+    const lay = info.mode === 'canvas' ? await page.evaluate(() => window.__report.layout) : null;
+    if (info.mode === 'canvas')
+      check(name, !!(lay && lay.yName && lay.yName[0] >= 0 && lay.yName[1] < lay.yTicks[0]), lay && lay.yName ?
+        `y axis name at x ${lay.yName.map(Math.round).join('-')}, tick labels from x ${Math.round(lay.yTicks[0])}` :
+        'the page reports no y axis layout');
 
     // a filled cell: the best elite (table row 1) is always drawn
     const rows = await page.$$eval('#elites tbody tr', (trs) => trs.map((t) => +t.getAttribute('data-index')));
@@ -54,7 +84,12 @@ for (const dir of runs) {
       await page.waitForTimeout(100);
       const tip = await page.$eval('#tip', (t) => ({ shown: getComputedStyle(t).display !== 'none', text: t.textContent }));
       check(name, tip.shown && /objective/.test(tip.text), `hover shows the tooltip "${tip.text.slice(0, 80)}"`);
-      if (/qdaif/.test(name))
+      if (/labels/.test(name))
+        check(name, /a very long category \d\d/.test(tip.text), 'the tooltip names the category');
+      if (/stories/.test(name))
+        check(name, /romance 0 \u2194 1 horror/.test(tip.text) && /tragic 0 \u2194 1 happy/.test(tip.text),
+          'the tooltip names both ends of the genre and ending axes');
+      if (/poems/.test(name))
         check(name, /haiku|sonnet|ballad|limerick|hymn/.test(tip.text) && /happy|dark|mysterious|romantic|reflective/.test(tip.text),
           'the tooltip names the genre and tone categories');
       await page.screenshot({ path: path.join(outdir, `${name}-hover.png`) });
@@ -62,7 +97,9 @@ for (const dir of runs) {
       const det = await page.$eval('#detail', (d) => d.textContent);
       check(name, /objective/.test(det) && (/qdaif/.test(name) ? /Text/.test(det) : /Genome/.test(det)),
         `clicking the cell shows its elite (${/qdaif/.test(name) ? 'text' : 'genome'})`);
-      if (/qdaif/.test(name))
+      if (/stories/.test(name))
+        check(name, /genre[\s\S]*\(romance 0 \u2194 1 horror\)/.test(det), 'the detail panel names the genre axis\'s ends');
+      if (/poems/.test(name))
         check(name, /genre[\s\S]*\((haiku|sonnet|ballad|limerick|hymn)\)/.test(det), 'the detail panel names the genre category');
     }
     // sort by objective: starts descending (▼), a click makes it ascending (▲)
@@ -77,6 +114,24 @@ for (const dir of runs) {
     await page.click('#elites tbody tr');
     const h3 = await page.$eval('#detail h3', (t) => t.textContent);
     check(name, h3.startsWith('Cell ' + firstCell), `row click shows "${h3}"`);
+    // ... scrolled into view (the table is below the fold; the panel beside the map)
+    await page.waitForFunction(() => {
+      const r = document.getElementById('detail').getBoundingClientRect();
+      return r.top >= 0 && r.top < window.innerHeight - 40;
+    }, null, { timeout: 3000 }).then(() => check(name, true, 'the detail panel scrolled into view'),
+      async () => check(name, false, `the detail panel is off screen (top at ${await page.$eval('#detail',
+        (d) => Math.round(d.getBoundingClientRect().top))} px)`));
+    // ... and the map marks that row's cell in red (the mouse moved off the map first)
+    await page.mouse.move(1, 1);
+    const red = await page.evaluate(() => {
+      const svg = document.querySelector('#map svg');
+      if (svg) return svg.querySelectorAll('[stroke="#e00"]').length;
+      const ov = document.querySelectorAll('#map canvas')[1], d = ov.getContext('2d').getImageData(0, 0, ov.width, ov.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] > 200 && d[i + 1] < 60) n++;
+      return n;
+    });
+    check(name, red > 0, `the map marks the row's cell (${red} red ${/svg/.test(info.mode) ? 'outlines' : 'pixels'})`);
     // paging
     if (info.n > 100) {
       await page.click('#next');

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/browser/run.sh ELITES [OUTDIR] - the browser test of report.html: runs
 # elites on a small grid (SVG map), the Quick-start grid (canvas map), a CVT
-# archive both ways, the QDAIF poems domain against the project's test LLM
-# server, and a 3-D grid both ways; checks every heatmap.svg with a real XML
+# archive both ways, the QDAIF poems and stories domains against the
+# project's test LLM server, a 3-D grid both ways, and a canvas map with long
+# category names on its y axis; checks every heatmap.svg with a real XML
 # parser; then tests/browser/report.mjs opens each report.html in headless
 # Chromium (Playwright), hovers and clicks a cell, sorts and pages the table,
 # and saves screenshots into OUTDIR. Needs Debian's chromium and
@@ -30,12 +31,26 @@ run cvt-svg examples/sphere-cvt-map-elites.json --iterations 6 --set archive.cel
 run cvt-canvas examples/sphere-cvt-map-elites.json --iterations 6 --set archive.cells=6000 --set archive.samples=30000
 run cube-svg tests/browser/cube.json
 run cube-canvas tests/browser/cube.json --set 'archive.dims[0].bins=40' --set 'archive.dims[1].bins=40' --iterations 20
-# QDAIF poems against the test server (it prints "PORT n" first)
+# long category names on a canvas map's y axis (an export of grid-canvas's
+# archive relabelled by tests/browser/labelled.py)
+if [ -f "$out/grid-canvas/archive.json" ] && mkdir -p "$out/labels-canvas" &&
+    python3 tests/browser/labelled.py "$out/grid-canvas/archive.json" "$out/labels-canvas/archive.json" &&
+    "$elites" export "$out/labels-canvas/archive.json" --html "$out/labels-canvas/report.html" \
+        --svg "$out/labels-canvas/heatmap.svg" >"$out/labels-canvas.log" 2>&1; then
+    runs+=(labels-canvas)
+else
+    echo "browser: the labels-canvas export failed:"; cat "$out/labels-canvas.log" 2>/dev/null
+    fails=$((fails + 1))
+fi
+# QDAIF poems (categorical axes) and stories (probability axes with end
+# names) against the test server (it prints "PORT n" first)
 coproc SRV { exec python3 tests/llm_server.py; }
 read -r -t 20 line <&"${SRV[0]}"
 port=${line#PORT }
 ELITES_LLM_URL="http://127.0.0.1:$port/v1" ELITES_LLM_MODEL=test-openai \
     run qdaif-poems examples/qdaif-poems.json --iterations 12
+ELITES_LLM_URL="http://127.0.0.1:$port/v1" ELITES_LLM_MODEL=test-openai \
+    run qdaif-stories examples/qdaif-stories.json --iterations 12
 kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null
 # every SVG through a real XML parser
 for r in "${runs[@]}"; do
