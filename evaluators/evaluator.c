@@ -9,6 +9,11 @@ int qd_evaluator_new(qd_config *cfg, qd_evaluator **out)
     return qdi_evaluator_new(cfg, NULL, 1, out);
 }
 
+int qd_evaluator_new_llm(qd_config *cfg, qd_llm *llm, uint64_t seed, qd_evaluator **out)
+{
+    return qdi_evaluator_new(cfg, llm, seed, out);
+}
+
 int qdi_evaluator_new(qd_config *cfg, qd_llm *llm, uint64_t seed, qd_evaluator **out)
 {
     const char *name = NULL;

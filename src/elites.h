@@ -519,6 +519,11 @@ struct qd_evaluator {
 
 /* Builds an evaluator from its config section. The caller owns *out. */
 int qd_evaluator_new(qd_config *cfg, qd_evaluator **out);
+/* The same with an LLM client (borrowed: it must outlive the evaluator;
+ * NULL for none) and a seed, as a search gives its evaluator: what
+ * evaluators that ask a language model (ai_feedback) need. Workers then
+ * need a session of that client each (qd_worker.llm). */
+int qd_evaluator_new_llm(qd_config *cfg, qd_llm *llm, uint64_t seed, qd_evaluator **out);
 /* Frees an evaluator. Accepts NULL. */
 void qd_evaluator_free(qd_evaluator *ev);
 

@@ -1,10 +1,11 @@
 /* test_rescore.c - `elites rescore` (src/cli/rescore.c), through the built
  * binary: rescoring an archive with its own config reproduces it byte for
  * byte; into a coarser grid each cell keeps the best of the elites that fall
- * in it; bad input gives exit status 2 with the reason. */
+ * in it; bad input gives exit status 2 with the reason; an ai_feedback
+ * config is rescored through its "llm" section (the test server). */
 #include <math.h>
 #include <sys/wait.h>
-#include "testutil.h"
+#include "llmtest.h"
 
 static char cmd_out[8192];
 
@@ -140,7 +141,8 @@ static void test_no_url_password_in_the_files_written(void)
     CU_ASSERT_FATAL(text[0] == '{');
     size_t n = strlen(text) + 128;
     cfg = malloc(n);
-    snprintf(cfg, n, "{\"llm\": {\"url\": \"http://SentinelUser7:SentinelPass9@127.0.0.1:1/v1\"},%s", text + 1);
+    snprintf(cfg, n, "{\"llm\": {\"url\": \"http://SentinelUser7:SentinelPass9@127.0.0.1:1/v1\", \"model\": \"m\"},%s",
+             text + 1);
     free(text);
     snprintf(path, sizeof path, "%s/c.json", dir);
     FILE *fp = fopen(path, "w");
@@ -164,7 +166,55 @@ static void test_no_url_password_in_the_files_written(void)
     free(dir);
 }
 
+/* An ai_feedback (QDAIF) archive rescored with its own config asks the
+ * config's LLM again: the test server judges the same texts alike, so the
+ * archive comes back the same ("needs a language model" before: the
+ * evaluator got no client and the worker no session). */
+static void test_ai_feedback_rescores_through_the_llm(void)
+{
+    char *dir = qdt_tmpdir(), path[700], *text, *cfg;
+    qdt_server srv;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(qdt_server_start(&srv, NULL, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(sh("%s run %s/examples/qdaif-opinions.json --iterations 8 --set llm.url=%s --set llm.model=test "
+                             "-q -o %s/run", bin(), srcdir(), srv.url, dir), 0);
+    double judged = qdt_server_stat(&srv, "api_requests");
+    snprintf(path, sizeof path, "%s/examples/qdaif-opinions.json", srcdir());
+    text = qdt_slurp(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    char *at = strstr(text, "\"llm\": {");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    size_t n = strlen(text) + 256, head = (size_t)(at - text) + strlen("\"llm\": {");
+    cfg = malloc(n);
+    snprintf(cfg, n, "%.*s\"url\": \"%s\", \"model\": \"test\", %s", (int)head, text, srv.url, text + head);
+    free(text);
+    snprintf(path, sizeof path, "%s/c.json", dir);
+    FILE *fp = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs(cfg, fp);
+    fclose(fp);
+    free(cfg);
+    CU_ASSERT_EQUAL(sh("%s rescore %s/run/archive.json --config %s -o %s/re", bin(), dir, path, dir), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(cmd_out, ": 0 failed"));
+    CU_ASSERT(qdt_server_stat(&srv, "api_requests") > judged); /* it asked the judge again */
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/run/archive.csv", dir);
+    snprintf(b, sizeof b, "%s/re/archive.csv", dir);
+    char *ta = qdt_slurp(a), *tb = qdt_slurp(b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ta);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tb);
+    /* the same elites in the same cells, the same scores: the rows up to
+     * the lineage column (the rescore keeps each elite's lineage) */
+    CU_ASSERT_STRING_EQUAL(ta, tb);
+    free(ta);
+    free(tb);
+    qdt_server_stop(&srv);
+    qdt_rmdir(dir);
+    free(dir);
+}
+
 static const qdt_test tests[] = {
+    {"ai_feedback rescores through the llm", test_ai_feedback_rescores_through_the_llm},
     {"own config reproduces the archive", test_own_config_reproduces_the_archive},
     {"coarser grid keeps the best per cell", test_coarser_grid_keeps_the_best_per_cell},
     {"bad input exits 2 with the reason", test_bad_input_exits_2_with_the_reason},

@@ -6,8 +6,11 @@
  * re-inserted into a ground-truth 50x50 archive"), and a QDAIF archive can be
  * judged again by a second model. The elites go in in their saved order as
  * one batch each (so the result does not depend on threads); failures are
- * counted with their reasons. DIR gets archive.json (with the source archive
- * named in its header), archive.csv, heatmap.svg and report.html. */
+ * counted with their reasons. A config with an "llm" section gives the
+ * evaluator its client and the worker a session (ai_feedback asks it), its
+ * "seed" (default 1) seeding the client. DIR gets archive.json (with the
+ * source archive named in its header), archive.csv, heatmap.svg and
+ * report.html. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -27,19 +30,22 @@ static void usage(FILE *fp)
 
 /* Evaluates copies of the elites of src and adds them to dst; counts
  * failures (printing the first few reasons). */
-static int rescore(const qd_archive *src, qd_evaluator *ev, qd_archive *dst, uint64_t *failed)
+static int rescore(const qd_archive *src, qd_evaluator *ev, qd_llm *llm, qd_archive *dst, uint64_t *failed)
 {
     qd_worker w = {0};
     size_t m = ev->space.measures;
     double *meas = malloc((m + 1) * sizeof *meas), *x = NULL;
     int status = 0;
     *failed = 0;
-    if (!meas || !(w.rng = gsl_rng_alloc(gsl_rng_mt19937))) {
+    if (!meas || !(w.rng = gsl_rng_alloc(gsl_rng_mt19937)) || (llm && qd_llm_session_new(llm, 0, &w.llm) != QD_OK)) {
+        if (w.rng)
+            gsl_rng_free(w.rng);
         free(meas);
         return 1;
     }
     if (ev->type->worker_init && ev->type->worker_init(ev, &w) != QD_OK) {
         fprintf(stderr, "elites rescore: could not set up the evaluator: %s\n", w.error);
+        qd_llm_session_free(w.llm);
         gsl_rng_free(w.rng);
         free(meas);
         return 1;
@@ -70,6 +76,7 @@ static int rescore(const qd_archive *src, qd_evaluator *ev, qd_archive *dst, uin
     free(x);
     if (ev->type->worker_fini)
         ev->type->worker_fini(ev, &w);
+    qd_llm_session_free(w.llm);
     gsl_rng_free(w.rng);
     free(meas);
     return status;
@@ -120,8 +127,10 @@ int cli_rescore(int argc, char **argv)
     const char *in = NULL, *config_path = NULL, *dir = NULL;
     char err[1024];
     qd_archive *src = NULL, *dst = NULL;
-    qd_config *cfg = NULL, *ec, *ac;
+    qd_config *cfg = NULL, *ec, *ac, *lc;
     qd_evaluator *ev = NULL;
+    qd_llm *llm = NULL;
+    double seed = 1;
     uint64_t failed = 0;
     int status = 2;
     for (int i = 1; i < argc; i++) {
@@ -155,7 +164,10 @@ int cli_rescore(int argc, char **argv)
         goto done;
     }
     /* only the evaluator and the archive matter; the rest is not read */
-    if (qd_config_object(cfg, "evaluator", 1, &ec) || qd_evaluator_new(ec, &ev) ||
+    if ((qd_config_has(cfg, "seed") && qd_config_number(cfg, "seed", &seed, ">= 0")) ||
+        (qd_config_has(cfg, "llm") &&
+         (qd_config_object(cfg, "llm", 1, &lc) || qd_llm_new(lc, (uint64_t)seed, &llm) || qd_config_check_keys(lc))) ||
+        qd_config_object(cfg, "evaluator", 1, &ec) || qd_evaluator_new_llm(ec, llm, (uint64_t)seed, &ev) ||
         qd_config_object(cfg, "archive", 1, &ac) || qd_archive_new(ac, &ev->space, &dst)) {
         fprintf(stderr, "elites rescore: %s\n", qd_config_error(cfg));
         goto done;
@@ -171,7 +183,7 @@ int cli_rescore(int argc, char **argv)
         fprintf(stderr, "elites rescore: could not create %s: %s\n", dir, strerror(errno));
         goto done;
     }
-    if (rescore(src, ev, dst, &failed) || save_all(dst, in, config_path, cfg, dir))
+    if (rescore(src, ev, llm, dst, &failed) || save_all(dst, in, config_path, cfg, dir))
         goto done;
     qd_archive_stats st;
     qd_archive_stats_get(dst, &st);
@@ -185,6 +197,7 @@ done:
     qd_archive_free(src);
     qd_archive_free(dst);
     qd_evaluator_free(ev);
+    qd_llm_free(llm); /* after the evaluator that borrowed it */
     qd_config_free(cfg);
     return status;
 }
