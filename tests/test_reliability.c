@@ -858,7 +858,7 @@ static void test_full_disk_keeps_the_checkpoint_and_one_output_set(void)
     snprintf(disk, sizeof disk, "%s/disk", tmp);
     CU_ASSERT_EQUAL_FATAL(mkdir(disk, 0755), 0);
     /* this process's own mount namespace, which the CLI it starts shares */
-    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+    if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
         mount("elites-test", disk, "tmpfs", 0, "size=3m") != 0) {
         fprintf(stderr, "\n  skipped: no tmpfs to fill (%s); needs root\n", strerror(errno));
         qdt_rmdir(tmp);
