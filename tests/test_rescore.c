@@ -37,6 +37,22 @@ static const char *srcdir(void)
     return d && *d ? d : ".";
 }
 
+/* Writes dir/c.json: the config at path with insert put after the first
+ * marker in it. */
+static void write_edited(const char *path, const char *marker, const char *insert, const char *dir)
+{
+    char out[700];
+    char *text = qdt_slurp(path), *at = text ? strstr(text, marker) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    size_t head = (size_t)(at - text) + strlen(marker);
+    snprintf(out, sizeof out, "%s/c.json", dir);
+    FILE *fp = fopen(out, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fprintf(fp, "%.*s%s%s", (int)head, text, insert, text + head);
+    fclose(fp);
+    free(text);
+}
+
 /* dir/run/archive.csv and dir/re/archive.csv hold the same bytes. */
 static void same_csv(const char *dir)
 {
@@ -138,25 +154,14 @@ static void test_bad_input_exits_2_with_the_reason(void)
  * it verbatim). */
 static void test_no_url_password_in_the_files_written(void)
 {
-    char *dir = qdt_tmpdir(), path[700], *cfg, *text;
+    char *dir = qdt_tmpdir(), path[700], *text;
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     CU_ASSERT_EQUAL_FATAL(sh("%s run %s/examples/arm.json --iterations 5 -q -o %s/run", bin(), srcdir(), dir), 0);
     snprintf(path, sizeof path, "%s/examples/arm.json", srcdir());
-    text = qdt_slurp(path);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     /* arm.json with an llm section in front of its own fields */
-    CU_ASSERT_FATAL(text[0] == '{');
-    size_t n = strlen(text) + 128;
-    cfg = malloc(n);
-    snprintf(cfg, n, "{\"llm\": {\"url\": \"http://SentinelUser7:SentinelPass9@127.0.0.1:1/v1\", \"model\": \"m\"},%s",
-             text + 1);
-    free(text);
+    write_edited(path, "{", "\"llm\": {\"url\": \"http://SentinelUser7:SentinelPass9@127.0.0.1:1/v1\", \"model\": \"m\"},",
+                 dir);
     snprintf(path, sizeof path, "%s/c.json", dir);
-    FILE *fp = fopen(path, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
-    fputs(cfg, fp);
-    fclose(fp);
-    free(cfg);
     CU_ASSERT_EQUAL(sh("%s rescore %s/run/archive.json --config %s -o %s/re", bin(), dir, path, dir), 0);
     CU_ASSERT_PTR_NULL(strstr(cmd_out, "SentinelPass9"));
     static const char *const files[] = {"archive.json", "archive.csv", "heatmap.svg", "report.html"};
@@ -179,7 +184,7 @@ static void test_no_url_password_in_the_files_written(void)
  * evaluator got no client and the worker no session). */
 static void test_ai_feedback_rescores_through_the_llm(void)
 {
-    char *dir = qdt_tmpdir(), path[700], *text, *cfg;
+    char *dir = qdt_tmpdir(), path[700];
     qdt_server srv;
     CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
     CU_ASSERT_EQUAL_FATAL(qdt_server_start(&srv, NULL, NULL), 0);
@@ -187,20 +192,10 @@ static void test_ai_feedback_rescores_through_the_llm(void)
                              "-q -o %s/run", bin(), srcdir(), srv.url, dir), 0);
     double judged = qdt_server_stat(&srv, "api_requests");
     snprintf(path, sizeof path, "%s/examples/qdaif-opinions.json", srcdir());
-    text = qdt_slurp(path);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    char *at = strstr(text, "\"llm\": {");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
-    size_t n = strlen(text) + 256, head = (size_t)(at - text) + strlen("\"llm\": {");
-    cfg = malloc(n);
-    snprintf(cfg, n, "%.*s\"url\": \"%s\", \"model\": \"test\", %s", (int)head, text, srv.url, text + head);
-    free(text);
+    char fields[200];
+    snprintf(fields, sizeof fields, "\"url\": \"%s\", \"model\": \"test\", ", srv.url);
+    write_edited(path, "\"llm\": {", fields, dir);
     snprintf(path, sizeof path, "%s/c.json", dir);
-    FILE *fp = fopen(path, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
-    fputs(cfg, fp);
-    fclose(fp);
-    free(cfg);
     CU_ASSERT_EQUAL(sh("%s rescore %s/run/archive.json --config %s -o %s/re", bin(), dir, path, dir), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(cmd_out, ": 0 failed"));
     CU_ASSERT(qdt_server_stat(&srv, "api_requests") > judged); /* it asked the judge again */
