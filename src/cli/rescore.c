@@ -130,7 +130,7 @@ int cli_rescore(int argc, char **argv)
     qd_config *cfg = NULL, *ec, *ac, *lc;
     qd_evaluator *ev = NULL;
     qd_llm *llm = NULL;
-    double seed = 1;
+    long seed = 1;
     uint64_t failed = 0;
     int status = 2;
     for (int i = 1; i < argc; i++) {
@@ -164,7 +164,7 @@ int cli_rescore(int argc, char **argv)
         goto done;
     }
     /* only the evaluator and the archive matter; the rest is not read */
-    if ((qd_config_has(cfg, "seed") && qd_config_number(cfg, "seed", &seed, ">= 0")) ||
+    if ((qd_config_has(cfg, "seed") && qd_config_int(cfg, "seed", &seed, ">= 0")) ||
         (qd_config_has(cfg, "llm") &&
          (qd_config_object(cfg, "llm", 1, &lc) || qd_llm_new(lc, (uint64_t)seed, &llm) || qd_config_check_keys(lc))) ||
         qd_config_object(cfg, "evaluator", 1, &ec) || qd_evaluator_new_llm(ec, llm, (uint64_t)seed, &ev) ||
