@@ -252,14 +252,12 @@ static int write_archive_json(const output_set *set, const char *path, char *err
 
 static int write_csv(const output_set *set, const char *path, char *err, size_t errlen)
 {
-    qd_search *s = set->s;
-    return qd_archive_save_csv(qd_search_result_archive(s), path, err, errlen);
+    return qd_archive_save_csv(qd_search_result_archive(set->s), path, err, errlen);
 }
 
 static int write_metrics(const output_set *set, const char *path, char *err, size_t errlen)
 {
-    qd_search *s = set->s;
-    return save_metrics(s, path, err, errlen);
+    return save_metrics(set->s, path, err, errlen);
 }
 
 static int write_svg(const output_set *set, const char *path, char *err, size_t errlen)
@@ -319,8 +317,7 @@ static int write_llm(const output_set *set, const char *path, char *err, size_t 
 
 static int write_failures(const output_set *set, const char *path, char *err, size_t errlen)
 {
-    qd_search *s = set->s;
-    return save_failures(s, path, err, errlen);
+    return save_failures(set->s, path, err, errlen);
 }
 
 size_t qdi_search_save_threads(const qd_search *s)
