@@ -15,7 +15,11 @@
  *
  * OpenBLAS's pthread build would split a large call over every core; the
  * search's workers already use them, so qdi_linalg_init sets it to one
- * thread per call, once per process.
+ * thread per call, once per process, and stops the threads that build
+ * started when it loaded: each polls with sched_yield for about 2^28
+ * cycles (0.1 s) before it sleeps, and on two cores that poll took a
+ * fifth of a short run's CPU from the workers (bench/RESULTS.md, "OpenBLAS's
+ * idle threads").
  */
 #include <math.h>
 #include <pthread.h>
@@ -33,6 +37,10 @@
  * prototypes are the standard ones in either header, so GSL's serve, and
  * this is the one OpenBLAS extension used. */
 void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+/* Stops OpenBLAS's thread server (its fork handler's call); weak: the
+ * serial and OpenMP builds have none. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
 #endif
 #include "mutators/cma_linalg.h"
 
@@ -55,7 +63,10 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static void init_once_fn(void)
 {
 #ifdef HAVE_OPENBLAS
+    int threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
+    if (threads > 1 && blas_thread_shutdown_)
+        blas_thread_shutdown_();
 #endif
 }
 
