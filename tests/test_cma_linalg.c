@@ -3,7 +3,8 @@
  * eigenvalues in the one convention (ascending, each eigenvector's largest
  * component positive) and agree with each other, AUTO picks by the
  * crossover, repeated calls give the same bytes, OpenBLAS runs on one
- * thread, and the four products equal plain loops exactly on integer data. */
+ * thread with none of its load-time threads left, and the four products equal plain loops exactly on integer data. */
+#include <dirent.h>
 #include <math.h>
 #include "config.h"
 #include "testutil.h"
@@ -155,6 +156,36 @@ static void test_build_names_its_blas(void)
     CU_ASSERT_PTR_NULL(qdi_eigen_new(0));
 }
 
+/* Threads of this process (entries of /proc/self/task); 0 without /proc. */
+static int thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return 0;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* OpenBLAS's pthread build starts a thread per further core when it loads;
+ * each polls with sched_yield for ~0.1 s. qd_global_init (the harness calls
+ * it) stops them, so the harness's thread is the only one left. */
+static void test_init_leaves_no_blas_threads(void)
+{
+    int n = thread_count();
+#ifdef __SANITIZE_THREAD__
+    n = 0; /* TSan's runtime keeps a thread of its own */
+#endif
+    if (n == 0) {
+        printf("(no /proc/self/task or under TSan: skipped) ");
+        return;
+    }
+    CU_ASSERT_EQUAL(n, 1);
+}
+
 /* Small integers: every product is exact, so the BLAS must equal the loops
  * bit for bit (whatever order it sums in). */
 static void test_products_equal_plain_loops_exactly(void)
@@ -209,6 +240,7 @@ static const qdt_test tests[] = {
     {"eigensolvers recover known eigenpairs and agree", test_eigensolvers_recover_known_eigenpairs_and_agree},
     {"auto picks by crossover and repeats exactly", test_auto_picks_by_crossover_and_repeats_exactly},
     {"build names its BLAS", test_build_names_its_blas},
+    {"init leaves no BLAS threads", test_init_leaves_no_blas_threads},
     {"products equal plain loops exactly", test_products_equal_plain_loops_exactly},
     {NULL, NULL},
 };
