@@ -505,6 +505,13 @@ int qd_archive_sample(const qd_archive *a, gsl_rng *rng, size_t *cell)
     return QD_OK;
 }
 
+const double *qdi_archive_sample_x(const qd_archive *a, gsl_rng *rng)
+{
+    if (a->filled == 0 || a->kind != QD_GENOME_REAL)
+        return NULL;
+    return a->x + gsl_rng_uniform_int(rng, a->filled) * a->dim;
+}
+
 static void fill_elite(const qd_archive *a, size_t slot, qd_elite *e)
 {
     e->cell = a->cell_of_slot[slot];

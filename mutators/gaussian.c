@@ -36,14 +36,11 @@ static int gaussian_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t
     gaussian *g = m->state;
     const qd_space *space = m->space;
     for (size_t j = 0; j < n; j++) {
-        size_t cell;
-        qd_elite e;
-        if (qdi_seeding_due(&g->seeding, a)) {
+        const double *x;
+        if (qdi_seeding_due(&g->seeding, a) || !(x = qdi_archive_sample_x(a, m->rng))) {
             jobs[j].op = INITIAL;
         } else {
-            qd_archive_sample(a, m->rng, &cell);
-            qd_archive_elite(a, cell, &e);
-            memcpy(jobs[j].sol.x, e.x, space->dim * sizeof *e.x);
+            memcpy(jobs[j].sol.x, x, space->dim * sizeof *x);
             jobs[j].op = CHILD;
         }
         g->seeding.asked++;

@@ -40,17 +40,13 @@ static int isoline_ask(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t 
     isoline *g = m->state;
     size_t dim = m->space->dim;
     for (size_t j = 0; j < n; j++) {
-        size_t ci, cj;
-        qd_elite ei, ej;
-        if (qdi_seeding_due(&g->seeding, a)) {
+        const double *xi, *xj;
+        if (qdi_seeding_due(&g->seeding, a) || !(xi = qdi_archive_sample_x(a, m->rng)) ||
+            !(xj = qdi_archive_sample_x(a, m->rng))) {
             jobs[j].op = INITIAL;
         } else {
-            qd_archive_sample(a, m->rng, &ci);
-            qd_archive_sample(a, m->rng, &cj);
-            qd_archive_elite(a, ci, &ei);
-            qd_archive_elite(a, cj, &ej);
-            memcpy(jobs[j].sol.x, ei.x, dim * sizeof *ei.x);
-            memcpy(jobs[j].extra, ej.x, dim * sizeof *ej.x);
+            memcpy(jobs[j].sol.x, xi, dim * sizeof *xi);
+            memcpy(jobs[j].extra, xj, dim * sizeof *xj);
             jobs[j].op = CHILD;
         }
         g->seeding.asked++;

@@ -53,6 +53,12 @@ void qdi_archive_drop_text(const qd_archive *a);
  * save; 0 or 1 (the default) keeps them on the caller's. Results do not
  * depend on it. */
 void qdi_archive_set_threads(qd_archive *a, size_t n);
+/* A uniformly drawn elite's genome, as qd_archive_sample then
+ * qd_archive_elite would give it from the same draw of rng, without
+ * reading the elite's other fields (a mutator's ask: each is a cache miss);
+ * NULL when the archive is empty or holds no real genomes. Points into the
+ * archive: valid until its next change. */
+const double *qdi_archive_sample_x(const qd_archive *a, gsl_rng *rng);
 /* Formats a's elites' text now if it is not current, and keeps writers
  * from building or dropping it until qdi_archive_drop_text: writers on
  * several threads may then read a at once (without the text, when it
