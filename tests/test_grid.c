@@ -299,21 +299,27 @@ static void test_sampling_only_returns_elites_and_reaches_each(void)
     qd_space sp = space_of(1, 1);
     qd_archive *a = archive_from("{\"dims\": [{\"bins\": 100, \"range\": [0, 100]}]}", &sp, NULL);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng *twin = gsl_rng_alloc(gsl_rng_mt19937); /* same seed: the same draws */
     int seen[100] = {0};
     size_t cell;
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     CU_ASSERT_EQUAL(qd_archive_sample(a, rng, &cell), QD_ENOTFOUND);
+    CU_ASSERT_PTR_NULL(qdi_archive_sample_x(a, twin));
     for (int i = 0; i < 100; i += 7)
         add1(a, i, 1.0, i + 0.5);
     for (int k = 0; k < 10000; k++) {
         qd_elite e;
+        const double *x = qdi_archive_sample_x(a, twin); /* the mutators' shortcut picks the same elite */
         CU_ASSERT_EQUAL_FATAL(qd_archive_sample(a, rng, &cell), QD_OK);
         CU_ASSERT_EQUAL(qd_archive_elite(a, cell, &e), QD_OK);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+        CU_ASSERT_EQUAL(x[0], e.x[0]);
         CU_ASSERT_EQUAL(cell % 7, 0);
         seen[cell]++;
     }
     for (int i = 0; i < 100; i += 7) /* 15 elites, ~667 draws each */
         CU_ASSERT(seen[i] > 500 && seen[i] < 850);
+    gsl_rng_free(twin);
     gsl_rng_free(rng);
     qd_archive_free(a);
     qd_space_free(&sp);
