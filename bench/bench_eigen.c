@@ -96,8 +96,8 @@ int main(int argc, char **argv)
     }
     qdi_linalg_init();
     printf("%s; AUTO uses dsyevd from n = %zu\n\n", qdi_linalg_name(), qdi_eigen_crossover());
-    printf("| n | GSL symmv us | dsyevd us | symmv / dsyevd | dgemm 36 x n x n GFLOP/s |\n");
-    printf("|---|---|---|---|---|\n");
+    printf("| n | QL us | GSL symmv us | dsyevd us | symmv / QL | dsyevd / QL | dgemm 36 x n x n GFLOP/s |\n");
+    printf("|---|---|---|---|---|---|---|\n");
     for (const char *d = dims; *d;) {
         size_t n = strtoul(d, (char **)&d, 10);
         if (*d == ',')
@@ -111,8 +111,9 @@ int main(int argc, char **argv)
             return 1;
         }
         make_matrix(a, n, (unsigned)n);
-        double g = time_eigen(e, QDI_EIGEN_GSL, a, n, seconds), l = time_eigen(e, QDI_EIGEN_DSYEVD, a, n, seconds);
-        printf("| %zu | %.1f | %.1f | %.2f | %.2f |\n", n, g, l, g / l, gemm_rate(n, seconds));
+        double q = time_eigen(e, QDI_EIGEN_QL, a, n, seconds), g = time_eigen(e, QDI_EIGEN_GSL, a, n, seconds),
+               l = time_eigen(e, QDI_EIGEN_DSYEVD, a, n, seconds);
+        printf("| %zu | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f |\n", n, q, g, l, g / q, l / q, gemm_rate(n, seconds));
         fflush(stdout);
         qdi_eigen_free(e);
         free(a);

@@ -1,17 +1,19 @@
 /* cma_linalg.c - CMA-ES's matrix kernels on the BLAS/LAPACK picked by
  * configure --with-blas: OpenBLAS's CBLAS and LAPACKE's dsyevd when
- * HAVE_OPENBLAS, GSL's CBLAS and gsl_eigen_symmv otherwise.
+ * HAVE_OPENBLAS, GSL's CBLAS and our QL (mutators/eigen_ql.c) otherwise.
  *
  * The products (sampling Y = Z (BD)^T, the rank-mu update A^T A) go to
  * whichever CBLAS is linked: configure links OpenBLAS instead of
  * -lgslcblas, and the standard cblas_* calls bind to it. The eigensolver is
- * picked per n: GSL's symmv (Householder tridiagonalisation + implicit QL)
- * has no set-up cost and wins on small matrices; LAPACK's divide and
- * conquer on OpenBLAS's blocked kernels wins from EIGEN_CROSSOVER on
- * (measured with bench/bench_eigen, see bench/RESULTS.md). Both results
- * are brought to one convention, eigenvalues ascending and each
- * eigenvector's largest component positive, so which solver ran does not
- * change how the samples are drawn beyond rounding.
+ * picked per n: below EIGEN_CROSSOVER our own QL (mutators/eigen_ql.c:
+ * Householder tridiagonalisation + implicit QL, inlined, 1.6-2.1x faster
+ * than GSL's symmv, which does the same arithmetic through a call per row);
+ * LAPACK's divide and conquer on OpenBLAS's blocked kernels from there on
+ * (measured with bench/bench_eigen, see bench/RESULTS.md). GSL's symmv
+ * stays available as QDI_EIGEN_GSL. All results are brought to one
+ * convention, eigenvalues ascending and each eigenvector's largest
+ * component positive, so which solver ran does not change how the samples
+ * are drawn beyond rounding.
  *
  * OpenBLAS's pthread build would split a large call over every core; the
  * search's workers already use them, so qdi_linalg_init sets it to one
@@ -43,14 +45,17 @@ int openblas_get_num_threads(void);
 extern int blas_thread_shutdown_(void) __attribute__((weak));
 #endif
 #include "mutators/cma_linalg.h"
+#include "mutators/eigen_ql.h"
 
-/* Below this n gsl_eigen_symmv is faster than dsyevd (bench/bench_eigen on
- * the project's 2-core machine, OpenBLAS 0.3.21, Haswell kernels). */
-#define EIGEN_CROSSOVER 26
+/* Below this n qdi_eigen_ql is faster than dsyevd (bench/bench_eigen on
+ * the project's 2-core machine, OpenBLAS 0.3.21, Haswell kernels: level at
+ * 68, QL 1.07x faster at 64, dsyevd 1.25x faster at 100). */
+#define EIGEN_CROSSOVER 68
 
 struct qdi_eigen {
     size_t n;
     gsl_eigen_symmv_workspace *symmv;
+    double *ql_work; /* qdi_eigen_ql's: 2n doubles */
 #ifdef HAVE_OPENBLAS
     double *work; /* dsyevd's: 1 + 6n + 2n^2 doubles, 3 + 5n ints */
     lapack_int *iwork;
@@ -101,6 +106,7 @@ qdi_eigen *qdi_eigen_new(size_t n)
         return NULL;
     e->n = n;
     e->symmv = gsl_eigen_symmv_alloc(n);
+    e->ql_work = malloc(2 * n * sizeof *e->ql_work);
 #ifdef HAVE_OPENBLAS
     e->lwork = (lapack_int)(1 + 6 * n + 2 * n * n);
     e->liwork = (lapack_int)(3 + 5 * n);
@@ -111,7 +117,7 @@ qdi_eigen *qdi_eigen_new(size_t n)
         return NULL;
     }
 #endif
-    if (!e->symmv) {
+    if (!e->symmv || !e->ql_work) {
         qdi_eigen_free(e);
         return NULL;
     }
@@ -124,6 +130,7 @@ void qdi_eigen_free(qdi_eigen *e)
         return;
     if (e->symmv)
         gsl_eigen_symmv_free(e->symmv);
+    free(e->ql_work);
 #ifdef HAVE_OPENBLAS
     free(e->work);
     free(e->iwork);
@@ -177,14 +184,25 @@ int qdi_eigen_symmetric(qdi_eigen *e, qdi_eigen_method method, double *a, double
 {
     int rc;
 #ifdef HAVE_OPENBLAS
-    if (method == QDI_EIGEN_DSYEVD || (method == QDI_EIGEN_AUTO && e->n >= EIGEN_CROSSOVER))
-        rc = eigen_dsyevd(e, a, values, vectors);
-    else
-        rc = eigen_gsl(e, a, values, vectors);
+    if (method == QDI_EIGEN_AUTO)
+        method = e->n >= EIGEN_CROSSOVER ? QDI_EIGEN_DSYEVD : QDI_EIGEN_QL;
 #else
-    (void)method;
-    rc = eigen_gsl(e, a, values, vectors);
+    if (method == QDI_EIGEN_AUTO || method == QDI_EIGEN_DSYEVD)
+        method = QDI_EIGEN_QL;
 #endif
+    switch (method) {
+    case QDI_EIGEN_GSL:
+        rc = eigen_gsl(e, a, values, vectors);
+        break;
+#ifdef HAVE_OPENBLAS
+    case QDI_EIGEN_DSYEVD:
+        rc = eigen_dsyevd(e, a, values, vectors);
+        break;
+#endif
+    default:
+        rc = qdi_eigen_ql(e->n, a, values, vectors, e->ql_work);
+        break;
+    }
     if (rc == 0)
         fix_signs(vectors, e->n);
     return rc;

@@ -8,9 +8,10 @@
 
 /* Which eigensolver qdi_eigen_symmetric uses. */
 typedef enum qdi_eigen_method {
-    QDI_EIGEN_AUTO,   /* per n: GSL below the measured crossover, dsyevd from it on */
+    QDI_EIGEN_AUTO,   /* per n: QL below the measured crossover, dsyevd from it on */
     QDI_EIGEN_GSL,    /* gsl_eigen_symmv */
-    QDI_EIGEN_DSYEVD, /* LAPACK dsyevd (divide and conquer); GSL's when built without LAPACKE */
+    QDI_EIGEN_DSYEVD, /* LAPACK dsyevd (divide and conquer); QL when built without LAPACKE */
+    QDI_EIGEN_QL,     /* mutators/eigen_ql.c: tridiagonalisation + implicit QL, inlined */
 } qdi_eigen_method;
 
 typedef struct qdi_eigen qdi_eigen;
@@ -22,8 +23,8 @@ void qdi_linalg_init(void);
 /* The BLAS/LAPACK this build uses, e.g. "OpenBLAS 0.3.21 + LAPACKE" or
  * "GSL CBLAS"; a static string. */
 const char *qdi_linalg_name(void);
-/* The smallest n at which QDI_EIGEN_AUTO uses dsyevd (SIZE_MAX without
- * LAPACKE). */
+/* The smallest n at which QDI_EIGEN_AUTO uses dsyevd instead of QL
+ * (SIZE_MAX without LAPACKE). */
 size_t qdi_eigen_crossover(void);
 
 /* Workspace for eigendecompositions of n x n symmetric matrices; NULL when

@@ -1,7 +1,8 @@
 /* test_cma_linalg.c - CMA-ES's linear algebra (mutators/cma_linalg.c) on the
- * configured BLAS/LAPACK: both eigensolvers recover a matrix with known
- * eigenvalues in the one convention (ascending, each eigenvector's largest
- * component positive) and agree with each other, AUTO picks by the
+ * configured BLAS/LAPACK: the three eigensolvers (our QL, GSL's symmv,
+ * dsyevd) recover a matrix with known eigenvalues in the one convention
+ * (ascending, each eigenvector's largest component positive) and agree
+ * with each other, QL copes with repeated eigenvalues, AUTO picks by the
  * crossover, repeated calls give the same bytes, OpenBLAS runs on one
  * thread with none of its load-time threads left, and the four products
  * equal plain loops exactly on integer data. */
@@ -91,19 +92,75 @@ static void check_solver(size_t n, qdi_eigen_method method, double *out)
 
 static void solvers_agree(size_t n)
 {
-    double *g = malloc(n * n * sizeof *g), *d = malloc(n * n * sizeof *d);
+    double *g = malloc(n * n * sizeof *g), *d = malloc(n * n * sizeof *d), *q = malloc(n * n * sizeof *q);
     check_solver(n, QDI_EIGEN_GSL, g);
     check_solver(n, QDI_EIGEN_DSYEVD, d);
-    for (size_t i = 0; i < n * n; i++)
+    check_solver(n, QDI_EIGEN_QL, q);
+    for (size_t i = 0; i < n * n; i++) {
         CU_ASSERT_DOUBLE_EQUAL(g[i], d[i], 1e-10);
+        CU_ASSERT_DOUBLE_EQUAL(g[i], q[i], 1e-10);
+    }
     free(g);
     free(d);
+    free(q);
 }
 
 static void test_eigensolvers_recover_known_eigenpairs_and_agree(void)
 {
-    solvers_agree(9);
+    for (size_t n = 1; n <= 13; n++)
+        if (n != 7) /* known_matrix's eigenvalues would all be 1 */
+            solvers_agree(n);
+    solvers_agree(20);
     solvers_agree(100); /* above the crossover */
+}
+
+/* QL on matrices whose eigenvalues repeat (the identity CMA-ES starts
+ * from, a diagonal, known_matrix at n = 14 and 21 with each eigenvalue
+ * 7 times): A v = lambda v, orthonormal columns, ascending values. */
+static void check_residuals(size_t n, const double *a)
+{
+    double *w = malloc(n * n * sizeof *w), *v = malloc(n * n * sizeof *v), *l = malloc(n * sizeof *l);
+    qdi_eigen *e = qdi_eigen_new(n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    memcpy(w, a, n * n * sizeof *a);
+    CU_ASSERT_EQUAL_FATAL(qdi_eigen_symmetric(e, QDI_EIGEN_QL, w, l, v), 0);
+    for (size_t j = 0; j < n; j++) {
+        if (j > 0)
+            CU_ASSERT(l[j - 1] <= l[j]);
+        for (size_t i = 0; i < n; i++) {
+            double av = 0;
+            for (size_t k = 0; k < n; k++)
+                av += a[i * n + k] * v[k * n + j];
+            CU_ASSERT_DOUBLE_EQUAL(av, l[j] * v[i * n + j], 1e-10);
+        }
+        for (size_t m = 0; m < n; m++) {
+            double dot = 0;
+            for (size_t i = 0; i < n; i++)
+                dot += v[i * n + j] * v[i * n + m];
+            CU_ASSERT_DOUBLE_EQUAL(dot, j == m, 1e-12);
+        }
+    }
+    qdi_eigen_free(e);
+    free(w);
+    free(v);
+    free(l);
+}
+
+static void test_ql_handles_repeated_eigenvalues(void)
+{
+    double a[21 * 21], q[21 * 21];
+    for (size_t n = 1; n <= 21; n += 4) {
+        for (size_t i = 0; i < n * n; i++)
+            a[i] = i / n == i % n ? 1.0 : 0.0;
+        check_residuals(n, a);
+        for (size_t i = 0; i < n; i++)
+            a[i * n + i] = (double)(n - i) * 0.5; /* diagonal, descending */
+        check_residuals(n, a);
+    }
+    known_matrix(14, a, q);
+    check_residuals(14, a);
+    known_matrix(21, a, q);
+    check_residuals(21, a);
 }
 
 /* AUTO gives exactly what the solver for its n gives, the same bytes on
@@ -113,7 +170,7 @@ static void test_auto_picks_by_crossover_and_repeats_exactly(void)
     const size_t sizes[] = {9, 100};
     for (int s = 0; s < 2; s++) {
         size_t n = sizes[s];
-        qdi_eigen_method expect = n >= qdi_eigen_crossover() ? QDI_EIGEN_DSYEVD : QDI_EIGEN_GSL;
+        qdi_eigen_method expect = n >= qdi_eigen_crossover() ? QDI_EIGEN_DSYEVD : QDI_EIGEN_QL;
         double *a = malloc(n * n * sizeof *a), *q = malloc(n * n * sizeof *q), *w = malloc(n * n * sizeof *w),
                *v1 = malloc(n * n * sizeof *v1), *v2 = malloc(n * n * sizeof *v2), *l1 = malloc(n * sizeof *l1),
                *l2 = malloc(n * sizeof *l2);
@@ -242,6 +299,7 @@ static const qdt_test tests[] = {
     {"auto picks by crossover and repeats exactly", test_auto_picks_by_crossover_and_repeats_exactly},
     {"build names its BLAS", test_build_names_its_blas},
     {"init leaves no BLAS threads", test_init_leaves_no_blas_threads},
+    {"QL handles repeated eigenvalues", test_ql_handles_repeated_eigenvalues},
     {"products equal plain loops exactly", test_products_equal_plain_loops_exactly},
     {NULL, NULL},
 };
