@@ -319,13 +319,21 @@ static void grid_coords(const qd_archive *a, size_t slot, size_t *coords)
 static int draw_grid(FILE *fp, const qd_archive *a, const axis *ax, const axis *ay, const size_t *fix, double x0,
                      double y0, double w, double h, double vmin, double vmax)
 {
-    size_t ny = ay ? ay->bins : 1, nx = ax->bins, coords[64];
+    size_t ny = ay ? ay->bins : 1, nx = ax->bins, coords[64], row = SIZE_MAX;
     size_t *best;
-    char color[8];
+    char color[8], ws[QDI_FORMAT_F_MAX], hs[QDI_FORMAT_F_MAX], ys[QDI_FORMAT_F_MAX], b[QDI_FORMAT_F_MAX];
+    int rc = QD_OK;
+    char **xs; /* each column's x, formatted when first drawn: a cell's coordinates are its column's and row's */
     unsigned char cat[64];
     categorical(a, cat);
     if (nx > SIZE_MAX / ny || !(best = malloc(nx * ny * sizeof *best)))
         return QD_ENOMEM;
+    if (!(xs = calloc(nx, sizeof *xs))) {
+        free(best);
+        return QD_ENOMEM;
+    }
+    qdi_format_f(ws, w / (double)nx, 2);
+    qdi_format_f(hs, h / (double)ny, 2);
     for (size_t i = 0; i < nx * ny; i++)
         best[i] = QDI_EMPTY;
     for (size_t s = 0; s < a->filled; s++) {
@@ -343,21 +351,39 @@ static int draw_grid(FILE *fp, const qd_archive *a, const axis *ax, const axis *
         size_t s = best[i], bx = i % nx, by = i / nx;
         if (s == QDI_EMPTY)
             continue;
+        if (by != row) {
+            qdi_format_f(ys, y0 + h - h * (double)(by + 1) / (double)ny, 2);
+            row = by;
+        }
+        if (!xs[bx]) {
+            qdi_format_f(b, x0 + w * (double)bx / (double)nx, 2);
+            if (!(xs[bx] = strdup(b))) {
+                rc = QD_ENOMEM;
+                break;
+            }
+        }
         color_of((a->objective[s] - vmin) / (vmax - vmin), color);
         fputs("<rect class=\"cell\" data-slot=\"", fp);
         qdi_put_size(fp, s);
-        put_f2(fp, "\" x=\"", x0 + w * (double)bx / (double)nx);
-        put_f2(fp, "\" y=\"", y0 + h - h * (double)(by + 1) / (double)ny);
-        put_f2(fp, "\" width=\"", w / (double)nx);
-        put_f2(fp, "\" height=\"", h / (double)ny);
+        fputs("\" x=\"", fp);
+        fputs(xs[bx], fp);
+        fputs("\" y=\"", fp);
+        fputs(ys, fp);
+        fputs("\" width=\"", fp);
+        fputs(ws, fp);
+        fputs("\" height=\"", fp);
+        fputs(hs, fp);
         fputs("\" fill=\"", fp);
         fputs(color, fp);
         fputs("\">", fp);
         cell_title(fp, a, cat, s);
         fputs("</rect>\n", fp);
     }
+    for (size_t i = 0; i < nx; i++)
+        free(xs[i]);
+    free(xs);
     free(best);
-    return QD_OK;
+    return rc;
 }
 
 /* The CVT centroids (k * m) from the description, or NULL. */

@@ -316,7 +316,13 @@ static void chart(FILE *fp, const qd_metrics *rows, size_t n, const char *label,
     for (size_t i = 0;; i = i + every < n - 1 ? i + every : n - 1) {
         const qd_metrics *r = &rows[i];
         double v = METRIC(r), t = last_it > 1 ? ((double)r->iteration - 1) / (last_it - 1) : 1;
-        fprintf(fp, "%s%.1f,%.1f", i ? " " : "", left + w * t, top + h - h * ((isfinite(v) ? v : lo) - lo) / (hi - lo));
+        char px[QDI_FORMAT_F_MAX], py[QDI_FORMAT_F_MAX]; /* printf's %.1f, without its cost per point */
+        qdi_format_f(px, left + w * t, 1);
+        qdi_format_f(py, top + h - h * ((isfinite(v) ? v : lo) - lo) / (hi - lo), 1);
+        fputs(i ? " " : "", fp);
+        fputs(px, fp);
+        fputc(',', fp);
+        fputs(py, fp);
         if (i == n - 1)
             break;
     }

@@ -201,8 +201,12 @@ size_t qdi_format_a(char *buf, double v)
     uint64_t bits, frac;
     int exp;
     char *p = buf;
-    if (!isfinite(v)) /* printf's own: "nan", "-nan", "inf", "-inf" */
-        return (size_t)snprintf(buf, 32, "%a", v);
+    if (!isfinite(v)) { /* printf's: "nan", "-nan", "inf", "-inf" (an empty metric is NaN on every row) */
+        const char *t = isnan(v) ? (signbit(v) ? "-nan" : "nan") : v < 0 ? "-inf" : "inf";
+        size_t n = strlen(t);
+        memcpy(buf, t, n + 1);
+        return n;
+    }
     memcpy(&bits, &v, sizeof bits);
     if (bits >> 63)
         *p++ = '-';

@@ -236,11 +236,16 @@ int qdi_fsync_dir(const char *dir)
     return rc;
 }
 
-void qdi_put_size(FILE *fp, size_t n)
+void qdi_put_u64(FILE *fp, uint64_t n)
 {
     char b[24], *p = b + sizeof b;
     do
         *--p = (char)('0' + n % 10);
     while ((n /= 10) && p > b);
     fwrite(p, 1, (size_t)(b + sizeof b - p), fp);
+}
+
+void qdi_put_size(FILE *fp, size_t n)
+{
+    qdi_put_u64(fp, n);
 }

@@ -116,7 +116,7 @@ static const char *number_or_empty(char *buf, double v)
 static int save_metrics(const qd_search *s, const char *path, char *err, size_t errlen)
 {
     qdi_atomic_file f;
-    char a[32], b[32], c[32], d[32], e[32];
+    char a[32], b[32], c[32], d[32], e[32], secs[QDI_FORMAT_F_MAX];
     int rc = qdi_atomic_open(&f, path, err, errlen);
     if (rc)
         return rc;
@@ -128,13 +128,22 @@ static int save_metrics(const qd_search *s, const char *path, char *err, size_t 
     fputs(s->ev->remeasures ? ",rebuild_coverage_before,rebuild_coverage_after\n" : "\n", f.fp);
     for (size_t i = 0; i < s->nhistory; i++) {
         const qd_metrics *r = &s->history[i];
-        fprintf(f.fp, "%llu,%llu,%llu,%llu,%llu,%zu,%s,%s,%s,%s,%s,%.3f", (unsigned long long)r->iteration,
-                (unsigned long long)r->evaluations, (unsigned long long)r->failed,
-                (unsigned long long)r->new_cells, (unsigned long long)r->improved, r->stats.filled,
-                qdi_format_double(a, r->stats.coverage), qdi_format_double(b, r->stats.qd_score),
-                qdi_format_double(c, r->stats.norm_qd_score),
-                r->stats.filled ? qdi_format_double(d, r->stats.obj_max) : "",
-                r->stats.filled ? qdi_format_double(e, r->stats.obj_mean) : "", r->seconds);
+        /* fprintf of this row cost 7,700 instructions, a tenth of the outputs' */
+        const uint64_t counts[] = {r->iteration, r->evaluations, r->failed, r->new_cells, r->improved, r->stats.filled};
+        const char *texts[] = {qdi_format_double(a, r->stats.coverage), qdi_format_double(b, r->stats.qd_score),
+                               qdi_format_double(c, r->stats.norm_qd_score),
+                               r->stats.filled ? qdi_format_double(d, r->stats.obj_max) : "",
+                               r->stats.filled ? qdi_format_double(e, r->stats.obj_mean) : ""};
+        for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+            qdi_put_u64(f.fp, counts[k]);
+            fputc(',', f.fp);
+        }
+        for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+            fputs(texts[k], f.fp);
+            fputc(',', f.fp);
+        }
+        qdi_format_f(secs, r->seconds, 3);
+        fputs(secs, f.fp);
         if (s->llm)
             fprintf(f.fp, ",%llu,%llu,%llu", (unsigned long long)r->llm_requests,
                     (unsigned long long)r->llm_failures, (unsigned long long)r->llm_tokens);
