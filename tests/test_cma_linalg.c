@@ -163,6 +163,31 @@ static void test_ql_handles_repeated_eigenvalues(void)
     check_residuals(21, a);
 }
 
+/* QL on known_matrix scaled by 2^-600 and 2^600 (squares that under- and
+ * overflow, where the QL step falls back to hypot): the eigenvalues scale
+ * exactly with the matrix, the eigenvectors do not change. */
+static void test_ql_scales_without_overflow(void)
+{
+    enum { N = 12 };
+    double a[N * N], q[N * N], w[N * N], v0[N * N], v[N * N], l0[N], l[N];
+    const double scales[] = {0x1p-600, 0x1p600};
+    qdi_eigen *e = qdi_eigen_new(N);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    known_matrix(N, a, q);
+    memcpy(w, a, sizeof a);
+    CU_ASSERT_EQUAL_FATAL(qdi_eigen_symmetric(e, QDI_EIGEN_QL, w, l0, v0), 0);
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < N * N; i++)
+            w[i] = a[i] * scales[k]; /* a power of two: exact */
+        CU_ASSERT_EQUAL_FATAL(qdi_eigen_symmetric(e, QDI_EIGEN_QL, w, l, v), 0);
+        for (size_t j = 0; j < N; j++)
+            CU_ASSERT_DOUBLE_EQUAL(l[j] / scales[k], l0[j], 1e-10);
+        for (size_t i = 0; i < N * N; i++)
+            CU_ASSERT_DOUBLE_EQUAL(v[i], v0[i], 1e-10);
+    }
+    qdi_eigen_free(e);
+}
+
 /* AUTO gives exactly what the solver for its n gives, the same bytes on
  * every call. */
 static void test_auto_picks_by_crossover_and_repeats_exactly(void)
@@ -300,6 +325,7 @@ static const qdt_test tests[] = {
     {"build names its BLAS", test_build_names_its_blas},
     {"init leaves no BLAS threads", test_init_leaves_no_blas_threads},
     {"QL handles repeated eigenvalues", test_ql_handles_repeated_eigenvalues},
+    {"QL scales without overflow", test_ql_scales_without_overflow},
     {"products equal plain loops exactly", test_products_equal_plain_loops_exactly},
     {NULL, NULL},
 };
