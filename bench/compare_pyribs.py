@@ -24,6 +24,15 @@ bench/compare_pyribs.py`. When ribs cannot be imported (pyribs is not packaged f
 Debian; put its source on PYTHONPATH or set PYRIBS_PYTHON) the pyribs
 columns are skipped and the reason printed.
 
+pyribs 0.8.3 without PyPI, as RESULTS.md measured it: Debian's
+python3-pandas python3-numba python3-scipy python3-sklearn (apt-get), then
+pyribs' source and numpy_groupies' (neither is packaged) in one folder:
+  git -C PYRIBS_CLONE archive v0.8.3 ribs | tar -x -C /tmp/pyribs
+  git -C NUMPY_GROUPIES_CLONE archive HEAD numpy_groupies | tar -x -C /tmp/pyribs
+  echo '__version__ = "0.11.2"' > /tmp/pyribs/numpy_groupies/_version.py
+and PYTHONPATH=/tmp/pyribs PYRIBS_PYTHON=/usr/bin/python3 (Debian's python,
+where apt put the packages, not a pyenv one first on PATH).
+
 usage: bench/compare_pyribs.py [--elites ./elites] [--iterations N]
            [--seeds K] [--only NAME,...]
 """
