@@ -19,14 +19,20 @@
  * u[m-1] = alpha - beta, beta = -sign(alpha) |x|, h = u.u / 2, P = I - u u^T / h;
  * P A P on the leading m x m block is A - u q^T - q u^T with p = A u / h,
  * q = p - (u.p / 2h) u. T = P_1 ... P_{n-1} A P_{n-1} ... P_1, so A = Q T Q^T
- * with Q^T = P_1 P_2 ... P_{n-1}, built from the identity right to left.
+ * with Q^T = P_1 P_2 ... P_{n-1}, built from the identity left to right.
+ *
+ * Two guards LAPACK's dsteqr also has: QL gets 30 n sweeps in all, not 30
+ * per eigenvalue (on a graded matrix the top eigenvalue waits while those
+ * below it converge), and a matrix whose largest entry is below 2^-256 or
+ * above 2^256 is scaled by a power of two first (exact), so that QL's
+ * off-diagonal does not sink into subnormals or its squares overflow.
  */
 #include <float.h>
 #include <math.h>
 #include <string.h>
 #include "mutators/eigen_ql.h"
 
-#define MAX_SWEEPS 30 /* QL iterations allowed per eigenvalue */
+#define MAX_SWEEPS 30 /* QL iterations allowed per eigenvalue, on average */
 
 /* Two doubles at any 8-byte address: GCC's vector extension, one SSE2
  * operation on baseline x86-64. Each lane does the scalar code's
@@ -157,15 +163,16 @@ static inline double norm2(double f, double g)
  * rotation applied to rows k, k + 1 of z. */
 static int ql(size_t n, double *d, double *e, double *z)
 {
+    size_t sweeps = 0;
     for (size_t l = 0; l < n; l++) {
-        for (int iter = 0;; iter++) {
+        for (;;) {
             size_t m;
             for (m = l; m + 1 < n; m++)
                 if (fabs(e[m]) <= DBL_EPSILON * (fabs(d[m]) + fabs(d[m + 1])))
                     break;
             if (m == l)
                 break;
-            if (iter == MAX_SWEEPS)
+            if (sweeps++ == MAX_SWEEPS * n)
                 return -1;
             double g = (d[l + 1] - d[l]) / (2 * e[l]), r = norm2(g, 1.0);
             g = d[m] - d[l] + e[l] / (g + copysign(r, g));
@@ -203,9 +210,21 @@ static int ql(size_t n, double *d, double *e, double *z)
 
 int qdi_eigen_ql(size_t n, double *a, double *values, double *vectors, double *work)
 {
-    double *e = work, *h = work + n;
+    double *e = work, *h = work + n, amax = 0;
+    int shift = 0;
     if (n == 0)
         return 0;
+    for (size_t i = 0; i < n * n; i++) {
+        double x = fabs(a[i]);
+        if (!(x <= DBL_MAX)) /* inf or nan */
+            return -1;
+        amax = x > amax ? x : amax;
+    }
+    if (amax > 0 && (amax < 0x1p-256 || amax > 0x1p256)) { /* to [1, 2) by a power of two */
+        shift = ilogb(amax);
+        for (size_t i = 0; i < n * n; i++)
+            a[i] = ldexp(a[i], -shift);
+    }
     tridiagonalise(n, a, e, h);
     for (size_t i = 0; i < n; i++)
         values[i] = a[i * n + i];
@@ -215,6 +234,9 @@ int qdi_eigen_ql(size_t n, double *a, double *values, double *vectors, double *w
     e[n - 1] = 0;
     if (ql(n, values, e, vectors) != 0)
         return -1;
+    if (shift)
+        for (size_t i = 0; i < n; i++)
+            values[i] = ldexp(values[i], shift);
     for (size_t i = 0; i + 1 < n; i++) { /* ascending; a selection sort moves each row once */
         size_t k = i;
         for (size_t j = i + 1; j < n; j++)

@@ -11,9 +11,8 @@
  * triangles set; overwritten with scratch): eigenvalues ascending into
  * values (n), eigenvectors as the columns of vectors (n x n, row major,
  * not normalised in sign). work holds 2n doubles, owned by the caller.
- * Returns 0, or -1 when QL does not converge in 30 iterations per
- * eigenvalue (never seen on finite input). Deterministic: the same input
- * gives the same bytes. */
+ * Returns 0, or -1 when QL does not converge in 30 n sweeps (or the input
+ * is not finite). Deterministic: the same input gives the same bytes. */
 int qdi_eigen_ql(size_t n, double *a, double *values, double *vectors, double *work);
 
 #endif

@@ -111,6 +111,8 @@ static void test_eigensolvers_recover_known_eigenpairs_and_agree(void)
         if (n != 7) /* known_matrix's eigenvalues would all be 1 */
             solvers_agree(n);
     solvers_agree(20);
+    solvers_agree(40);
+    solvers_agree(67); /* the largest n AUTO gives QL */
     solvers_agree(100); /* above the crossover */
 }
 
@@ -185,6 +187,101 @@ static void test_ql_scales_without_overflow(void)
         for (size_t i = 0; i < N * N; i++)
             CU_ASSERT_DOUBLE_EQUAL(v[i], v0[i], 1e-10);
     }
+    qdi_eigen_free(e);
+}
+
+/* A graded matrix, S T S with T = tridiag(-1, 2, -1) and S_ii spanning
+ * 10^-3.75 .. 10^3.75 (eigenvalues 1e-8 .. 8e7): its top eigenvalue waits
+ * while those below converge, which once ran out of QL's sweeps at n = 52
+ * (30 per eigenvalue then; 30 n in all now, as dsteqr). A v = lambda v to
+ * 1e-12 of the largest eigenvalue, the values those of GSL's symmv. */
+static void test_ql_converges_on_a_graded_matrix(void)
+{
+    enum { N = 52 };
+    static double a[N * N], w[N * N], v[N * N], g[N * N], l[N], lg[N];
+    qdi_eigen *e = qdi_eigen_new(N);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            double t = i == j ? 2 : abs(i - j) == 1 ? -1 : 0;
+            a[i * N + j] = t * pow(10.0, 7.5 * (i / (N - 1.0) - 0.5)) * pow(10.0, 7.5 * (j / (N - 1.0) - 0.5));
+        }
+    memcpy(w, a, sizeof a);
+    CU_ASSERT_EQUAL_FATAL(qdi_eigen_symmetric(e, QDI_EIGEN_QL, w, l, v), 0);
+    memcpy(w, a, sizeof a);
+    CU_ASSERT_EQUAL_FATAL(qdi_eigen_symmetric(e, QDI_EIGEN_GSL, w, lg, g), 0);
+    double top = l[N - 1];
+    CU_ASSERT(top > 1e7);
+    for (int j = 0; j < N; j++) {
+        CU_ASSERT_DOUBLE_EQUAL(l[j] / top, lg[j] / top, 1e-12);
+        for (int i = 0; i < N; i++) {
+            double av = 0;
+            for (int k = 0; k < N; k++)
+                av += a[i * N + k] * v[k * N + j];
+            CU_ASSERT_DOUBLE_EQUAL(av / top, l[j] * v[i * N + j] / top, 1e-12);
+        }
+    }
+    qdi_eigen_free(e);
+}
+
+/* A small integer matrix times 2^-1060 (every entry exact, most of them
+ * subnormal) gives the integer matrix's eigenvectors exactly and its
+ * eigenvalues times 2^-1060 (rounded to subnormals): QL scales such a
+ * matrix up by a power of two first. Unscaled, its
+ * off-diagonal sank into subnormals and it lost accuracy or gave up. */
+static void test_ql_scales_a_subnormal_matrix_exactly(void)
+{
+    enum { N = 12 };
+    double a[N * N], w[N * N], v0[N * N], v[N * N], l0[N], l[N];
+    unsigned r = 7u;
+    qdi_eigen *e = qdi_eigen_new(N);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j <= i; j++) {
+            r = r * 1103515245u + 12345u;
+            a[i * N + j] = a[j * N + i] = (double)((int)(r >> 16 & 7) - 3) + 8.0 * (i == j);
+        }
+    memcpy(w, a, sizeof a);
+    CU_ASSERT_EQUAL_FATAL(qdi_eigen_symmetric(e, QDI_EIGEN_QL, w, l0, v0), 0);
+    for (int i = 0; i < N * N; i++)
+        w[i] = ldexp(a[i], -1060);
+    CU_ASSERT_EQUAL_FATAL(qdi_eigen_symmetric(e, QDI_EIGEN_QL, w, l, v), 0);
+    for (int j = 0; j < N; j++) /* the values themselves are subnormal: exact to half their last place, 2^-1075 */
+        CU_ASSERT_DOUBLE_EQUAL(ldexp(l[j], 1060), l0[j], 0x1p-15);
+    CU_ASSERT_EQUAL(memcmp(v, v0, sizeof v), 0);
+    qdi_eigen_free(e);
+}
+
+/* Inputs with a known structure: tridiag(-1, 2, -1) (already
+ * tridiagonal: no reflection), whose eigenvalues are 2 - 2 cos(k pi /
+ * (n + 1)), and the rank-1 u u^T (eigenvalues 0, n - 1 times, and u.u). */
+static void test_ql_on_tridiagonal_and_rank_one_matrices(void)
+{
+    enum { N = 30 };
+    double a[N * N], w[N * N], v[N * N], l[N], u[N], uu = 0;
+    qdi_eigen *e = qdi_eigen_new(N);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            a[i * N + j] = i == j ? 2 : abs(i - j) == 1 ? -1 : 0;
+    check_residuals(N, a);
+    memcpy(w, a, sizeof a);
+    CU_ASSERT_EQUAL_FATAL(qdi_eigen_symmetric(e, QDI_EIGEN_QL, w, l, v), 0);
+    for (int k = 0; k < N; k++)
+        CU_ASSERT_DOUBLE_EQUAL(l[k], 2 - 2 * cos((k + 1) * M_PI / (N + 1)), 1e-13);
+    for (int i = 0; i < N; i++) {
+        u[i] = (double)(i % 5) - 1.5;
+        uu += u[i] * u[i];
+    }
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            a[i * N + j] = u[i] * u[j];
+    check_residuals(N, a);
+    memcpy(w, a, sizeof a);
+    CU_ASSERT_EQUAL_FATAL(qdi_eigen_symmetric(e, QDI_EIGEN_QL, w, l, v), 0);
+    CU_ASSERT_DOUBLE_EQUAL(l[N - 1], uu, 1e-12 * uu);
+    for (int k = 0; k + 1 < N; k++)
+        CU_ASSERT_DOUBLE_EQUAL(l[k], 0, 1e-12 * uu);
     qdi_eigen_free(e);
 }
 
@@ -326,6 +423,9 @@ static const qdt_test tests[] = {
     {"init leaves no BLAS threads", test_init_leaves_no_blas_threads},
     {"QL handles repeated eigenvalues", test_ql_handles_repeated_eigenvalues},
     {"QL scales without overflow", test_ql_scales_without_overflow},
+    {"QL converges on a graded matrix", test_ql_converges_on_a_graded_matrix},
+    {"QL scales a subnormal matrix exactly", test_ql_scales_a_subnormal_matrix_exactly},
+    {"QL on tridiagonal and rank-one matrices", test_ql_on_tridiagonal_and_rank_one_matrices},
     {"products equal plain loops exactly", test_products_equal_plain_loops_exactly},
     {NULL, NULL},
 };
