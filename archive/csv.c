@@ -78,7 +78,7 @@ int qd_archive_save_csv(const qd_archive *a, const char *path, char *err, size_t
             continue;
         /* the numbers as archive.json has them (formatted once per save) */
         qdi_elite_text_slot(&text, slot);
-        qdi_put_size(f.fp, e.cell);
+        qdi_put_u64(f.fp, e.cell);
         fputc(',', f.fp);
         if (text.quoted) /* a non-finite number: bare here ("nan"), quoted in the JSON */
             put_numbers(f.fp, &e, thresholds);

@@ -287,7 +287,7 @@ static void measure_text(FILE *fp, const qd_archive *a, const unsigned char *cat
 static void cell_title(FILE *fp, const qd_archive *a, const unsigned char *cat, size_t slot)
 {
     fputs("<title>cell ", fp);
-    qdi_put_size(fp, a->cell_of_slot[slot]);
+    qdi_put_u64(fp, a->cell_of_slot[slot]);
     fputs(": objective ", fp);
     put_g(fp, a->objective[slot], 6);
     fputs("; measures", fp);
@@ -364,7 +364,7 @@ static int draw_grid(FILE *fp, const qd_archive *a, const axis *ax, const axis *
         }
         color_of((a->objective[s] - vmin) / (vmax - vmin), color);
         fputs("<rect class=\"cell\" data-slot=\"", fp);
-        qdi_put_size(fp, s);
+        qdi_put_u64(fp, s);
         fputs("\" x=\"", fp);
         fputs(xs[bx], fp);
         fputs("\" y=\"", fp);
@@ -472,7 +472,7 @@ static void draw_points(FILE *fp, const qd_archive *a, const axis *ax, const axi
         ty = ty < 0 ? 0 : ty > 1 ? 1 : ty;
         color_of((a->objective[s] - vmin) / (vmax - vmin), color);
         fputs("<circle class=\"cell\" data-slot=\"", fp);
-        qdi_put_size(fp, s);
+        qdi_put_u64(fp, s);
         put_f2(fp, "\" cx=\"", x0 + w * tx);
         put_f2(fp, "\" cy=\"", y0 + h - h * ty);
         fputs("\" r=\"3\" fill=\"", fp);

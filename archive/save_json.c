@@ -82,13 +82,13 @@ static int put_elite(FILE *fp, const qd_archive *a, qdi_elite_text *t, size_t sl
     int ok = 1;
     qdi_elite_text_slot(t, slot);
     fputs("{\"index\":", fp);
-    qdi_put_size(fp, cell);
+    qdi_put_u64(fp, cell);
     if (a->m <= 64 && qd_archive_coords(a, cell, coords) == QD_OK) {
         fputs(",\"coords\":[", fp);
         for (size_t k = 0; k < a->m; k++) {
             if (k)
                 fputc(',', fp);
-            qdi_put_size(fp, coords[k]);
+            qdi_put_u64(fp, coords[k]);
         }
         fputc(']', fp);
     }

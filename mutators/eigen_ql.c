@@ -53,7 +53,7 @@ static inline double dot(const double *x, const double *y, size_t n)
     return s;
 }
 
-/* x[k] -= a y[k] + b w[k], k < n (b = 0: one term). */
+/* x[k] -= a y[k] + b w[k], k < n (the rank-2 update; axpy below is its one-term case). */
 static inline void axpy2(double *x, size_t n, double a, const double *y, double b, const double *w)
 {
     size_t k = 0;

@@ -244,8 +244,3 @@ void qdi_put_u64(FILE *fp, uint64_t n)
     while ((n /= 10) && p > b);
     fwrite(p, 1, (size_t)(b + sizeof b - p), fp);
 }
-
-void qdi_put_size(FILE *fp, size_t n)
-{
-    qdi_put_u64(fp, n);
-}

@@ -85,10 +85,8 @@ int qdi_atomic_open(qdi_atomic_file *f, const char *path, char *err, size_t errl
 int qdi_atomic_commit(qdi_atomic_file *f, char *err, size_t errlen);
 /* Removes the temp file (after an error). Safe after commit. */
 void qdi_atomic_abort(qdi_atomic_file *f);
-/* Writes n in decimal to fp, as fprintf's "%zu" (without its cost: the
- * writers print a few per elite). */
-void qdi_put_size(FILE *fp, size_t n);
-/* The same for a 64-bit count ("%llu"). */
+/* Writes n in decimal to fp, as fprintf's "%llu" or "%zu" (without its
+ * cost: the writers print a few per elite and per metrics row). */
 void qdi_put_u64(FILE *fp, uint64_t n);
 /* Writes a whole string atomically. */
 int qdi_write_file_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
