@@ -144,47 +144,90 @@ static void put8(char *p, uint32_t r)
     memcpy(p + 6, two_digits + 2 * (lo % 100), 2);
 }
 
+static const uint64_t pow10u[20] = {UINT64_C(1),
+                                    UINT64_C(10),
+                                    UINT64_C(100),
+                                    UINT64_C(1000),
+                                    UINT64_C(10000),
+                                    UINT64_C(100000),
+                                    UINT64_C(1000000),
+                                    UINT64_C(10000000),
+                                    UINT64_C(100000000),
+                                    UINT64_C(1000000000),
+                                    UINT64_C(10000000000),
+                                    UINT64_C(100000000000),
+                                    UINT64_C(1000000000000),
+                                    UINT64_C(10000000000000),
+                                    UINT64_C(100000000000000),
+                                    UINT64_C(1000000000000000),
+                                    UINT64_C(10000000000000000),
+                                    UINT64_C(100000000000000000),
+                                    UINT64_C(1000000000000000000),
+                                    UINT64_C(10000000000000000000)};
+
+/* How many decimal digits f > 0 has: t = floor(bits log10 2) (1233 / 4096
+ * is log10 2 to 4 digits, exact for bits <= 64) is that count or one less. */
+static int decimal_length(uint64_t f)
+{
+    int t = ((64 - __builtin_clzll(f)) * 1233) >> 12;
+    return t + (f >= pow10u[t]);
+}
+
+/* f's n decimal digits at p[0..n): eight at a time by one 64-bit division
+ * (64-bit division by 100 per pair was most of the printing), then two at
+ * a time in 32 bits. */
+static void put_digits(char *p, uint64_t f, int n)
+{
+    char *q = p + n;
+    while (f >= 100000000) {
+        uint64_t hi = f / 100000000;
+        q -= 8;
+        put8(q, (uint32_t)(f - hi * 100000000));
+        f = hi;
+    }
+    uint32_t r = (uint32_t)f;
+    while (r >= 100) {
+        uint32_t hi = r / 100;
+        q -= 2;
+        memcpy(q, two_digits + 2 * (r - hi * 100), 2);
+        r = hi;
+    }
+    if (r >= 10)
+        memcpy(q - 2, two_digits + 2 * r, 2);
+    else
+        q[-1] = (char)('0' + r);
+}
+
 size_t qdi_dtoa(char *buf, double v)
 {
-    char d[20];
     char *p = buf;
     uint64_t f;
-    int e, n = 0, x, i;
+    int e, n, x, i;
     if (qdi_dtoa_digits(v, &f, &e) != 0) {
         strcpy(buf, v != v ? "nan" : v > 0 ? "inf" : "-inf");
         return strlen(buf);
     }
     if (signbit(v))
         *p++ = '-';
-    /* eight digits at a time by one 64-bit division, then two at a time in
-     * 32 bits (64-bit division by 100 per pair was most of this function) */
-    while (f >= 100000000) {
-        put8(d + sizeof d - 8 - n, (uint32_t)(f % 100000000));
-        n += 8;
-        f /= 100000000;
+    if (f == 0) {
+        *p++ = '0';
+        *p = '\0';
+        return (size_t)(p - buf);
     }
-    uint32_t r = (uint32_t)f;
-    while (r >= 100) {
-        memcpy(d + sizeof d - 2 - n, two_digits + 2 * (r % 100), 2);
-        n += 2;
-        r /= 100;
-    }
-    if (r >= 10) {
-        memcpy(d + sizeof d - 2 - n, two_digits + 2 * r, 2);
-        n += 2;
-    } else {
-        d[sizeof d - 1 - n++] = (char)('0' + r);
-    }
-    const char *digits = d + sizeof d - n;
+    /* the digits go straight to their place; where a point follows the
+     * first digits, they are written one byte on and moved back */
+    n = decimal_length(f);
     x = e + n - 1; /* the exponent of the first digit */
     /* printf's %.15g layout up to 15 digits, %.17g's for 16 and 17 (what
      * the files held before, when %.15g or else %.17g was printed) */
     if (x < -4 || x >= (n <= 15 ? 15 : 17)) {
-        *p++ = digits[0];
+        put_digits(p + 1, f, n);
+        p[0] = p[1];
         if (n > 1) {
-            *p++ = '.';
-            memcpy(p, digits + 1, (size_t)n - 1);
-            p += n - 1;
+            p[1] = '.';
+            p += n + 1;
+        } else {
+            p++;
         }
         *p++ = 'e';
         *p++ = x < 0 ? '-' : '+';
@@ -194,22 +237,22 @@ size_t qdi_dtoa(char *buf, double v)
         *p++ = (char)('0' + x / 10 % 10);
         *p++ = (char)('0' + x % 10);
     } else if (x >= n - 1) { /* an integer */
-        memcpy(p, digits, (size_t)n);
+        put_digits(p, f, n);
         p += n;
         for (i = n - 1; i < x; i++)
             *p++ = '0';
     } else if (x >= 0) {
-        memcpy(p, digits, (size_t)x + 1);
-        p += x + 1;
-        *p++ = '.';
-        memcpy(p, digits + x + 1, (size_t)(n - x - 1));
-        p += n - x - 1;
+        put_digits(p + 1, f, n);
+        for (i = 0; i <= x; i++)
+            p[i] = p[i + 1];
+        p[x + 1] = '.';
+        p += n + 1;
     } else {
         *p++ = '0';
         *p++ = '.';
         for (i = -1; i > x; i--)
             *p++ = '0';
-        memcpy(p, digits, (size_t)n);
+        put_digits(p, f, n);
         p += n;
     }
     *p = '\0';
