@@ -6,41 +6,52 @@
  * written so that they read back exactly. */
 #include <string.h>
 #include "archive/archive_internal.h"
+#include "outbuf.h"
 
-void qdi_csv_field(FILE *fp, const char *s)
+/* Appends s as a CSV field: quoted, its quotes doubled, when it holds a
+ * comma, a quote or a line break. */
+static void csv_field(qdi_outbuf *o, const char *s)
 {
     if (!s)
         return;
     if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, fp);
+        qdi_out_puts(o, s);
         return;
     }
-    fputc('"', fp);
+    qdi_out_c(o, '"');
     for (; *s; s++) {
         if (*s == '"')
-            fputc('"', fp);
-        fputc(*s, fp);
+            qdi_out_c(o, '"');
+        qdi_out_c(o, *s);
     }
-    fputc('"', fp);
+    qdi_out_c(o, '"');
 }
 
-/* objective, [threshold], measures of e, comma-separated, one at a time. */
-static void put_numbers(FILE *fp, const qd_elite *e, int thresholds)
+void qdi_csv_field(FILE *fp, const char *s)
+{
+    qdi_outbuf o;
+    qdi_out_init(&o, fp);
+    csv_field(&o, s);
+    qdi_out_flush(&o);
+}
+
+/* ",v" for each of the n numbers (the first without its comma when first). */
+static void put_numbers(qdi_outbuf *o, const double *v, size_t n, int first)
 {
     char num[32];
-    fputs(qdi_format_double(num, e->objective), fp);
-    if (thresholds)
-        fprintf(fp, ",%s", qdi_format_double(num, e->threshold));
-    for (size_t k = 0; k < e->m; k++)
-        fprintf(fp, ",%s", qdi_format_double(num, e->measures[k]));
+    for (size_t i = 0; i < n; i++) {
+        if (i || !first)
+            qdi_out_c(o, ',');
+        qdi_out_puts(o, qdi_format_double(num, v[i]));
+    }
 }
 
 int qd_archive_save_csv(const qd_archive *a, const char *path, char *err, size_t errlen)
 {
     qdi_atomic_file f;
     qdi_elite_text text;
-    char num[32];
-    int has_meta = 0, has_lineage = 0, thresholds = a->learning_rate < 1.0;
+    qdi_outbuf o;
+    int has_meta = 0, has_lineage = 0, has_labels = 0, thresholds = a->learning_rate < 1.0;
     int rc = qdi_atomic_open(&f, path, err, errlen);
     if (rc)
         return rc;
@@ -54,8 +65,10 @@ int qd_archive_save_csv(const qd_archive *a, const char *path, char *err, size_t
     for (size_t k = 0; k < a->m; k++)
         fprintf(f.fp, ",measures_%zu", k);
     for (size_t k = 0; k < a->m; k++) /* a categorical axis's names (QDAIF) */
-        if (qdi_axis_categories(a, k))
+        if (qdi_axis_categories(a, k)) {
             fprintf(f.fp, ",measures_%zu_label", k);
+            has_labels = 1; /* looked up per row only then (a description lookup each) */
+        }
     if (a->kind == QD_GENOME_REAL)
         for (size_t j = 0; j < a->dim; j++)
             fprintf(f.fp, ",solution_%zu", j);
@@ -71,6 +84,7 @@ int qd_archive_save_csv(const qd_archive *a, const char *path, char *err, size_t
         qdi_atomic_abort(&f);
         return rc;
     }
+    qdi_out_init(&o, f.fp);
     for (size_t cell = 0; cell < a->cells; cell++) {
         qd_elite e;
         size_t slot = a->slot_of_cell[cell];
@@ -78,43 +92,47 @@ int qd_archive_save_csv(const qd_archive *a, const char *path, char *err, size_t
             continue;
         /* the numbers as archive.json has them (formatted once per save) */
         qdi_elite_text_slot(&text, slot);
-        qdi_put_u64(f.fp, e.cell);
-        fputc(',', f.fp);
-        if (text.quoted) /* a non-finite number: bare here ("nan"), quoted in the JSON */
-            put_numbers(f.fp, &e, thresholds);
-        else
-            fwrite(text.group[0], 1, text.len[0] + text.len[1] + text.len[2] + thresholds + (e.m > 0), f.fp);
-        for (size_t k = 0; k < e.m; k++)
+        qdi_out_u64(&o, e.cell);
+        qdi_out_c(&o, ',');
+        if (text.quoted) { /* a non-finite number: bare here ("nan"), quoted in the JSON */
+            put_numbers(&o, &e.objective, 1, 1);
+            if (thresholds)
+                put_numbers(&o, &e.threshold, 1, 0);
+            put_numbers(&o, e.measures, e.m, 0);
+        } else {
+            qdi_out_write(&o, text.group[0], text.len[0] + text.len[1] + text.len[2] + thresholds + (e.m > 0));
+        }
+        for (size_t k = 0; has_labels && k < e.m; k++)
             if (qdi_axis_categories(a, k)) {
                 const char *c = qdi_axis_category(a, k, e.measures[k]);
-                fputc(',', f.fp);
-                qdi_csv_field(f.fp, c ? c : "");
+                qdi_out_c(&o, ',');
+                csv_field(&o, c ? c : "");
             }
         if (!text.quoted && e.n) {
-            fputc(',', f.fp);
-            fwrite(text.group[3], 1, text.len[3], f.fp);
+            qdi_out_c(&o, ',');
+            qdi_out_write(&o, text.group[3], text.len[3]);
         } else if (text.quoted) {
-            for (size_t j = 0; j < e.n; j++)
-                fprintf(f.fp, ",%s", qdi_format_double(num, e.x[j]));
+            put_numbers(&o, e.x, e.n, 0);
         }
         if (a->kind == QD_GENOME_TEXT) {
-            fputc(',', f.fp);
+            qdi_out_c(&o, ',');
             /* an empty text is written "" so pandas does not read NaN */
             if (e.text && *e.text)
-                qdi_csv_field(f.fp, e.text);
+                csv_field(&o, e.text);
             else
-                fputs("\"\"", f.fp);
+                qdi_out_puts(&o, "\"\"");
         }
         if (has_meta) {
-            fputc(',', f.fp);
-            qdi_csv_field(f.fp, e.meta);
+            qdi_out_c(&o, ',');
+            csv_field(&o, e.meta);
         }
         if (has_lineage) {
-            fputc(',', f.fp);
-            qdi_csv_field(f.fp, e.lineage);
+            qdi_out_c(&o, ',');
+            csv_field(&o, e.lineage);
         }
-        fputc('\n', f.fp);
+        qdi_out_c(&o, '\n');
     }
+    qdi_out_flush(&o);
     qdi_elite_text_close(&text);
     return qdi_atomic_commit(&f, err, errlen);
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include "archive/archive_internal.h"
 #include "archive/voronoi.h"
+#include "outbuf.h"
 
 #define MARGIN_LEFT 80.0
 #define MARGIN_TOP 56.0
@@ -249,19 +250,15 @@ static size_t ticks(FILE *fp, const qd_archive *a, const axis *ax, int vertical,
 /* Numbers of the per-cell markup: printf's "%.2f" / "%.Pg" text through
  * qdi_format_f / qdi_format_g (an archive of 10,000 elites printed through
  * fprintf cost 20,000 instructions per elite, most of a Quick-start save). */
-static void put_f2(FILE *fp, const char *before, double v)
+static void put_f2(qdi_outbuf *o, const char *before, double v)
 {
-    char b[QDI_FORMAT_F_MAX];
-    fputs(before, fp);
-    qdi_format_f(b, v, 2);
-    fputs(b, fp);
+    qdi_out_puts(o, before);
+    qdi_out_commit(o, qdi_format_f(qdi_out_room(o, QDI_FORMAT_F_MAX), v, 2));
 }
 
-static void put_g(FILE *fp, double v, int prec)
+static void put_g(qdi_outbuf *o, double v, int prec)
 {
-    char b[32];
-    qdi_format_g(b, v, prec);
-    fputs(b, fp);
+    qdi_out_commit(o, qdi_format_g(qdi_out_room(o, 32), v, prec));
 }
 
 /* Which measures have category names (cat[k] 1), looked up once per map
@@ -273,38 +270,38 @@ static void categorical(const qd_archive *a, unsigned char *cat)
 }
 
 /* "0.5 (haiku)": a measure printed short, with its category if it has one. */
-static void measure_text(FILE *fp, const qd_archive *a, const unsigned char *cat, size_t k, double v)
+static void measure_text(qdi_outbuf *o, const qd_archive *a, const unsigned char *cat, size_t k, double v)
 {
     const char *c = cat[k] ? qdi_axis_category(a, k, v) : NULL;
-    put_g(fp, v, 4);
+    put_g(o, v, 4);
     if (c) {
-        fputs(" (", fp);
-        qdi_xml_text(fp, c);
-        fputc(')', fp);
+        qdi_out_puts(o, " (");
+        qdi_out_xml_text(o, c);
+        qdi_out_c(o, ')');
     }
 }
 
-static void cell_title(FILE *fp, const qd_archive *a, const unsigned char *cat, size_t slot)
+static void cell_title(qdi_outbuf *o, const qd_archive *a, const unsigned char *cat, size_t slot)
 {
-    fputs("<title>cell ", fp);
-    qdi_put_u64(fp, a->cell_of_slot[slot]);
-    fputs(": objective ", fp);
-    put_g(fp, a->objective[slot], 6);
-    fputs("; measures", fp);
+    qdi_out_puts(o, "<title>cell ");
+    qdi_out_u64(o, a->cell_of_slot[slot]);
+    qdi_out_puts(o, ": objective ");
+    put_g(o, a->objective[slot], 6);
+    qdi_out_puts(o, "; measures");
     for (size_t k = 0; k < a->m; k++) {
-        fputs(k ? ", " : " ", fp);
-        measure_text(fp, a, cat, k, a->measures[slot * a->m + k]);
+        qdi_out_puts(o, k ? ", " : " ");
+        measure_text(o, a, cat, k, a->measures[slot * a->m + k]);
     }
     if (a->text && a->text[slot]) {
         size_t len = strlen(a->text[slot]);
         char *cut = strndup(a->text[slot], len > 200 ? 200 : len);
-        fputs("\n", fp);
-        qdi_xml_text(fp, cut ? cut : "");
+        qdi_out_c(o, '\n');
+        qdi_out_xml_text(o, cut ? cut : "");
         if (len > 200)
-            fputs("...", fp);
+            qdi_out_puts(o, "...");
         free(cut);
     }
-    fputs("</title>", fp);
+    qdi_out_puts(o, "</title>");
 }
 
 /* The bins of a grid elite (coords has a->m entries). */
@@ -325,6 +322,7 @@ static int draw_grid(FILE *fp, const qd_archive *a, const axis *ax, const axis *
     int rc = QD_OK;
     char **xs; /* each column's x, formatted when first drawn: a cell's coordinates are its column's and row's */
     unsigned char cat[64];
+    qdi_outbuf o;
     categorical(a, cat);
     if (nx > SIZE_MAX / ny || !(best = malloc(nx * ny * sizeof *best)))
         return QD_ENOMEM;
@@ -332,6 +330,7 @@ static int draw_grid(FILE *fp, const qd_archive *a, const axis *ax, const axis *
         free(best);
         return QD_ENOMEM;
     }
+    qdi_out_init(&o, fp);
     qdi_format_f(ws, w / (double)nx, 2);
     qdi_format_f(hs, h / (double)ny, 2);
     for (size_t i = 0; i < nx * ny; i++)
@@ -363,22 +362,23 @@ static int draw_grid(FILE *fp, const qd_archive *a, const axis *ax, const axis *
             }
         }
         color_of((a->objective[s] - vmin) / (vmax - vmin), color);
-        fputs("<rect class=\"cell\" data-slot=\"", fp);
-        qdi_put_u64(fp, s);
-        fputs("\" x=\"", fp);
-        fputs(xs[bx], fp);
-        fputs("\" y=\"", fp);
-        fputs(ys, fp);
-        fputs("\" width=\"", fp);
-        fputs(ws, fp);
-        fputs("\" height=\"", fp);
-        fputs(hs, fp);
-        fputs("\" fill=\"", fp);
-        fputs(color, fp);
-        fputs("\">", fp);
-        cell_title(fp, a, cat, s);
-        fputs("</rect>\n", fp);
+        qdi_out_puts(&o, "<rect class=\"cell\" data-slot=\"");
+        qdi_out_u64(&o, s);
+        qdi_out_puts(&o, "\" x=\"");
+        qdi_out_puts(&o, xs[bx]);
+        qdi_out_puts(&o, "\" y=\"");
+        qdi_out_puts(&o, ys);
+        qdi_out_puts(&o, "\" width=\"");
+        qdi_out_puts(&o, ws);
+        qdi_out_puts(&o, "\" height=\"");
+        qdi_out_puts(&o, hs);
+        qdi_out_puts(&o, "\" fill=\"");
+        qdi_out_puts(&o, color);
+        qdi_out_puts(&o, "\">");
+        cell_title(&o, a, cat, s);
+        qdi_out_puts(&o, "</rect>\n");
     }
+    qdi_out_flush(&o);
     for (size_t i = 0; i < nx; i++)
         free(xs[i]);
     free(xs);
@@ -424,6 +424,7 @@ static int draw_voronoi(FILE *fp, const qd_archive *a, const axis *ax, const axi
     qdi_voronoi v;
     char color[8];
     unsigned char cat[64];
+    qdi_outbuf o;
     if (!c)
         return QD_EFORMAT;
     categorical(a, cat);
@@ -431,28 +432,37 @@ static int draw_voronoi(FILE *fp, const qd_archive *a, const axis *ax, const axi
     free(c);
     if (rc)
         return rc;
+    qdi_out_init(&o, fp);
     for (size_t cell = 0; cell < a->cells; cell++) {
         size_t s = a->slot_of_cell[cell];
         if (v.start[cell + 1] - v.start[cell] < 3)
             continue;
         if (s == QDI_EMPTY)
-            fputs("<polygon class=\"empty\" fill=\"#fcfcfc\" stroke=\"#999\" stroke-width=\"0.5\" points=\"", fp);
+            qdi_out_puts(&o, "<polygon class=\"empty\" fill=\"#fcfcfc\" stroke=\"#999\" stroke-width=\"0.5\" points=\"");
         else {
             color_of((a->objective[s] - vmin) / (vmax - vmin), color);
-            fprintf(fp, "<polygon class=\"cell\" data-slot=\"%zu\" fill=\"%s\" stroke=\"#555\" stroke-width=\"0.5\" points=\"", s, color);
+            qdi_out_puts(&o, "<polygon class=\"cell\" data-slot=\"");
+            qdi_out_u64(&o, s);
+            qdi_out_puts(&o, "\" fill=\"");
+            qdi_out_puts(&o, color);
+            qdi_out_puts(&o, "\" stroke=\"#555\" stroke-width=\"0.5\" points=\"");
         }
         for (size_t j = v.start[cell]; j < v.start[cell + 1]; j++)
         {
-            put_f2(fp, j > v.start[cell] ? " " : "", x0 + w * axis_pos(ax, v.xy[2 * j]));
-            put_f2(fp, ",", y0 + h - h * axis_pos(ay, v.xy[2 * j + 1]));
+            put_f2(&o, j > v.start[cell] ? " " : "", x0 + w * axis_pos(ax, v.xy[2 * j]));
+            put_f2(&o, ",", y0 + h - h * axis_pos(ay, v.xy[2 * j + 1]));
         }
-        fputs("\">", fp);
-        if (s != QDI_EMPTY)
-            cell_title(fp, a, cat, s);
-        else
-            fprintf(fp, "<title>cell %zu: empty</title>", cell);
-        fputs("</polygon>\n", fp);
+        qdi_out_puts(&o, "\">");
+        if (s != QDI_EMPTY) {
+            cell_title(&o, a, cat, s);
+        } else {
+            qdi_out_puts(&o, "<title>cell ");
+            qdi_out_u64(&o, cell);
+            qdi_out_puts(&o, ": empty</title>");
+        }
+        qdi_out_puts(&o, "</polygon>\n");
     }
+    qdi_out_flush(&o);
     qdi_voronoi_free(&v);
     return QD_OK;
 }
@@ -463,7 +473,9 @@ static void draw_points(FILE *fp, const qd_archive *a, const axis *ax, const axi
 {
     char color[8];
     unsigned char cat[64];
+    qdi_outbuf o;
     categorical(a, cat);
+    qdi_out_init(&o, fp);
     for (size_t s = 0; s < a->filled; s++) {
         double tx = axis_pos(ax, a->measures[s * a->m + ax->measure]), ty = 0.5;
         if (ay)
@@ -471,16 +483,17 @@ static void draw_points(FILE *fp, const qd_archive *a, const axis *ax, const axi
         tx = tx < 0 ? 0 : tx > 1 ? 1 : tx;
         ty = ty < 0 ? 0 : ty > 1 ? 1 : ty;
         color_of((a->objective[s] - vmin) / (vmax - vmin), color);
-        fputs("<circle class=\"cell\" data-slot=\"", fp);
-        qdi_put_u64(fp, s);
-        put_f2(fp, "\" cx=\"", x0 + w * tx);
-        put_f2(fp, "\" cy=\"", y0 + h - h * ty);
-        fputs("\" r=\"3\" fill=\"", fp);
-        fputs(color, fp);
-        fputs("\">", fp);
-        cell_title(fp, a, cat, s);
-        fputs("</circle>\n", fp);
+        qdi_out_puts(&o, "<circle class=\"cell\" data-slot=\"");
+        qdi_out_u64(&o, s);
+        put_f2(&o, "\" cx=\"", x0 + w * tx);
+        put_f2(&o, "\" cy=\"", y0 + h - h * ty);
+        qdi_out_puts(&o, "\" r=\"3\" fill=\"");
+        qdi_out_puts(&o, color);
+        qdi_out_puts(&o, "\">");
+        cell_title(&o, a, cat, s);
+        qdi_out_puts(&o, "</circle>\n");
     }
+    qdi_out_flush(&o);
 }
 
 static void color_bar(FILE *fp, double x, double y, double h, double vmin, double vmax)

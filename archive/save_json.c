@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "archive/archive_internal.h"
+#include "outbuf.h"
 
 /* Replaces every number under item by its exact raw form (cJSON's printer
  * may drop the last bit of a range or a centroid, and a reloaded archive
@@ -60,14 +61,15 @@ static cJSON *json_text(const char *text)
     return v ? v : cJSON_CreateString(text);
 }
 
-/* Prints item unformatted as cJSON does; 0 when out of memory. */
-static int put_cjson(FILE *fp, cJSON *item)
+/* Appends item unformatted as cJSON prints it, and deletes it; 0 when out
+ * of memory. */
+static int put_cjson(qdi_outbuf *o, cJSON *item)
 {
     char *s = item ? cJSON_PrintUnformatted(item) : NULL;
     cJSON_Delete(item);
     if (!s)
         return 0;
-    fputs(s, fp);
+    qdi_out_puts(o, s);
     free(s);
     return 1;
 }
@@ -76,47 +78,47 @@ static int put_cjson(FILE *fp, cJSON *item)
  * object {index, coords, objective, [threshold], measures, solution | text,
  * [meta], [lineage]}, its numbers from the archive's text (qdi_elite_text:
  * formatted once per save, read back bit for bit). 0 when out of memory. */
-static int put_elite(FILE *fp, const qd_archive *a, qdi_elite_text *t, size_t slot)
+static int put_elite(qdi_outbuf *o, const qd_archive *a, qdi_elite_text *t, size_t slot)
 {
     size_t coords[64], cell = a->cell_of_slot[slot];
     int ok = 1;
     qdi_elite_text_slot(t, slot);
-    fputs("{\"index\":", fp);
-    qdi_put_u64(fp, cell);
+    qdi_out_puts(o, "{\"index\":");
+    qdi_out_u64(o, cell);
     if (a->m <= 64 && qd_archive_coords(a, cell, coords) == QD_OK) {
-        fputs(",\"coords\":[", fp);
+        qdi_out_puts(o, ",\"coords\":[");
         for (size_t k = 0; k < a->m; k++) {
             if (k)
-                fputc(',', fp);
-            qdi_put_u64(fp, coords[k]);
+                qdi_out_c(o, ',');
+            qdi_out_u64(o, coords[k]);
         }
-        fputc(']', fp);
+        qdi_out_c(o, ']');
     }
-    fputs(",\"objective\":", fp);
-    fwrite(t->group[0], 1, t->len[0], fp);
+    qdi_out_puts(o, ",\"objective\":");
+    qdi_out_write(o, t->group[0], t->len[0]);
     if (a->learning_rate < 1.0) {
-        fputs(",\"threshold\":", fp);
-        fwrite(t->group[1], 1, t->len[1], fp);
+        qdi_out_puts(o, ",\"threshold\":");
+        qdi_out_write(o, t->group[1], t->len[1]);
     }
-    fputs(",\"measures\":[", fp);
-    fwrite(t->group[2], 1, t->len[2], fp);
+    qdi_out_puts(o, ",\"measures\":[");
+    qdi_out_write(o, t->group[2], t->len[2]);
     if (a->kind == QD_GENOME_REAL) {
-        fputs("],\"solution\":[", fp);
-        fwrite(t->group[3], 1, t->len[3], fp);
-        fputc(']', fp);
+        qdi_out_puts(o, "],\"solution\":[");
+        qdi_out_write(o, t->group[3], t->len[3]);
+        qdi_out_c(o, ']');
     } else {
-        fputs("],\"text\":", fp);
-        ok &= put_cjson(fp, cJSON_CreateString(a->text[slot] ? a->text[slot] : ""));
+        qdi_out_puts(o, "],\"text\":");
+        ok &= put_cjson(o, cJSON_CreateString(a->text[slot] ? a->text[slot] : ""));
     }
     if (a->meta[slot]) {
-        fputs(",\"meta\":", fp);
-        ok &= put_cjson(fp, json_text(a->meta[slot]));
+        qdi_out_puts(o, ",\"meta\":");
+        ok &= put_cjson(o, json_text(a->meta[slot]));
     }
     if (a->lineage[slot]) {
-        fputs(",\"lineage\":", fp);
-        ok &= put_cjson(fp, json_text(a->lineage[slot]));
+        qdi_out_puts(o, ",\"lineage\":");
+        ok &= put_cjson(o, json_text(a->lineage[slot]));
     }
-    fputc('}', fp);
+    qdi_out_c(o, '}');
     return ok;
 }
 
@@ -149,6 +151,7 @@ int qd_archive_save_json(const qd_archive *a, const cJSON *extra, const char *pa
     const cJSON *item;
     cJSON *stats = NULL;
     qdi_elite_text text;
+    qdi_outbuf o;
     size_t written = 0;
     int rc = qdi_atomic_open(&f, path, err, errlen);
     if (rc)
@@ -170,15 +173,17 @@ int qd_archive_save_json(const qd_archive *a, const cJSON *extra, const char *pa
     fputs(",\n\t\"elites\":\t[", f.fp);
     if ((rc = qdi_elite_text_open(&text, a)))
         goto fail;
+    qdi_out_init(&o, f.fp);
     for (size_t i = 0; i < a->filled; i++) {
-        fputs(written++ ? ",\n\t\t" : "\n\t\t", f.fp);
-        if (!put_elite(f.fp, a, &text, i)) {
+        qdi_out_puts(&o, written++ ? ",\n\t\t" : "\n\t\t");
+        if (!put_elite(&o, a, &text, i)) {
             qdi_elite_text_close(&text);
             rc = QD_ENOMEM;
             goto fail;
         }
     }
     qdi_elite_text_close(&text);
+    qdi_out_flush(&o);
     fputs(written ? "\n\t]\n}\n" : "]\n}\n", f.fp);
     cJSON_Delete(stats);
     return qdi_atomic_commit(&f, err, errlen);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "internal.h"
+#include "outbuf.h"
 
 /* QD_ENOSPC when errno says the disk (or the quota) is full, else QD_EIO. */
 static int io_code(int e)
@@ -198,16 +199,10 @@ int qdi_mkdir_p(const char *path, char *err, size_t errlen)
 
 void qdi_xml_text(FILE *fp, const char *s)
 {
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", fp); break;
-        case '<': fputs("&lt;", fp); break;
-        case '>': fputs("&gt;", fp); break;
-        case '"': fputs("&quot;", fp); break;
-        case '\'': fputs("&apos;", fp); break;
-        default: fputc(*s, fp);
-        }
-    }
+    qdi_outbuf o;
+    qdi_out_init(&o, fp);
+    qdi_out_xml_text(&o, s);
+    qdi_out_flush(&o);
 }
 
 void qdi_remove_dir(const char *dir)
@@ -238,9 +233,6 @@ int qdi_fsync_dir(const char *dir)
 
 void qdi_put_u64(FILE *fp, uint64_t n)
 {
-    char b[24], *p = b + sizeof b;
-    do
-        *--p = (char)('0' + n % 10);
-    while ((n /= 10) && p > b);
+    char b[24], *p = qdi_u64_digits(b + sizeof b, n);
     fwrite(p, 1, (size_t)(b + sizeof b - p), fp);
 }
