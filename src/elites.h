@@ -843,6 +843,20 @@ int qd_checkpoint_config(const char *dir, qd_config **out, char *err, size_t err
  * (and failures.jsonl when there were failures, llm.json when there is an
  * LLM client) into dir, each atomically. */
 int qd_search_save(qd_search *s, const char *dir);
+/* One save point of both: the checkpoint (as qd_search_checkpoint) and the
+ * outputs (as qd_search_save) of the same state into dir, the outputs
+ * written while the checkpoint is, each file on its own thread (each
+ * spends much of its time waiting on its fsync). The files and their bytes are
+ * those of the two calls in turn. The checkpoint's status goes to
+ * *checkpoint_rc and its error to checkpoint_err (checkpoint_errlen bytes,
+ * the caller's; "" when it was written); the return value and
+ * qd_search_error are the outputs'. When the checkpoint finds the disk
+ * full, the outputs' files are removed and the checkpoint is written again
+ * alone, so it has the space it would have had first; if the disk is still
+ * full, the outputs are written after it only with outputs_on_full_disk
+ * (else none are, and QD_OK is returned). */
+int qd_search_save_point(qd_search *s, const char *dir, int outputs_on_full_disk, int *checkpoint_rc,
+                         char *checkpoint_err, size_t checkpoint_errlen);
 /* Accessors (borrowed pointers, valid for the search's life). */
 const qd_archive *qd_search_archive(const qd_search *s);
 /* The archive results are reported from: with CMA-MAE (learning_rate < 1)

@@ -334,49 +334,132 @@ size_t qdi_search_save_threads(const qd_search *s)
     return s->nworkers > 1 ? s->nworkers : 1;
 }
 
-int qd_search_save(qd_search *s, const char *dir)
+/* Stages the set's files in dir (created if need be), archive.json first:
+ * the first file's error is the one reported. */
+static int stage_outputs(qd_search *s, const char *dir, output_set *set)
 {
-    output_set set = {.s = s, .dir = dir};
-    const qd_archive *result = qd_search_result_archive(s);
     int rc;
-    if (strlen(dir) > sizeof set.files[0].path - 64) {
+    *set = (output_set){.s = s, .dir = dir};
+    if (strlen(dir) > sizeof set->files[0].path - 64) {
         qdi_set_error(s->error, sizeof s->error, "%.200s...: output folder name too long", dir);
         return QD_EINVAL;
     }
     if ((rc = qdi_mkdir_p(dir, s->error, sizeof s->error)))
         return rc;
-    qd_config_string(s->cfg, "name", &set.name);
-    qd_config_string(s->cfg, "description", &set.description);
-    stage(&set, "archive.json", write_archive_json);
-    stage(&set, "archive.csv", write_csv);
-    stage(&set, "metrics.csv", write_metrics);
-    stage(&set, "heatmap.svg", write_svg);
-    stage(&set, "report.html", write_html);
+    qd_config_string(s->cfg, "name", &set->name);
+    qd_config_string(s->cfg, "description", &set->description);
+    stage(set, "archive.json", write_archive_json);
+    stage(set, "archive.csv", write_csv);
+    stage(set, "metrics.csv", write_metrics);
+    stage(set, "heatmap.svg", write_svg);
+    stage(set, "report.html", write_html);
     if (s->llm)
-        stage(&set, "llm.json", write_llm);
+        stage(set, "llm.json", write_llm);
     if (s->nfailure_lines)
-        stage(&set, "failures.jsonl", write_failures);
-    /* the text archive.json and archive.csv share, formatted before they
-     * start (on the save's threads too) and left alone while they run */
-    qdi_archive_set_threads(s->result ? s->result : s->archive, qdi_search_save_threads(s));
-    qdi_archive_freeze_text(result);
-    qdi_parallel_for(set.n, qdi_search_save_threads(s), write_one, &set);
-    /* the elites' text the checkpoint and the files above shared is not
-     * needed until the next save point */
+        stage(set, "failures.jsonl", write_failures);
+    return QD_OK;
+}
+
+/* After the writers: the first failed file's error (the set removed), else
+ * the set renamed into place and the mutators' own outputs written. */
+static int finish_outputs(qd_search *s, output_set *set)
+{
+    int rc;
+    /* the elites' text the checkpoint and the files shared is not needed
+     * until the next save point */
     qdi_archive_drop_text(qd_search_archive(s));
-    qdi_archive_drop_text(result);
-    for (size_t i = 0; i < set.n; i++)
-        if (set.files[i].rc) { /* the first file's error in the order above, whichever failed first */
-            snprintf(s->error, sizeof s->error, "%s", set.files[i].err);
-            unstage(&set);
-            return set.files[i].rc;
+    qdi_archive_drop_text(qd_search_result_archive(s));
+    for (size_t i = 0; i < set->n; i++)
+        if (set->files[i].rc) { /* the first file's error in the order staged, whichever failed first */
+            snprintf(s->error, sizeof s->error, "%s", set->files[i].err);
+            unstage(set);
+            return set->files[i].rc;
         }
-    if ((rc = publish(&set, s->error, sizeof s->error)))
+    if ((rc = publish(set, s->error, sizeof s->error)))
         return rc;
     /* a mutator's own outputs (LLMatic's prompts.json, prompts.csv), each
      * written atomically once the set above is in place */
     for (size_t i = 0; !rc && i < s->nmutators; i++)
         if (s->mutators[i]->type->write)
-            rc = s->mutators[i]->type->write(s->mutators[i], dir, s->error, sizeof s->error);
+            rc = s->mutators[i]->type->write(s->mutators[i], set->dir, s->error, sizeof s->error);
     return rc;
+}
+
+int qd_search_save(qd_search *s, const char *dir)
+{
+    output_set set;
+    int rc;
+    if ((rc = stage_outputs(s, dir, &set)))
+        return rc;
+    /* the text archive.json and archive.csv share, formatted before they
+     * start (on the save's threads too) and left alone while they run */
+    qdi_archive_set_threads(s->result ? s->result : s->archive, qdi_search_save_threads(s));
+    qdi_archive_freeze_text(qd_search_result_archive(s));
+    qdi_parallel_for(set.n, qdi_search_save_threads(s), write_one, &set);
+    return finish_outputs(s, &set);
+}
+
+/* qd_search_save_point's pieces: the checkpoint, then every file but
+ * archive.json (files[0], which links to the checkpoint's copy). */
+typedef struct save_point {
+    output_set *set;
+    int checkpoint_rc;
+} save_point;
+
+static void save_point_piece(void *arg, size_t i)
+{
+    save_point *sp = arg;
+    if (i == 0)
+        sp->checkpoint_rc = qd_search_checkpoint(sp->set->s, sp->set->dir);
+    else
+        write_one(sp->set, i);
+}
+
+/* The checkpoint, then the outputs, one after the other: the order when
+ * the checkpoint must have the disk to itself. */
+static int save_in_turn(qd_search *s, const char *dir, int outputs_on_full_disk, int *checkpoint_rc,
+                        char *checkpoint_err, size_t checkpoint_errlen)
+{
+    checkpoint_err[0] = '\0';
+    if ((*checkpoint_rc = qd_search_checkpoint(s, dir)) != QD_OK)
+        snprintf(checkpoint_err, checkpoint_errlen, "%s", s->error);
+    if (*checkpoint_rc == QD_ENOSPC && !outputs_on_full_disk)
+        return QD_OK;
+    return qd_search_save(s, dir);
+}
+
+int qd_search_save_point(qd_search *s, const char *dir, int outputs_on_full_disk, int *checkpoint_rc,
+                         char *checkpoint_err, size_t checkpoint_errlen)
+{
+    output_set set;
+    save_point sp = {.set = &set};
+    size_t threads = qdi_search_save_threads(s);
+    checkpoint_err[0] = '\0';
+    if (stage_outputs(s, dir, &set) != QD_OK) /* the checkpoint says why, and the outputs again */
+        return save_in_turn(s, dir, outputs_on_full_disk, checkpoint_rc, checkpoint_err, checkpoint_errlen);
+    /* every elite's text first, on the save's threads: the checkpoint's
+     * archives and the outputs then only read it */
+    qdi_archive_set_threads(s->archive, threads);
+    qdi_archive_freeze_text(s->archive);
+    if (s->result) {
+        qdi_archive_set_threads(s->result, threads);
+        qdi_archive_freeze_text(s->result);
+    }
+    /* a thread for each piece (at most 8): each file's fsync waits on the
+     * disk while the others are formatted (measured: 8% less wall time than
+     * one thread more than the save's, bench/RESULTS.md) */
+    qdi_parallel_for(set.n, set.n, save_point_piece, &sp);
+    if ((*checkpoint_rc = sp.checkpoint_rc) != QD_OK)
+        snprintf(checkpoint_err, checkpoint_errlen, "%s", s->error);
+    if (*checkpoint_rc == QD_ENOSPC) {
+        /* the outputs may have taken the checkpoint's space: gone, and the
+         * checkpoint again alone, as it would have been written first */
+        unstage(&set);
+        qdi_archive_drop_text(s->archive);
+        if (s->result)
+            qdi_archive_drop_text(s->result);
+        return save_in_turn(s, dir, outputs_on_full_disk, checkpoint_rc, checkpoint_err, checkpoint_errlen);
+    }
+    write_one(&set, 0); /* archive.json: the checkpoint's copy linked, or written out */
+    return finish_outputs(s, &set);
 }

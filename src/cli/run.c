@@ -237,8 +237,9 @@ fail:
     return 2;
 }
 
-/* The save-point policy: checkpoint first (what a resume needs), then the
- * outputs. A failed save point is retried at the next one; after
+/* The save-point policy: the checkpoint (what a resume needs) and the
+ * outputs written at once, the checkpoint written again alone when it found
+ * the disk full (qd_search_save_point). A failed save point is retried at the next one; after
  * output.max_failed_saves of them in a row, or when the disk is full for
  * the checkpoint, the run stops keeping the last good checkpoint. */
 typedef struct save_state {
@@ -252,19 +253,25 @@ typedef struct save_state {
  * `outputs`. Returns nonzero when the run must stop (reason set). */
 static int save_point(qd_search *s, const char *outdir, int checkpoint, int outputs, save_state *ss, int newline)
 {
-    char why[1100] = "";
-    int disk_full = 0;
+    char why[1100] = "", ckerr[1050];
+    int disk_full = 0, saved = QD_OK;
     if (checkpoint) {
-        int rc = qd_search_checkpoint(s, outdir);
+        int rc;
+        if (outputs) /* both at once; the outputs are left out when the checkpoint finds the disk full */
+            saved = qd_search_save_point(s, outdir, 0, &rc, ckerr, sizeof ckerr);
+        else if ((rc = qd_search_checkpoint(s, outdir)) != QD_OK)
+            snprintf(ckerr, sizeof ckerr, "%s", qd_search_error(s));
         if (rc == QD_OK) {
             ss->good_checkpoint = qd_search_counts(s)->iterations;
             ss->has_checkpoint = 1;
         } else {
-            snprintf(why, sizeof why, "checkpoint: %s", qd_search_error(s));
+            snprintf(why, sizeof why, "checkpoint: %s", ckerr);
             disk_full = rc == QD_ENOSPC;
         }
+    } else if (outputs) {
+        saved = qd_search_save(s, outdir);
     }
-    if (outputs && !disk_full && qd_search_save(s, outdir) != QD_OK && !why[0])
+    if (saved != QD_OK && !why[0])
         snprintf(why, sizeof why, "%s", qd_search_error(s));
     if (!why[0]) {
         ss->failed_in_row = 0;
@@ -452,12 +459,12 @@ int cli_run(int argc, char **argv)
         status = 1;
         goto done;
     }
-    /* the checkpoint first: it is what a resume needs */
-    int ckrc = qd_search_checkpoint(s, outdir), checkpointed = ckrc == QD_OK;
+    /* the checkpoint (what a resume needs) and the results at once */
+    int ckrc, checkpointed;
     char ckerr[1100] = "";
-    if (!checkpointed)
-        snprintf(ckerr, sizeof ckerr, "%s", qd_search_error(s));
-    if (qd_search_save(s, outdir) != QD_OK) {
+    int saved = qd_search_save_point(s, outdir, 1, &ckrc, ckerr, sizeof ckerr);
+    checkpointed = ckrc == QD_OK;
+    if (saved != QD_OK) {
         fprintf(stderr, "elites run: could not save the results: %s\n", qd_search_error(s));
         if (!checkpointed)
             fprintf(stderr, "elites run: could not write the checkpoint: %s\n", ckerr);
