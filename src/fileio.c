@@ -2,6 +2,7 @@
  * reads, mkdir -p, directory removal and fsync, and XML escaping. Every
  * output of a run goes through here so that an interrupted run never leaves
  * a half-written file behind. */
+#define _GNU_SOURCE /* fopencookie, sync_file_range */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,49 @@ static int io_code(int e)
 
 /* The stream buffer of an atomic file. */
 #define ATOMIC_BUFFER (256 * 1024)
+/* An atomic file's disk writes are started every WRITEBACK_STEP bytes. */
+#define WRITEBACK_STEP (1024 * 1024)
+
+/* Where an atomic file's stream writes: its descriptor, and how far the
+ * disk has been asked to write. The fsync at commit then waits only for the
+ * last megabyte and the journal, not for the whole file: the disk writes
+ * while the rest is formatted (a 3.9 MB archive.json's fsync was 3.4 ms
+ * of the Quick-start job's save point). */
+struct qdi_atomic_sink {
+    int fd;
+    off_t written, started;
+};
+
+static ssize_t sink_write(void *cookie, const char *buf, size_t n)
+{
+    struct qdi_atomic_sink *k = cookie;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(k->fd, buf + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break; /* errno says why; a short count puts the stream in error */
+        done += (size_t)w;
+    }
+    k->written += (off_t)done;
+    if (k->written - k->started >= WRITEBACK_STEP) {
+        int e = errno;
+        /* a hint: where it cannot be done (a pipe, /dev/full) fsync still is */
+        sync_file_range(k->fd, k->started, k->written - k->started, SYNC_FILE_RANGE_WRITE);
+        k->started = k->written;
+        errno = e;
+    }
+    return (ssize_t)done;
+}
+
+static int sink_close(void *cookie)
+{
+    struct qdi_atomic_sink *k = cookie;
+    int rc = close(k->fd);
+    free(k);
+    return rc;
+}
 
 int qdi_atomic_open(qdi_atomic_file *f, const char *path, char *err, size_t errlen)
 {
@@ -42,13 +86,19 @@ int qdi_atomic_open(qdi_atomic_file *f, const char *path, char *err, size_t errl
         return io_code(e);
     }
     fchmod(fd, 0644);
-    f->fp = fdopen(fd, "w");
+    struct qdi_atomic_sink *k = calloc(1, sizeof *k);
+    if (k) {
+        k->fd = fd;
+        f->fp = fopencookie(k, "w", (cookie_io_functions_t){.write = sink_write, .close = sink_close});
+    }
     if (!f->fp) {
-        qdi_set_error(err, errlen, "%s: %s", path, strerror(errno));
+        qdi_set_error(err, errlen, "%s: %s", path, k ? strerror(errno) : "out of memory");
+        free(k);
         close(fd);
         unlink(f->tmp);
         goto fail;
     }
+    f->fd = fd;
     /* stdio's 4 KB buffer made a write(2) per 4 KB: some 2,400 of them for
      * the Quick-start job's save point (without the buffer, stdio's own) */
     if ((f->buf = malloc(ATOMIC_BUFFER)))
@@ -68,7 +118,7 @@ int qdi_atomic_commit(qdi_atomic_file *f, char *err, size_t errlen)
         return QD_EIO;
     /* a failed fprintf before leaves the stream in error: flushing again
      * reports the cause (ENOSPC on a full disk) */
-    if (fflush(f->fp) != 0 || ferror(f->fp) || fsync(fileno(f->fp)) != 0) {
+    if (fflush(f->fp) != 0 || ferror(f->fp) || fsync(f->fd) != 0) {
         int e = errno;
         qdi_set_error(err, errlen, "%s: write failed: %s", f->path, strerror(e));
         rc = io_code(e);

@@ -72,7 +72,8 @@ void qdi_vset_error(char *buf, size_t len, const char *fmt, va_list ap);
 /* A file written to "<path>.tmp.XXXXXX" and renamed over path on commit, so
  * a reader never sees a half-written file. */
 typedef struct qdi_atomic_file {
-    FILE *fp;
+    FILE *fp; /* closing it closes fd */
+    int fd;
     char *path;
     char *tmp;
     char *buf; /* fp's buffer */

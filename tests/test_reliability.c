@@ -816,7 +816,7 @@ static void test_full_disk_reported_as_enospc(void)
     CU_ASSERT_EQUAL_FATAL(qdi_atomic_open(&f, path, err, sizeof err), QD_OK);
     int full = open("/dev/full", O_WRONLY);
     CU_ASSERT_FATAL(full >= 0);
-    CU_ASSERT_FATAL(dup2(full, fileno(f.fp)) >= 0);
+    CU_ASSERT_FATAL(dup2(full, f.fd) >= 0);
     close(full);
     fputs("{\"elites\": []}\n", f.fp);
     CU_ASSERT_EQUAL(qdi_atomic_commit(&f, err, sizeof err), QD_ENOSPC);
@@ -827,6 +827,55 @@ static void test_full_disk_reported_as_enospc(void)
     CU_ASSERT_STRING_EQUAL(l, "");
     free(l);
     CU_ASSERT_STRING_EQUAL(qd_strerror(QD_ENOSPC), "no space left on the device");
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
+/* An atomic file of several megabytes (its disk writes started every
+ * megabyte on the way) holds what was written, byte for byte, in pieces of
+ * every size from 1 byte to one larger than the stream's buffer; a full
+ * disk met past the first megabyte is reported as such. */
+static void test_big_atomic_file_written_whole(void)
+{
+    char *tmp = qdt_tmpdir(), path[1100], err[1400];
+    size_t total = 0, cap = 5u << 20, len = 0;
+    char *want = malloc(cap), *piece = malloc(300 * 1024), *got = NULL;
+    qdi_atomic_file f;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(piece);
+    snprintf(path, sizeof path, "%s/big.txt", tmp);
+    CU_ASSERT_EQUAL_FATAL(qdi_atomic_open(&f, path, err, sizeof err), QD_OK);
+    for (size_t k = 0; total < (4u << 20); k++) {
+        size_t n = k % 7 == 6 ? 300 * 1024 : 1 + (k * 7919) % 5000; /* some pieces pass the 256 KB buffer */
+        for (size_t i = 0; i < n; i++)
+            piece[i] = (char)('a' + (k + i) % 26);
+        CU_ASSERT_EQUAL_FATAL(fwrite(piece, 1, n, f.fp), n);
+        memcpy(want + total, piece, n);
+        total += n;
+    }
+    CU_ASSERT_EQUAL_FATAL(qdi_atomic_commit(&f, err, sizeof err), QD_OK);
+    CU_ASSERT_EQUAL(qdi_read_file(path, &got, &len, err, sizeof err), QD_OK);
+    CU_ASSERT_EQUAL(len, total);
+    CU_ASSERT(got && len == total && memcmp(got, want, total) == 0);
+    free(got);
+    /* the disk fills after 1.5 MB were written: ENOSPC, and nothing left */
+    snprintf(path, sizeof path, "%s/full.txt", tmp);
+    CU_ASSERT_EQUAL_FATAL(qdi_atomic_open(&f, path, err, sizeof err), QD_OK);
+    CU_ASSERT_EQUAL(fwrite(want, 1, 3u << 19, f.fp), 3u << 19);
+    fflush(f.fp);
+    int full = open("/dev/full", O_WRONLY);
+    CU_ASSERT_FATAL(full >= 0);
+    CU_ASSERT_FATAL(dup2(full, f.fd) >= 0);
+    close(full);
+    fwrite(want, 1, 1u << 20, f.fp);
+    CU_ASSERT_EQUAL(qdi_atomic_commit(&f, err, sizeof err), QD_ENOSPC);
+    CU_ASSERT_FALSE(exists(tmp, "full.txt"));
+    char *l = listing(tmp);
+    CU_ASSERT_STRING_EQUAL(l, "big.txt\n");
+    free(l);
+    free(want);
+    free(piece);
     qdt_rmdir(tmp);
     free(tmp);
 }
@@ -951,6 +1000,7 @@ static const qdt_test tests[] = {
     {"invalid UTF-8 refused in configs, replaced in replies", test_invalid_utf8_refused_in_configs_replaced_in_replies},
     {"LLM counts the requests libcurl resends", test_llm_counts_the_requests_libcurl_resends},
     {"full disk reported as ENOSPC", test_full_disk_reported_as_enospc},
+    {"big atomic file written whole", test_big_atomic_file_written_whole},
     {"full disk keeps the checkpoint and one output set", test_full_disk_keeps_the_checkpoint_and_one_output_set},
     {NULL, NULL},
 };
