@@ -854,7 +854,9 @@ int qd_search_save(qd_search *s, const char *dir);
  * full, the outputs' files are removed and the checkpoint is written again
  * alone, so it has the space it would have had first; if the disk is still
  * full, the outputs are written after it only with outputs_on_full_disk
- * (else none are, and QD_OK is returned). */
+ * (else none are, and QD_OK is returned). When only an output finds the
+ * disk full, the outputs are written again after the checkpoint, alone:
+ * either way a full disk has the effect the two calls in turn would have. */
 int qd_search_save_point(qd_search *s, const char *dir, int outputs_on_full_disk, int *checkpoint_rc,
                          char *checkpoint_err, size_t checkpoint_errlen);
 /* Accessors (borrowed pointers, valid for the search's life). */

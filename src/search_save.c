@@ -460,6 +460,14 @@ int qd_search_save_point(qd_search *s, const char *dir, int outputs_on_full_disk
             qdi_archive_drop_text(s->result);
         return save_in_turn(s, dir, outputs_on_full_disk, checkpoint_rc, checkpoint_err, checkpoint_errlen);
     }
+    for (size_t i = 1; i < set.n; i++)
+        if (set.files[i].rc == QD_ENOSPC) {
+            /* the checkpoint may have taken the outputs' space: they are
+             * written again after it, alone, as they would have been (so a
+             * full disk ends a run the same way whichever file met it) */
+            unstage(&set);
+            return qd_search_save(s, dir);
+        }
     write_one(&set, 0); /* archive.json: the checkpoint's copy linked, or written out */
     return finish_outputs(s, &set);
 }
