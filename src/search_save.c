@@ -177,9 +177,10 @@ static int save_failures(const qd_search *s, const char *path, char *err, size_t
  * The renames need no new space; a crash in the middle of them can mix two
  * sets, but the checkpoint, written before the outputs, is whole either way.
  * NAME.tmp files a killed run left are removed at the next start
- * (qd_output_prepare). The files are written at once on up to `workers`
- * threads: each writer only reads the search, and the elites' text they
- * share is formatted before they start. */
+ * (qd_output_prepare). The files are written at once, each on a thread of
+ * its own (qd_search_save_point: beside the checkpoint): each writer only
+ * reads the search, and the elites' text they share is formatted before
+ * they start, on `workers` threads. */
 struct output_set;
 typedef int (*output_writer)(const struct output_set *set, const char *path, char *err, size_t errlen);
 
@@ -395,7 +396,7 @@ int qd_search_save(qd_search *s, const char *dir)
      * start (on the save's threads too) and left alone while they run */
     qdi_archive_set_threads(s->result ? s->result : s->archive, qdi_search_save_threads(s));
     qdi_archive_freeze_text(qd_search_result_archive(s));
-    qdi_parallel_for(set.n, qdi_search_save_threads(s), write_one, &set);
+    qdi_parallel_for(set.n, set.n, write_one, &set); /* a thread per file: see qd_search_save_point */
     return finish_outputs(s, &set);
 }
 
