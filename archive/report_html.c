@@ -20,6 +20,7 @@
  * cannot inject markup. Opening the page as report.html#cell=N shows the
  * elite of cell N. */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,16 +64,28 @@ typedef struct b64 {
 
 static const char b64_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* The two digits of every 12 bits, so that three bytes take two lookups
+ * (7.5M instructions of the Quick-start save point with one a digit). */
+static char b64_pairs[2 * 4096];
+static pthread_once_t b64_pairs_once = PTHREAD_ONCE_INIT;
+
+static void b64_pairs_init(void)
+{
+    for (size_t v = 0; v < 4096; v++) {
+        b64_pairs[2 * v] = b64_digits[v >> 6];
+        b64_pairs[2 * v + 1] = b64_digits[v & 63];
+    }
+}
+
 /* Encodes and writes the first n bytes of b->in (n a multiple of 3). */
 static void b64_encode(b64 *b, size_t n)
 {
     char *o = b->out;
+    pthread_once(&b64_pairs_once, b64_pairs_init);
     for (size_t i = 0; i < n; i += 3, o += 4) {
         uint32_t t = (uint32_t)b->in[i] << 16 | (uint32_t)b->in[i + 1] << 8 | b->in[i + 2];
-        o[0] = b64_digits[t >> 18];
-        o[1] = b64_digits[(t >> 12) & 63];
-        o[2] = b64_digits[(t >> 6) & 63];
-        o[3] = b64_digits[t & 63];
+        memcpy(o, b64_pairs + 2 * (t >> 12), 2);
+        memcpy(o + 2, b64_pairs + 2 * (t & 4095), 2);
     }
     fwrite(b->out, 1, (size_t)(o - b->out), b->fp);
 }
