@@ -880,6 +880,170 @@ static void test_big_atomic_file_written_whole(void)
     free(tmp);
 }
 
+/* fuzz (archive target): an archive.json whose measure_dim is 3e120 was
+ * cast to size_t before any check (undefined behaviour). That input as the
+ * fuzzer wrote it, and the same for solution_dim and an elite's index. */
+static void test_fuzz_huge_sizes_in_an_archive_are_refused(void)
+{
+    static const char input[] =
+        "{\n"
+        "\t\"format\":\t\"elites-archive\",\n"
+        "\t\"format_version\":\t1,\n"
+        "\t\"elites_version\":\t\"0.1.0\",\n"
+        "\t\"seed\":\t1,\n"
+        "\t\"config\":\t{\n"
+        "\t\t\"name\":\t\"sphere-line-map-elites\",\n"
+        "\t\t\"description\":\t\"d\",\n"
+        "\t\t\"seed\":\t1,\n"
+        "\t\t\"iterations\":\t3,\n"
+        "\t\t\"evaluator\":\t{\n"
+        "\t\t\t\"type\":\t\"sphere\",\n"
+        "\t\t\t\"dim\":\t6\n"
+        "\t\t},\n"
+        "\t\t\"archive\":\t{\n"
+        "\t\t\t\"type\":\t\"grid\",\n"
+        "\t\t\t\"dims\":\t[{\n"
+        "\t\t\t\t\t\"bins\":\t8,\n"
+        "\t\t\t\t\t\"range\":\t[-15.36, 15.36]\n"
+        "\t\t\t\t}, {\n"
+        "\t\t\t\t\t\"bins\":\t8,\n"
+        "\t\t\t\t\t\"range\":\t[-15.36, 15.36]\n"
+        "\t\t\t\t}],\n"
+        "\t\t\t\"genome\":\t\"real\",\n"
+        "\t\t\t\"solution_dim\":\t6,\n"
+        "\t\t\t\"measure_dim\":\t2,\n"
+        "\t\t\t\"qd_score_offset\":\t0,\n"
+        "\t\t\t\"learning_rate\":\t1\n"
+        "\t\t},\n"
+        "\t\t\"mutators\":\t[{\n"
+        "\t\t\t\t\"type\":\t\"isoline\",\n"
+        "\t\t\t\t\"sigma_iso\":\t0.5,\n"
+        "\t\t\t\t\"sigma_line\":\t0.2,\n"
+        "\t\t\t\t\"batch\":\t8,\n"
+        "\t\t\t\t\"init\":\t\"x0\",\n"
+        "\t\t\t\t\"x0\":\t0,\n"
+        "\t\t\t\t\"count\":\t1,\n"
+        "\t\t\t\t\"initial\":\t8,\n"
+        "\t\t\t\t\"clip\":\tfalse\n"
+        "\t\t\t}],\n"
+        "\t\t\"workers\":\t0,\n"
+        "\t\t\"mode\":\t\"batch\",\n"
+        "\t\t\"inflight\":\t0,\n"
+        "\t\t\"job_timeout\":\t0,\n"
+        "\t\t\"grace\":\t30,\n"
+        "\t\t\"output\":\t{\n"
+        "\t\t\t\"log_every\":\t0,\n"
+        "\t\t\t\"save_every\":\t60,\n"
+        "\t\t\t\"checkpoint_every\":\t0\n"
+        "\t\t},\n"
+        "\t\t\"scheduler\":\t{\n"
+        "\t\t\t\"type\":\t\"all\"\n"
+        "\t\t}\n"
+        "\t},\n"
+        "\t\"counts\":\t{\n"
+        "\t\t\"iterations\":\t3,\n"
+        "\t\t\"asked\":\t24,\n"
+        "\t\t\"evaluated\":\t24,\n"
+        "\t\t\"failed\":\t0,\n"
+        "\t\t\"new\":\t4,\n"
+        "\t\t\"improved\":\t4,\n"
+        "\t\t\"not_added\":\t12\n"
+        "\t},\n"
+        "\t\"archive\":\t{\n"
+        "\t\t\"type\":\t\"gri\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377"
+        "\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377"
+        "\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377"
+        "\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377\377"
+        "\377\377\377\377\377\377\377d\",\n"
+        "\t\t\"dims\":\t[{\n"
+        "\t\t\t\t\"bins\":\t8,\n"
+        "\t\t\t\t\"range\":\t[-15.36, 15.36]\n"
+        "\t\t\t}, {\n"
+        "\t\t\t\t\"bins\":\t8,\n"
+        "\t\t\t\t\"range\":\t[-15.36, 15.36]\n"
+        "\t\t\t}],\n"
+        "\t\t\"genome\":\t\"real\",\n"
+        "\t\t\"solution_dim\":\t2,\n"
+        "\t\t\"measure_dim\":\t299999999999999999999999999999999999999999999999999999999999999999999999999999"
+        "9999999999999999999999999999999999999999999,\n"
+        "\t\t\"qd_s_ore_offset\":\t0,\n"
+        "\t\t\"learning_rate\":\t1,\n"
+        "\t\t\"cells\":\t64,\n"
+        "\t\t\"measure_names\":\t[\"sum_first_half\", \"sum_second_half\"],\n"
+        "\t\t\"objective_range\":\t[0, 100]\n"
+        "\t},\n"
+        "\t\"stats\":\t{\n"
+        "\t\t\"cells\":\t64,\n"
+        "\t\t\"filled\":\t4,\n"
+        "\t\t\"coverage\":\t0.0625,\n"
+        "\t\t\"qd_score\":\t370.69613919165306,\n"
+        "\t\t\"qd_score_offset\":\t0,\n"
+        "\t\t\"norm_qd_score\":\t5.7921271748695791,\n"
+        "\t\t\"obj_max\":\t97.440123029984278,\n"
+        "\t\t\"obj_mean\":\t92.674034797913265\n"
+        "\t},\n"
+        "\t\"elites\":\t[\n"
+        "\t\t{\"index\":35,\"coords\":[4,3],\"objective\":91.601095621672471,\"measures\":[0.7162261213716822"
+        "9,-0.46463204792326263],\"solution\":[0.085541158362261685,0.33723409543944421,0.29345086756997635,-"
+        "1.0017056503287174,-0.17988534920268998,0.71695895160814471]},\n"
+        "\t\t{\"index\":36,\"coords\":[4,4],\"objective\":97.440123029984278,\"measures\":[2.7752859321168346"
+        ",3.2008640021004995],\"solution\":[0.33700929644903271,1.0270379062241037,1.4112387294436979,1.69018"
+        "73004719805,0.90753431194764178,0.60314238968087674]},\n"
+        "\t\t{\"index\":27,\"coords\":[3,3],\"objective\":88.85187133659943,\"measures\":[-1.3004911754264805"
+        ",-0.59534023897215982],\"solution\":[-0.57660342633353212,-0.25592760580539514,-0.46796014328755325,"
+        "-0.18199211507467825,0.38533302792054736,-0.7986811518180289]},\n"
+        "\t\t{\"index\":28,\"coords\":[3,4],\"objective\":92.8030492033969,\"measures\":[-0.44636112636608449"
+        ",1.4517732919629502],\"solution\":[-0.31058369745023651,-0.16733516241936003,0.031557733503512014,0."
+        "74923958214311448,0.030638616402090035,0.67189509341774567]}\n"
+        "\t]\n"
+        "}\n"
+        "";
+    /* the same checks on a small archive that loads as it is */
+#define SMALL_ARCHIVE                                                                                                  \
+    "{\"format\": \"elites-archive\", \"archive\": {\"type\": \"grid\", \"dims\": [{\"bins\": 2, \"range\": [0, 1]}, " \
+    "{\"bins\": 2, \"range\": [0, 1]}], \"genome\": \"real\", \"solution_dim\": %s, \"measure_dim\": %s}, "          \
+    "\"elites\": [{\"index\": %s, \"objective\": 1, \"measures\": [0.1, 0.1], \"solution\": [0.5]}]}"
+    static const struct {
+        const char *dim, *m, *index, *msg;
+        int rc;
+    } cases[] = {
+        {NULL, NULL, NULL, "archive.measure_dim is 3e+120, not a whole number from 1 to 10000", QD_EFORMAT},
+        {"1", "2", "0", NULL, QD_OK},
+        {"1e300", "2", "0", "archive.solution_dim is 1e+300, not a whole number from 0 to 10000000", QD_EFORMAT},
+        {"1.5", "2", "0", "archive.solution_dim is 1.5, not a whole number from 0 to 10000000", QD_EFORMAT},
+        {"1", "-1", "0", "archive.measure_dim is -1, not a whole number from 1 to 10000", QD_EFORMAT},
+        {"1", "2", "1e300", "elites[0].index must be a cell number", QD_EFORMAT},
+        {"1", "2", "4", "elites[0]: cell 4 is outside the archive (4 cells)", QD_EINVAL}, /* in range of the cast */
+    };
+    char *tmp = qdt_tmpdir(), path[1100], err[1400], want[1400];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    snprintf(path, sizeof path, "%s/archive.json", tmp);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *fp = fopen(path, "w");
+        qd_archive *a = NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+        if (cases[i].dim)
+            fprintf(fp, SMALL_ARCHIVE, cases[i].dim, cases[i].m, cases[i].index);
+        else
+            fputs(input, fp);
+        fclose(fp);
+        CU_ASSERT_EQUAL(qd_archive_load_json(path, &a, NULL, err, sizeof err), cases[i].rc);
+        if (!cases[i].msg) {
+            CU_ASSERT_PTR_NOT_NULL(a);
+        } else {
+            CU_ASSERT_PTR_NULL(a);
+            snprintf(want, sizeof want, "%s: %s", path, cases[i].msg);
+            if (strcmp(err, want))
+                fprintf(stderr, "\n  got %s\n", err);
+            CU_ASSERT_STRING_EQUAL(err, want);
+        }
+        qd_archive_free(a);
+    }
+#undef SMALL_ARCHIVE
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
 /* counts.iterations of a state.json or archive.json; -1 if none. */
 static double iterations_in(const char *path)
 {
@@ -1001,6 +1165,7 @@ static const qdt_test tests[] = {
     {"LLM counts the requests libcurl resends", test_llm_counts_the_requests_libcurl_resends},
     {"full disk reported as ENOSPC", test_full_disk_reported_as_enospc},
     {"big atomic file written whole", test_big_atomic_file_written_whole},
+    {"fuzz: huge sizes in an archive are refused", test_fuzz_huge_sizes_in_an_archive_are_refused},
     {"full disk keeps the checkpoint and one output set", test_full_disk_keeps_the_checkpoint_and_one_output_set},
     {NULL, NULL},
 };
