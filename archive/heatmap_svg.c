@@ -103,7 +103,7 @@ static int grid_axis(const qd_archive *a, size_t k, axis *ax)
             return QD_ENOMEM;
         for (size_t i = 0; i <= ax->bins; i++)
             ax->edges[i] = cJSON_GetArrayItem(edges, (int)i)->valuedouble;
-    } else if (cJSON_IsNumber(bins) && bins->valuedouble >= 1 && cJSON_GetArraySize(range) == 2) {
+    } else if (qdi_json_is_whole(bins, 1, QDI_JSON_COUNT_MAX) && cJSON_GetArraySize(range) == 2) {
         double lo = cJSON_GetArrayItem(range, 0)->valuedouble, hi = cJSON_GetArrayItem(range, 1)->valuedouble;
         ax->bins = (size_t)bins->valuedouble;
         if (!(ax->edges = malloc((ax->bins + 1) * sizeof *ax->edges)))

@@ -46,12 +46,6 @@ static void labels_from(const cJSON *desc, qd_space *space)
 #define MAX_SOLUTION_DIM 10000000
 #define MAX_MEASURE_DIM 10000
 
-/* Nonzero when v is a number and a whole one in [lo, hi]. */
-static int whole_in(const cJSON *v, double lo, double hi)
-{
-    return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= hi && v->valuedouble == floor(v->valuedouble);
-}
-
 static int space_from(const cJSON *desc, qd_space *space, const char *path, char *err, size_t errlen)
 {
     const cJSON *genome = cJSON_GetObjectItemCaseSensitive(desc, "genome");
@@ -66,12 +60,12 @@ static int space_from(const cJSON *desc, qd_space *space, const char *path, char
     }
     /* checked before they become sizes (a cast of 3e120 is undefined; found
      * by the fuzzer) and before the space's arrays are made */
-    if (!whole_in(dim, 0, MAX_SOLUTION_DIM)) {
+    if (!qdi_json_is_whole(dim, 0, MAX_SOLUTION_DIM)) {
         qdi_set_error(err, errlen, "%s: archive.solution_dim is %s, not a whole number from 0 to %d", path,
                       qdi_format_double(num, dim->valuedouble), MAX_SOLUTION_DIM);
         return QD_EFORMAT;
     }
-    if (!whole_in(m, 1, MAX_MEASURE_DIM)) {
+    if (!qdi_json_is_whole(m, 1, MAX_MEASURE_DIM)) {
         qdi_set_error(err, errlen, "%s: archive.measure_dim is %s, not a whole number from 1 to %d", path,
                       qdi_format_double(num, m->valuedouble), MAX_MEASURE_DIM);
         return QD_EFORMAT;
@@ -118,7 +112,7 @@ static int restore_elite(qd_archive *a, const cJSON *e, size_t i, double *x, dou
     qd_solution sol = {0};
     double threshold = 0;
     int rc;
-    if (!whole_in(index, 0, 0x1p53)) { /* the cast below defined; restore checks the range */
+    if (!qdi_json_is_whole(index, 0, QDI_JSON_COUNT_MAX)) { /* the cast below defined; restore checks the range */
         qdi_set_error(err, errlen, "%s: elites[%zu].index must be a cell number", path, i);
         return QD_EFORMAT;
     }

@@ -163,7 +163,7 @@ static int nas_init(qd_evaluator *ev, qd_config *cfg)
     int optimizer = 0;
     qdi_nas_data all;
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(cfg->root->json, "seed");
-    if (cJSON_IsNumber(seed) && seed->valuedouble >= 0)
+    if (qdi_json_is_whole(seed, 0, QDI_JSON_COUNT_MAX))
         split_seed = (long)seed->valuedouble;
     st->max_params = 200000;
     st->max_flops = 1e6;

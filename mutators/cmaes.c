@@ -246,7 +246,7 @@ static int cmaes_load(qd_mutator *m, const cJSON *in)
     if (qdi_json_get_doubles(dir, c->direction, m->space->measures) != QD_OK)
         return qd_mutator_fail(m, QD_EFORMAT, "cmaes: checkpoint has no random direction of %zu numbers",
                                m->space->measures);
-    m->restarts = cJSON_IsNumber(restarts_item) ? (uint64_t)restarts_item->valuedouble : 0;
+    m->restarts = qdi_json_is_whole(restarts_item, 0, QDI_JSON_COUNT_MAX) ? (uint64_t)restarts_item->valuedouble : 0;
     return QD_OK;
 }
 

@@ -837,7 +837,7 @@ static int llm_load(qd_mutator *m, const cJSON *in)
 {
     llm_mutator *st = m->state;
     const cJSON *asked = cJSON_GetObjectItemCaseSensitive(in, "asked");
-    if (!cJSON_IsNumber(asked) || asked->valuedouble < 0)
+    if (!qdi_json_is_whole(asked, 0, QDI_JSON_COUNT_MAX))
         return qd_mutator_fail(m, QD_EFORMAT, "llm: checkpoint has no \"asked\" count");
     st->asked = (uint64_t)asked->valuedouble;
     if (st->has_pop && qdi_population_load(&st->pop, in) != QD_OK)

@@ -555,7 +555,7 @@ static int llmatic_load(qd_mutator *m, const cJSON *in)
     llmatic_mutator *st = m->state;
     const cJSON *asked = cJSON_GetObjectItemCaseSensitive(in, "asked");
     char err[256];
-    if (!cJSON_IsNumber(asked) || asked->valuedouble < 0)
+    if (!qdi_json_is_whole(asked, 0, QDI_JSON_COUNT_MAX))
         return qd_mutator_fail(m, QD_EFORMAT, "llmatic: checkpoint has no \"asked\" count");
     if (qdi_prompt_archive_load(&st->prompts, cJSON_GetObjectItemCaseSensitive(in, "prompts"), err, sizeof err))
         return qd_mutator_fail(m, QD_EFORMAT, "llmatic: checkpoint: %s", err);

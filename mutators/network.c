@@ -234,7 +234,7 @@ static int read_limits(qd_config *cfg, network_mutator *st)
     int nas = cJSON_IsString(type) && strcmp(type->valuestring, "nas") == 0;
     st->max_params = nas ? 200000 : LONG_MAX;
     st->max_flops = nas ? 1e6 : HUGE_VAL;
-    if (nas && cJSON_IsNumber(mp) && mp->valuedouble >= 1)
+    if (nas && cJSON_IsNumber(mp) && mp->valuedouble >= 1 && mp->valuedouble <= QDI_JSON_COUNT_MAX)
         st->max_params = (long)mp->valuedouble;
     if (nas && cJSON_IsNumber(mf) && mf->valuedouble > 0)
         st->max_flops = mf->valuedouble;
@@ -302,7 +302,7 @@ static int network_load(qd_mutator *m, const cJSON *in)
 {
     network_mutator *st = m->state;
     const cJSON *asked = cJSON_GetObjectItemCaseSensitive(in, "asked");
-    if (!cJSON_IsNumber(asked) || asked->valuedouble < 0)
+    if (!qdi_json_is_whole(asked, 0, QDI_JSON_COUNT_MAX))
         return qd_mutator_fail(m, QD_EFORMAT, "network: checkpoint has no \"asked\" count");
     st->asked = (uint64_t)asked->valuedouble;
     return QD_OK;

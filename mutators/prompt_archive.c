@@ -171,8 +171,8 @@ int qdi_prompt_archive_load(qdi_prompt_archive *pa, const cJSON *array, char *er
             return QD_EFORMAT;
         }
         if (qdi_json_get_double(cJSON_GetObjectItemCaseSensitive(o, "temperature"), &t) ||
-            qdi_json_get_double(cJSON_GetObjectItemCaseSensitive(o, "curiosity"), &c) || !cJSON_IsNumber(uses) ||
-            !cJSON_IsNumber(wins) || uses->valuedouble < 0 || wins->valuedouble < 0) {
+            qdi_json_get_double(cJSON_GetObjectItemCaseSensitive(o, "curiosity"), &c) || 
+            !qdi_json_is_whole(uses, 0, QDI_JSON_COUNT_MAX) || !qdi_json_is_whole(wins, 0, QDI_JSON_COUNT_MAX)) {
             qdi_set_error(err, errlen, "prompt archive: prompt %zu lacks temperature, curiosity, uses or successes",
                           i);
             return QD_EFORMAT;

@@ -89,7 +89,7 @@ int qdi_seeding_save(const qdi_seeding *s, cJSON *out)
 int qdi_seeding_load(qdi_seeding *s, qd_mutator *m, const cJSON *in)
 {
     const cJSON *asked = cJSON_GetObjectItemCaseSensitive(in, "asked");
-    if (!cJSON_IsNumber(asked) || asked->valuedouble < 0)
+    if (!qdi_json_is_whole(asked, 0, QDI_JSON_COUNT_MAX))
         return qd_mutator_fail(m, QD_EFORMAT, "%s: checkpoint has no \"asked\" count", m->type->name);
     s->asked = (uint64_t)asked->valuedouble;
     return QD_OK;

@@ -326,7 +326,7 @@ static const cJSON *field(const cJSON *o, const char *key)
 static int u64_field(const cJSON *o, const char *key, uint64_t *v)
 {
     const cJSON *x = field(o, key);
-    if (!cJSON_IsNumber(x) || x->valuedouble < 0)
+    if (!qdi_json_is_whole(x, 0, QDI_JSON_COUNT_MAX))
         return QD_EFORMAT;
     *v = (uint64_t)x->valuedouble;
     return QD_OK;

@@ -97,6 +97,12 @@ int qdi_json_get_double(const cJSON *item, double *v)
     return end != item->valuestring && *end == '\0' ? QD_OK : QD_EFORMAT;
 }
 
+int qdi_json_is_whole(const cJSON *item, double lo, double hi)
+{
+    return cJSON_IsNumber(item) && item->valuedouble >= lo && item->valuedouble <= hi &&
+           item->valuedouble == floor(item->valuedouble);
+}
+
 int qdi_json_get_doubles(const cJSON *array, double *v, size_t n)
 {
     const cJSON *item;

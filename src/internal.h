@@ -45,6 +45,12 @@ int qdi_json_get_double(const cJSON *item, double *v);
 /* Reads an array of exactly n numbers into v; QD_EFORMAT otherwise (v may
  * be partly written). */
 int qdi_json_get_doubles(const cJSON *array, double *v, size_t n);
+/* Nonzero when item is a number and a whole one in [lo, hi]: what a count
+ * or a size read from a file must be checked to be before it is cast to an
+ * integer type (a cast of an out-of-range double is undefined). */
+int qdi_json_is_whole(const cJSON *item, double lo, double hi);
+/* 2^53: the largest count a double holds with every smaller one exact. */
+#define QDI_JSON_COUNT_MAX 9007199254740992.0
 
 /* Frees the text of a's elites that its JSON and CSV writers keep for each
  * other (archive/elite_text.c; rebuilt by the next writer that needs it). */

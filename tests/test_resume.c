@@ -443,6 +443,39 @@ static void test_bad_checkpoint_falls_back_to_the_previous_one(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(qd_search_error(s), "; the previous checkpoint: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(qd_search_error(s), "/checkpoint.prev/state.json"));
     finish(s, cfg);
+
+    /* the newest state.json with a count no integer holds (1e300: a cast
+     * of it is undefined): refused by name, the previous one used */
+    cfg = config_of(MAP_ELITES, 10, 1, &s);
+    steps(s, 2);
+    CU_ASSERT_EQUAL(qd_search_checkpoint(s, tmp), QD_OK);
+    steps(s, 1);
+    CU_ASSERT_EQUAL(qd_search_checkpoint(s, tmp), QD_OK);
+    finish(s, cfg);
+    snprintf(dir, sizeof dir, "%s/checkpoint", tmp);
+    {
+        char path[1200], *text, *at;
+        snprintf(path, sizeof path, "%s/state.json", dir);
+        text = qdt_slurp(path);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+        at = strstr(text, "\"evaluated\":\t");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+        at += strlen("\"evaluated\":\t");
+        char *edited = malloc(strlen(text) + 8);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(edited);
+        sprintf(edited, "%.*s1e300%s", (int)(at - text), text, at + strspn(at, "0123456789"));
+        write_text(dir, "state.json", edited);
+        free(edited);
+        free(text);
+    }
+    cfg = config_of(MAP_ELITES, 10, 1, &s);
+    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, note, sizeof note), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_counts(s)->iterations, 2);
+    if (!strstr(note, "/checkpoint/state.json: "))
+        fprintf(stderr, "\n  note: %s\n", note);
+    CU_ASSERT_PTR_NOT_NULL(strstr(note, "/checkpoint/state.json: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(note, "; resumed from the previous checkpoint, "));
+    finish(s, cfg);
     qdt_rmdir(tmp);
     free(tmp);
 }

@@ -110,7 +110,7 @@ static int scan(const char *path, size_t *lines, long *last)
         cJSON *j = cJSON_Parse(line);
         const cJSON *i = cJSON_GetObjectItemCaseSensitive(j, "index");
         (*lines)++;
-        if (cJSON_IsNumber(i) && i->valuedouble > *last)
+        if (cJSON_IsNumber(i) && i->valuedouble > *last && i->valuedouble <= 9007199254740992.0) /* cast defined */
             *last = (long)i->valuedouble;
         cJSON_Delete(j);
     }
@@ -162,7 +162,7 @@ static int undo(const char *path, long *index)
         end--;
     cJSON *j = cJSON_Parse(text + end);
     const cJSON *i = cJSON_GetObjectItemCaseSensitive(j, "index");
-    *index = cJSON_IsNumber(i) ? (long)i->valuedouble : -1;
+    *index = cJSON_IsNumber(i) && i->valuedouble >= 0 && i->valuedouble <= 9007199254740992.0 ? (long)i->valuedouble : -1;
     cJSON_Delete(j);
     /* the shorter file goes in whole or not at all: temp file + rename */
     snprintf(tmp, sizeof tmp, "%s.tmp", path);

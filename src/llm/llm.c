@@ -711,7 +711,7 @@ static int deterministic_error(qd_llm_session *s)
         kind = 1;
     else if (strcmp(t, "invalid_request_error") == 0 || mentions(msg, bad))
         kind = 2;
-    if (kind == 1 && cJSON_IsNumber(n_ctx) && n_ctx->valuedouble >= 1) {
+    if (kind == 1 && cJSON_IsNumber(n_ctx) && n_ctx->valuedouble >= 1 && n_ctx->valuedouble <= QDI_JSON_COUNT_MAX) {
         pthread_mutex_lock(&s->llm->lock);
         if (!s->llm->context_set)
             s->llm->context_tokens = (long)n_ctx->valuedouble;
@@ -1082,7 +1082,7 @@ static long ask_props(qd_llm_session *s)
             cJSON_GetObjectItemCaseSensitive(doc, "default_generation_settings"), "n_ctx");
         if (!cJSON_IsNumber(v))
             v = cJSON_GetObjectItemCaseSensitive(doc, "n_ctx");
-        if (cJSON_IsNumber(v) && v->valuedouble >= 1)
+        if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= QDI_JSON_COUNT_MAX)
             n = (long)v->valuedouble;
         cJSON_Delete(doc);
     }
