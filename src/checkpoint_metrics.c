@@ -53,8 +53,17 @@ static void metrics_from(qd_metrics *r, const double *v)
     r->rebuild_coverage_after = v[21];
 }
 
+/* QD_ENOSPC when errno e says the disk (or the quota) is full, else
+ * QD_EIO: a full disk lets a save point write the checkpoint again alone. */
+static int journal_error(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? QD_ENOSPC : QD_EIO;
+}
+
 /* Appends the rows not yet in the journal of dir (a new journal for a run
- * that has not written one there) and syncs it. */
+ * that has not written one there) and syncs it. A failed append is undone
+ * (the file cut back to its last synced rows, the stream's error cleared),
+ * so the next checkpoint appends the same rows again. */
 int qdi_checkpoint_journal_append(qd_search *s, const char *path)
 {
     if (s->journal && strcmp(s->journal_path, path) != 0) {
@@ -68,10 +77,12 @@ int qdi_checkpoint_journal_append(qd_search *s, const char *path)
             return QD_ENOMEM;
         /* a resumed run reopened it in qd_search_resume; else it starts over */
         if (!(s->journal = fopen(path, "w"))) {
-            qdi_set_error(s->error, sizeof s->error, "%s: cannot write: %s", path, strerror(errno));
-            return QD_EIO;
+            int e = errno;
+            qdi_set_error(s->error, sizeof s->error, "%s: cannot write: %s", path, strerror(e));
+            return journal_error(e);
         }
         s->journal_rows = 0;
+        s->journal_bytes = 0;
     }
     for (size_t i = s->journal_rows; i < s->nhistory; i++) {
         double v[METRICS_FIELDS];
@@ -84,10 +95,23 @@ int qdi_checkpoint_journal_append(qd_search *s, const char *path)
         fwrite(line, 1, (size_t)(p - line), s->journal);
     }
     if (fflush(s->journal) != 0 || ferror(s->journal) || fsync(fileno(s->journal)) != 0) {
-        qdi_set_error(s->error, sizeof s->error, "%s: write failed: %s", path, strerror(errno));
-        return QD_EIO;
+        int e = errno;
+        qdi_set_error(s->error, sizeof s->error, "%s: write failed: %s", path, strerror(e));
+        /* back to the rows last synced (a part of a row left in the file
+         * would sit before the rows appended next): reopened, as closing
+         * writes what the stream still holds, and cut */
+        fclose(s->journal);
+        if ((s->journal = fopen(path, "r+")) &&
+            (ftruncate(fileno(s->journal), s->journal_bytes) != 0 || fseek(s->journal, 0, SEEK_END) != 0)) {
+            fclose(s->journal);
+            s->journal = NULL;
+        }
+        if (!s->journal)
+            s->journal_rows = 0; /* the next checkpoint writes it from the start */
+        return journal_error(e);
     }
     s->journal_rows = s->nhistory;
+    s->journal_bytes = ftell(s->journal);
     return QD_OK;
 }
 
@@ -156,6 +180,7 @@ int qdi_checkpoint_journal_load(qd_search *s, const char *path, size_t n, char *
     s->journal = fp;
     s->journal_path = strdup(path);
     s->journal_rows = n;
+    s->journal_bytes = ftell(fp);
     if (!s->journal_path) {
         qdi_set_error(err, errlen, "out of memory");
         return QD_ENOMEM;

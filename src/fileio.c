@@ -42,8 +42,11 @@ static ssize_t sink_write(void *cookie, const char *buf, size_t n)
         ssize_t w = write(k->fd, buf + done, n - done);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
-            break; /* errno says why; a short count puts the stream in error */
+        if (w <= 0) { /* errno says why; a short count puts the stream in error */
+            if (w == 0)
+                errno = EIO;
+            break;
+        }
         done += (size_t)w;
     }
     k->written += (off_t)done;

@@ -64,6 +64,7 @@ struct qd_search {
     FILE *journal;        /* OUTDIR/checkpoint-metrics, appended at checkpoints */
     char *journal_path;
     size_t journal_rows;  /* rows of history in the journal */
+    long journal_bytes;   /* its size when those rows were last synced */
     qd_output_options output;
     int stop; /* 1: stop after in-flight jobs; 2: give them up (atomic access) */
     double started;       /* qdi_now() at the start, set back by a resume */

@@ -421,7 +421,8 @@ static void save_point_piece(void *arg, size_t i)
 static int save_in_turn(qd_search *s, const char *dir, int outputs_on_full_disk, int *checkpoint_rc,
                         char *checkpoint_err, size_t checkpoint_errlen)
 {
-    checkpoint_err[0] = '\0';
+    if (checkpoint_errlen)
+        checkpoint_err[0] = '\0';
     if ((*checkpoint_rc = qd_search_checkpoint(s, dir)) != QD_OK)
         snprintf(checkpoint_err, checkpoint_errlen, "%s", s->error);
     if (*checkpoint_rc == QD_ENOSPC && !outputs_on_full_disk)
@@ -435,7 +436,8 @@ int qd_search_save_point(qd_search *s, const char *dir, int outputs_on_full_disk
     output_set set;
     save_point sp = {.set = &set};
     size_t threads = qdi_search_save_threads(s);
-    checkpoint_err[0] = '\0';
+    if (checkpoint_errlen)
+        checkpoint_err[0] = '\0';
     if (stage_outputs(s, dir, &set) != QD_OK) /* the checkpoint says why, and the outputs again */
         return save_in_turn(s, dir, outputs_on_full_disk, checkpoint_rc, checkpoint_err, checkpoint_errlen);
     /* every elite's text first, on the save's threads: the checkpoint's

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include "cliutil.h"
 #include "llmtest.h"
+#include "search_internal.h"
 
 typedef struct cli_result {
     int status;
@@ -1044,6 +1045,57 @@ static void test_fuzz_huge_sizes_in_an_archive_are_refused(void)
     free(tmp);
 }
 
+/* A full disk met by the metrics journal is reported as one (QD_ENOSPC:
+ * a save point then writes the checkpoint again alone), and the journal is
+ * cut back to its last synced rows, so that the next checkpoint appends
+ * them once. Found by review: the error was QD_EIO, and the journal's
+ * stream stayed in error for every later checkpoint. */
+static void test_full_disk_in_the_journal_is_undone(void)
+{
+    char *tmp = qdt_tmpdir(), path[1100];
+    qd_config *cfg = qdt_config("{\"workers\": 1, \"iterations\": 6, \"evaluator\": {\"type\": \"sphere\", \"dim\": 2}, "
+                                "\"archive\": {\"dims\": [{\"bins\": 4}, {\"bins\": 4}]}, "
+                                "\"mutators\": [{\"type\": \"gaussian\", \"sigma\": 0.1, \"batch\": 4}]}");
+    qd_search *s = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(qd_search_step(s), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_checkpoint(s, tmp), QD_OK);
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL(qd_search_step(s), QD_OK);
+    int full = open("/dev/full", O_WRONLY);
+    CU_ASSERT_FATAL(full >= 0 && s->journal);
+    CU_ASSERT_FATAL(dup2(full, fileno(s->journal)) >= 0); /* the journal's next writes find the disk full */
+    close(full);
+    CU_ASSERT_EQUAL(qd_search_checkpoint(s, tmp), QD_ENOSPC);
+    CU_ASSERT_PTR_NOT_NULL(strstr(qd_search_error(s), "/checkpoint-metrics: write failed: No space left on device"));
+    CU_ASSERT_EQUAL(qd_search_step(s), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_checkpoint(s, tmp), QD_OK);
+    /* rows 1 to 6, each once, in order */
+    snprintf(path, sizeof path, "%s/checkpoint-metrics", tmp);
+    char *text = qdt_slurp(path), *line = text;
+    int rows = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    while (line && *line) {
+        rows++;
+        CU_ASSERT_EQUAL(strtod(line, NULL), (double)rows);
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    CU_ASSERT_EQUAL(rows, 6);
+    free(text);
+    qd_search_free(s);
+    /* and it resumes */
+    CU_ASSERT_EQUAL_FATAL(qd_search_new(cfg, &s), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_resume(s, tmp, NULL, 0), QD_OK);
+    CU_ASSERT_EQUAL(qd_search_counts(s)->iterations, 6);
+    qd_search_free(s);
+    qd_config_free(cfg);
+    qdt_rmdir(tmp);
+    free(tmp);
+}
+
 /* counts.iterations of a state.json or archive.json; -1 if none. */
 static double iterations_in(const char *path)
 {
@@ -1166,6 +1218,7 @@ static const qdt_test tests[] = {
     {"full disk reported as ENOSPC", test_full_disk_reported_as_enospc},
     {"big atomic file written whole", test_big_atomic_file_written_whole},
     {"fuzz: huge sizes in an archive are refused", test_fuzz_huge_sizes_in_an_archive_are_refused},
+    {"full disk in the journal is undone", test_full_disk_in_the_journal_is_undone},
     {"full disk keeps the checkpoint and one output set", test_full_disk_keeps_the_checkpoint_and_one_output_set},
     {NULL, NULL},
 };
