@@ -414,7 +414,9 @@ typedef struct qd_mutator_type {
     int (*produce)(const qd_mutator *m, qd_job *job, qd_worker *w);
     /* Optional: learns from the add results of its own jobs. */
     int (*tell)(qd_mutator *m, const qd_archive *a, qd_job *jobs, size_t n);
-    /* Optional: checkpoint state. */
+    /* Optional: checkpoint state. Called at a save point, maybe on a thread
+     * of the save's own while the outputs are written on others (no job
+     * runs then): it must only read the mutator. */
     int (*save)(const qd_mutator *m, cJSON *out);
     int (*load)(qd_mutator *m, const cJSON *in);
     void (*fini)(qd_mutator *m);
@@ -499,7 +501,10 @@ typedef struct qd_evaluator_type {
      * ev->error. Only evaluators that set ev->remeasures at init do this. */
     int (*iterate)(qd_evaluator *ev, const qd_archive *a, uint64_t iteration, int *rebuild);
     int (*remeasure)(const qd_evaluator *ev, const qd_solution *sol, double *measures);
-    /* Optional: checkpoint state (what iterate learnt). */
+    /* Optional: checkpoint state (what iterate learnt). save and describe
+     * run at a save point, maybe on a thread of the save's own while the
+     * outputs are written on others (no job runs then): they must only
+     * read the evaluator. */
     int (*save)(const qd_evaluator *ev, cJSON *out);
     int (*load)(qd_evaluator *ev, const cJSON *in);
     /* Optional: what the saved archive.json records about the evaluator
