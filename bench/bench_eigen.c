@@ -2,7 +2,9 @@
  * eigendecomposition with GSL's symmv and with LAPACK's dsyevd (the same
  * random covariance-like matrix, best of several runs), which sets the
  * crossover EIGEN_CROSSOVER, and the dgemm rate of the sampling product
- * Y = Z (BD)^T at lambda = 36. Not part of make check.
+ * Y = Z (BD)^T at lambda = 36, and the sampling's y = B D z by our own loop
+ * and by the CBLAS's dgemv, which sets GEMV_OWN_BELOW. Not part of make
+ * check.
  *
  * usage: bench_eigen [--dims 10,20,...] [--seconds S]  (S per case, default 0.3) */
 #include <math.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <gsl/gsl_cblas.h>
 #include "mutators/cma_linalg.h"
 
 static double now(void)
@@ -59,6 +62,35 @@ static double time_eigen(qdi_eigen *e, qdi_eigen_method m, const double *a, size
     return best * 1e6;
 }
 
+/* Nanoseconds per y = A x (n x n), the best of repeated batches of 1,000
+ * calls within `seconds`: our own loop or the CBLAS's dgemv. */
+static double time_gemv(size_t n, int own, double seconds)
+{
+    double *a = malloc(n * n * sizeof *a), *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), best = INFINITY,
+           start = now();
+    for (size_t i = 0; i < n * n; i++)
+        a[i] = (double)(i % 11) * 0.1 - 0.5;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (double)(i % 7) - 3.0;
+    do {
+        double t0 = now();
+        for (int k = 0; k < 1000; k++) {
+            if (own)
+                qdi_linalg_gemv_own(n, n, 1.0, a, x, 0.0, y);
+            else
+                cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)n, 1.0, a, (int)n, x, 1, 0.0, y, 1);
+            x[k % n] += y[0] * 1e-300; /* each call depends on the last */
+        }
+        double dt = (now() - t0) / 1000;
+        if (dt < best)
+            best = dt;
+    } while (now() - start < seconds);
+    free(a);
+    free(x);
+    free(y);
+    return best * 1e9;
+}
+
 /* GFLOP/s of the sampling dgemm, 36 x n times n x n. */
 static double gemm_rate(size_t n, double seconds)
 {
@@ -96,8 +128,9 @@ int main(int argc, char **argv)
     }
     qdi_linalg_init();
     printf("%s; AUTO uses dsyevd from n = %zu\n\n", qdi_linalg_name(), qdi_eigen_crossover());
-    printf("| n | QL us | GSL symmv us | dsyevd us | symmv / QL | dsyevd / QL | dgemm 36 x n x n GFLOP/s |\n");
-    printf("|---|---|---|---|---|---|---|\n");
+    printf("| n | QL us | GSL symmv us | dsyevd us | symmv / QL | dsyevd / QL | dgemm 36 x n x n GFLOP/s | gemv own ns "
+           "| gemv CBLAS ns | CBLAS / own |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|\n");
     for (const char *d = dims; *d;) {
         size_t n = strtoul(d, (char **)&d, 10);
         if (*d == ',')
@@ -113,7 +146,9 @@ int main(int argc, char **argv)
         make_matrix(a, n, (unsigned)n);
         double q = time_eigen(e, QDI_EIGEN_QL, a, n, seconds), g = time_eigen(e, QDI_EIGEN_GSL, a, n, seconds),
                l = time_eigen(e, QDI_EIGEN_DSYEVD, a, n, seconds);
-        printf("| %zu | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f |\n", n, q, g, l, g / q, l / q, gemm_rate(n, seconds));
+        double vo = time_gemv(n, 1, seconds), vb = time_gemv(n, 0, seconds);
+        printf("| %zu | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.1f | %.1f | %.2f |\n", n, q, g, l, g / q, l / q,
+               gemm_rate(n, seconds), vo, vb, vb / vo);
         fflush(stdout);
         qdi_eigen_free(e);
         free(a);

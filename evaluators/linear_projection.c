@@ -28,14 +28,20 @@ int qdi_lp_init(qd_evaluator *ev, qd_config *cfg)
     return QD_OK;
 }
 
+/* x[i] itself within the bounds, else the bound over it (pyribs' clip). */
+static inline double clipped(double v)
+{
+    return v < -QDI_LP_BOUND || v > QDI_LP_BOUND ? QDI_LP_BOUND / v : v;
+}
+
 void qdi_lp_measures(const double *x, size_t n, double *measures)
 {
     size_t half = n / 2;
-    measures[0] = measures[1] = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double v = x[i];
-        if (v < -QDI_LP_BOUND || v > QDI_LP_BOUND)
-            v = QDI_LP_BOUND / v;
-        measures[i >= half] += v;
-    }
+    double first = 0.0, second = 0.0; /* in registers: measures may alias x */
+    for (size_t i = 0; i < half; i++)
+        first += clipped(x[i]);
+    for (size_t i = half; i < n; i++)
+        second += clipped(x[i]);
+    measures[0] = first;
+    measures[1] = second;
 }

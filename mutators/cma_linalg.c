@@ -215,8 +215,60 @@ void qdi_linalg_gemm_nt(size_t m, size_t n, size_t k, double alpha, const double
                 (int)n);
 }
 
+/* Below this many columns qdi_linalg_gemv runs its own loop: a CBLAS call's
+ * checks and dispatch cost more than the multiply-adds (bench/bench_eigen's
+ * gemv columns). */
+#define GEMV_OWN_BELOW 32
+
+typedef double v2 __attribute__((vector_size(16), aligned(8), may_alias));
+
+/* Row r's dot product with x: the pair sums s, then the odd column. */
+static inline double dot_end(v2 s, const double *r, const double *x, size_t n)
+{
+    double t = s[0] + s[1];
+    return n & 1 ? t + r[n - 1] * x[n - 1] : t;
+}
+
+static inline void gemv_store(double *y, double alpha, double t, double beta)
+{
+    *y = beta == 0.0 ? alpha * t : alpha * t + beta * *y;
+}
+
+/* Four rows at a time, so four sums run at once rather than one waiting
+ * on each add. */
+void qdi_linalg_gemv_own(size_t m, size_t n, double alpha, const double *a, const double *x, double beta, double *y)
+{
+    size_t i = 0, pairs = n & ~(size_t)1;
+    for (; i + 4 <= m; i += 4) {
+        const double *r0 = a + i * n, *r1 = r0 + n, *r2 = r1 + n, *r3 = r2 + n;
+        v2 s0 = {0, 0}, s1 = {0, 0}, s2 = {0, 0}, s3 = {0, 0};
+        for (size_t j = 0; j < pairs; j += 2) {
+            v2 xv = *(const v2 *)(x + j);
+            s0 += *(const v2 *)(r0 + j) * xv;
+            s1 += *(const v2 *)(r1 + j) * xv;
+            s2 += *(const v2 *)(r2 + j) * xv;
+            s3 += *(const v2 *)(r3 + j) * xv;
+        }
+        gemv_store(y + i, alpha, dot_end(s0, r0, x, n), beta);
+        gemv_store(y + i + 1, alpha, dot_end(s1, r1, x, n), beta);
+        gemv_store(y + i + 2, alpha, dot_end(s2, r2, x, n), beta);
+        gemv_store(y + i + 3, alpha, dot_end(s3, r3, x, n), beta);
+    }
+    for (; i < m; i++) {
+        const double *r = a + i * n;
+        v2 s = {0, 0};
+        for (size_t j = 0; j < pairs; j += 2)
+            s += *(const v2 *)(r + j) * *(const v2 *)(x + j);
+        gemv_store(y + i, alpha, dot_end(s, r, x, n), beta);
+    }
+}
+
 void qdi_linalg_gemv(size_t m, size_t n, double alpha, const double *a, const double *x, double beta, double *y)
 {
+    if (n < GEMV_OWN_BELOW) {
+        qdi_linalg_gemv_own(m, n, alpha, a, x, beta, y);
+        return;
+    }
     cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)n, alpha, a, (int)n, x, 1, beta, y, 1);
 }
 

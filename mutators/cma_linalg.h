@@ -42,8 +42,14 @@ int qdi_eigen_symmetric(qdi_eigen *e, qdi_eigen_method method, double *a, double
 /* C (m x n) = alpha A B^T + beta C, with A m x k and B n x k (row major). */
 void qdi_linalg_gemm_nt(size_t m, size_t n, size_t k, double alpha, const double *a, const double *b, double beta,
                         double *c);
-/* y (m) = alpha A x + beta y, A m x n (row major). */
+/* y (m) = alpha A x + beta y, A m x n (row major); beta 0 does not read y.
+ * Below 32 columns by qdi_linalg_gemv_own, else by the CBLAS. */
 void qdi_linalg_gemv(size_t m, size_t n, double alpha, const double *a, const double *x, double beta, double *y);
+/* The same product by our own loop at any size, in a fixed order (the same
+ * bytes on every machine and with either BLAS); bench/bench_eigen times it
+ * against the CBLAS to set the crossover. */
+void qdi_linalg_gemv_own(size_t m, size_t n, double alpha, const double *a, const double *x, double beta,
+                         double *y);
 /* The upper triangle of C (n x n) = alpha A^T A + beta C, A k x n (row
  * major); the lower triangle is left alone. */
 void qdi_linalg_syrk_upper(size_t n, size_t k, double alpha, const double *a, double beta, double *c);
